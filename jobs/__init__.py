@@ -1,0 +1,1 @@
+"""Celery tasks and schedules: reconcile, resync, metrics collection, rebalance."""

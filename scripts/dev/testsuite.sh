@@ -1,0 +1,25 @@
+# The whole test suite, as `./dev test` and CI run it. Every step runs, so one run shows every
+# failure; the suite fails if any step fails (pytest's "no tests collected" included).
+run_step() {
+  local name=$1; shift
+  log "── $name"
+  if (cd "$INVOKER_ROOT" && "$@"); then return 0; fi
+  warn "FAILED: $name"; FAILED_STEPS+=("$name")
+}
+
+run_test_suite() {
+  FAILED_STEPS=()
+  app_env
+  local started=$SECONDS
+  run_step "ruff check" "$VENV/bin/ruff" check .
+  run_step "ruff format --check" "$VENV/bin/ruff" format --check .
+  run_step "import contracts" "$VENV/bin/lint-imports"
+  run_step "migrations are committed" "$VENV/bin/python" manage.py makemigrations --check --dry-run
+  run_step "pytest (SQLite)" "$VENV/bin/pytest" "$@"
+  run_step "pytest -m db (PostgreSQL)" env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db "$@"
+  log "test suite took $((SECONDS - started))s"
+  if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+    warn "failed steps: ${FAILED_STEPS[*]}"; return 1
+  fi
+  log "all steps passed"
+}

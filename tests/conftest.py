@@ -1,0 +1,134 @@
+"""Session fixtures for the real services the tests need.
+
+A test that asks for a service gets the real one the project's scripts started (`./dev test`
+starts them all) and fails, never skips, when it is not there: a skipped test did not run.
+Tests that use a service or the database are marked `services` (and `db`) automatically, so
+`-m "not services"` selects the pure-logic tests.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_FIXTURES = {"redis_url", "kafka_bootstrap", "kafka_broker", "celery_worker_process", "live_server"}
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "client", "admin_client", "django_user_model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_db = bool(fixtures & DB_FIXTURES) or item.get_closest_marker("django_db") is not None
+        if uses_db:
+            item.add_marker(pytest.mark.db)
+        if uses_db or fixtures & SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.services)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "db: touches the database; run again on PostgreSQL by ./dev test")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:16379/0")
+    client = redis_lib.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis_lib.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {url} ({exc}); start it with `./dev start redis`")
+    finally:
+        client.close()
+    return url
+
+
+def _kafka_answers(bootstrap: str) -> str | None:
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    except KafkaError as exc:
+        return str(exc)
+    try:
+        admin.describe_cluster()
+    except KafkaError as exc:
+        return str(exc)
+    finally:
+        admin.close()
+    return None
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    error = _kafka_answers(bootstrap)
+    if error:
+        pytest.fail(f"Kafka is not reachable at {bootstrap} ({error}); start it with `./dev start kafka`")
+    return bootstrap
+
+
+@dataclass
+class KafkaBroker:
+    """The real broker started by ./dev, with the one operation tests need beyond its address."""
+
+    bootstrap: str
+
+    def restart(self) -> None:
+        """Stops and starts the broker through the project's script; returns once it answers again."""
+        subprocess.run([str(ROOT / "dev"), "restart", "kafka"], check=True, timeout=180)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(kafka_bootstrap: str) -> KafkaBroker:
+    return KafkaBroker(kafka_bootstrap)
+
+
+@dataclass
+class WorkerProcess:
+    """A real Celery worker process consuming one private queue through the real Redis broker."""
+
+    queue: str
+    hostname: str
+    process: subprocess.Popen
+
+
+def _wait_for_worker(hostname: str, process: subprocess.Popen, deadline_s: float = 60) -> None:
+    import time
+
+    from invoker_web.celery import app
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the Celery worker exited with {process.returncode}")
+        if app.control.ping(destination=[hostname], timeout=0.5):
+            return
+    pytest.fail(f"the Celery worker {hostname} did not answer within {deadline_s}s")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    suffix = uuid.uuid4().hex[:8]
+    queue, hostname = f"test-{suffix}", f"test-{suffix}@localhost"
+    log = (tmp_path_factory.mktemp("celery") / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "invoker_web", "worker", "--pool", "solo", "-Q", queue,
+         "--hostname", hostname, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url}, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for_worker(hostname, process)
+        yield WorkerProcess(queue, hostname, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

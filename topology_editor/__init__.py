@@ -1,0 +1,1 @@
+"""The dashboard app: topologies, their validation and revisions, the API, the editor and metrics pages."""

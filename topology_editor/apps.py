@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TopologyEditorConfig(AppConfig):
+    name = "topology_editor"
+    verbose_name = "Topologies"
