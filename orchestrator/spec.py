@@ -1,0 +1,179 @@
+"""The desired state of one InvokerDeployment, as typed, immutable values.
+
+Every entry point (REST API, admin, YAML importer, orchestrator) turns a manifest into these
+dataclasses through :func:`orchestrator.validation.parse_deployment` and back through
+:func:`to_manifest`, so there is exactly one notion of a valid spec and one canonical form.
+
+The ``status:`` block of a custom resource is *not* part of the spec: only the orchestrator
+writes it, so the importer accepts and ignores it, and :func:`to_manifest` never emits it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+API_VERSION = "invokeroperator.invoker.io/v1alpha1"
+KIND = "InvokerDeployment"
+
+#: The project's own sidecars, used when an entity does not name its own.
+DEFAULT_IO_IMAGE = "invoker/io-sidecar:0.1"
+DEFAULT_STATE_IMAGE = "invoker/state-sidecar:0.1"
+
+DEFAULT_VERSION = "v1"
+DEFAULT_IMAGE_PULL_POLICY = "IfNotPresent"
+IMAGE_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+#: The design's example keeps three revisions; a deployment may ask for more.
+DEFAULT_HISTORY_LIMIT = 3
+MAX_HISTORY_LIMIT = 100
+
+#: Deployment, entity and pod names are DNS-1123 labels of at most 52 characters, not 63.
+#: Each becomes a label value (at most 63) and part of object names; 52 is what Kubernetes
+#: effectively allows a StatefulSet name (its pods carry a ``controller-revision-hash`` label
+#: ``<name>-<10 chars>``), so the converter may name a workload after any of them, and
+#: ``<deployment>-<10 hex>`` revision names are valid labels too. Names joined by the
+#: converter (``<deployment>-<pod>``, up to 105) fit object names (DNS subdomains, 253).
+MAX_NAME_LENGTH = 52
+#: A pod's settings live in ``<pod>.json`` beside the entity's ``main.json``.
+RESERVED_POD_NAMES = frozenset({"main"})
+#: Kafka partition ids are int32.
+MAX_PARTITION_ID = 2**31 - 1
+#: Far above any real topic; bounds the work of checking that every partition is owned.
+MAX_INPUT_PARTITIONS = 100_000
+RESOURCE_SECTIONS = ("requests", "limits")
+RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
+
+Resources = dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """One parallel instance of an entity: the input partitions it owns and its resources.
+
+    ``partitions`` is sorted. ``resources`` has the Kubernetes shape
+    ``{"requests": {"cpu": "250m"}, "limits": {...}}`` holding only non-empty sections, with
+    quantities kept as written (``"0.5"`` stays ``"0.5"``) so that an export shows the user's
+    own notation; revision hashing compares them by value.
+    """
+
+    name: str
+    partitions: tuple[int, ...] = ()
+    resources: Resources = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One operation of the topology: reads ``input_topic``, writes ``output_topic``.
+
+    ``input_partitions`` is the partition count of the input topic when the user (or a
+    Kafka lookup) supplied it; then every partition below it must be owned by exactly one
+    pod. ``None`` means unknown, and only ownership conflicts can be checked.
+    """
+
+    name: str
+    executor_image: str
+    io_address: str
+    input_topic: str
+    output_topic: str
+    pods: tuple[PodSpec, ...] = ()
+    io_image: str = DEFAULT_IO_IMAGE
+    state_image: str = DEFAULT_STATE_IMAGE
+    input_partitions: int | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One streaming application: a named topology with a version and a revision history."""
+
+    name: str
+    entities: tuple[EntitySpec, ...] = ()
+    version: str = DEFAULT_VERSION
+    image_pull_policy: str = DEFAULT_IMAGE_PULL_POLICY
+    image_pull_secrets: tuple[str, ...] = ()
+    history_limit: int = DEFAULT_HISTORY_LIMIT
+
+    def entity(self, name: str) -> EntitySpec | None:
+        """The entity called ``name``, if any (names are unique within a deployment)."""
+        return next((entity for entity in self.entities if entity.name == name), None)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One reason a manifest is rejected.
+
+    ``path`` names the field like ``spec.statefulEntities[1].pods[0].partitions[2]`` (empty
+    for the document as a whole); ``code`` is stable and machine-readable (``required``,
+    ``unknown_field``, ``invalid_type``, ``invalid_value``, ``duplicate``,
+    ``out_of_range``, ``unassigned``, ``exceeds_limit``, ``conflict``, ``not_found``,
+    ``yaml_syntax``, ``too_large``); ``message`` is for people.
+    """
+
+    path: str
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(ValueError):
+    """A manifest was rejected; ``errors`` lists every problem found, not just the first."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+    @classmethod
+    def single(cls, path: str, message: str, code: str) -> SpecError:
+        """An error with one reason, for callers that find one problem at a time."""
+        return cls([FieldError(path, message, code)])
+
+    def as_dicts(self) -> list[dict[str, str]]:
+        """The errors as JSON-ready ``{"path", "message", "code"}`` objects."""
+        return [{"path": e.path, "message": e.message, "code": e.code} for e in self.errors]
+
+
+def to_manifest(spec: DeploymentSpec) -> dict[str, Any]:
+    """The canonical custom-resource dict of ``spec``: every default spelled out, camelCase
+    keys in a fixed order, partitions as sorted integers, no ``status``.
+
+    ``parse_deployment(to_manifest(spec)) == spec`` holds for every valid spec.
+    """
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": spec.name},
+        "spec": {
+            "version": spec.version,
+            "imagePullPolicy": spec.image_pull_policy,
+            "imagePullSecrets": [{"name": name} for name in spec.image_pull_secrets],
+            "historyLimit": spec.history_limit,
+            "statefulEntities": [_entity_manifest(entity) for entity in spec.entities],
+        },
+    }
+
+
+def _entity_manifest(entity: EntitySpec) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "name": entity.name,
+        "executorImage": entity.executor_image,
+        "ioImage": entity.io_image,
+        "stateImage": entity.state_image,
+        "ioAddress": entity.io_address,
+        "inputTopic": entity.input_topic,
+        "outputTopic": entity.output_topic,
+    }
+    if entity.input_partitions is not None:
+        manifest["inputPartitions"] = entity.input_partitions
+    manifest["pods"] = [_pod_manifest(pod) for pod in entity.pods]
+    return manifest
+
+
+def _pod_manifest(pod: PodSpec) -> dict[str, Any]:
+    return {
+        "name": pod.name,
+        "partitions": sorted(pod.partitions),
+        "resources": {
+            section: dict(pod.resources[section]) for section in RESOURCE_SECTIONS if section in pod.resources
+        },
+    }

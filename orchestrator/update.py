@@ -1,0 +1,109 @@
+"""The update phase: the status a deployment shows, derived from what was observed.
+
+Status is a pure function of the observation and of the outcome of the reconcile pass, so the
+dashboard, `kubectl get invokerdeployments` and the tests all read the same story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.backend import Observed
+from orchestrator.plan import Change, rollout_settled
+from orchestrator.spec import DeploymentSpec
+
+READY, UPGRADING, DEGRADED, FAILED, PENDING = "Ready", "Upgrading", "Degraded", "Failed", "Pending"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the reconcile pass did or could not do."""
+
+    applied: list[Change] = field(default_factory=list)
+    held: list[Change] = field(default_factory=list)
+    error: str | None = None
+    permanent: bool = False
+
+
+def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> dict[str, Any]:
+    pending = {(c.kind, c.name) for c in [*outcome.applied, *outcome.held]}
+    workloads = observed.objects.get("Deployment", {})
+    expected_pods = sum(len(entity.pods) for entity in spec.entities)
+    ready_pods = sum(1 for pod in observed.pods if pod.ready)
+    return {
+        "configMapsReady": not any(kind == "ConfigMap" for kind, _ in pending),
+        "workloadsReady": not any(kind == "Deployment" for kind, _ in pending)
+        and all(rollout_settled(live) for live in workloads.values()),
+        "entitiesReady": ready_pods >= expected_pods and not pending,
+        "podsReady": ready_pods,
+        "podsExpected": expected_pods,
+    }
+
+
+def derive_state(parts: dict[str, Any], outcome: Outcome, observed: Observed) -> tuple[str, str, str]:
+    """(state, reason, message) — the reason is a stable CamelCase word, the message is for people."""
+    if outcome.error:
+        if outcome.permanent:
+            return FAILED, "ManifestRejected", outcome.error
+        return DEGRADED, "BackendUnavailable", outcome.error
+    crashing = [pod.name for pod in observed.pods if pod.phase == "Failed"]
+    if crashing:
+        return DEGRADED, "PodsFailing", f"pods failing: {', '.join(sorted(crashing))}"
+    if parts["entitiesReady"] and parts["workloadsReady"] and parts["configMapsReady"]:
+        return READY, "Reconciled", "every pod runs the current revision"
+    if not observed.pods and outcome.applied:
+        return PENDING, "Creating", f"applied {len(outcome.applied)} change(s); waiting for pods"
+    waiting = len(outcome.applied) + len(outcome.held)
+    message = f"{parts['podsReady']}/{parts['podsExpected']} pods ready"
+    return UPGRADING, "RollingOut", f"{message}; {waiting} change(s) in progress" if waiting else message
+
+
+def derive_status(
+    spec: DeploymentSpec, revision: str, observed: Observed, outcome: Outcome, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    previous = previous or {}
+    parts = components(spec, observed, outcome)
+    state, reason, message = derive_state(parts, outcome, observed)
+    current = revision if state == READY else previous.get("currentRevision")
+    return {
+        "state": state,
+        "currentRevision": current,
+        "nextRevision": None if state == READY else revision,
+        "components": parts,
+        "conditions": [_condition(state, reason, message, previous)],
+        "lastUpdateTime": _now(),
+    }
+
+
+def _condition(state: str, reason: str, message: str, previous: dict[str, Any]) -> dict[str, str]:
+    old = next(iter(previous.get("conditions") or []), {})
+    status = "True" if state == READY else "False"
+    changed = old.get("status") != status or old.get("reason") != reason
+    since = _now() if changed or "lastTransitionTime" not in old else old["lastTransitionTime"]
+    return {
+        "type": "Ready",
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since,
+    }
+
+
+def status_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    """Whether writing ``new`` says anything ``old`` did not; timestamps alone are not news."""
+    if not old:
+        return True
+    return _without_times(old) != _without_times(new)
+
+
+def _without_times(status: dict[str, Any]) -> dict[str, Any]:
+    conditions = [
+        {k: v for k, v in c.items() if k != "lastTransitionTime"} for c in status.get("conditions") or []
+    ]
+    return {**{k: v for k, v in status.items() if k != "lastUpdateTime"}, "conditions": conditions}
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,221 @@
+"""The one validation entry point: a manifest dict in, a :class:`DeploymentSpec` or a
+:class:`SpecError` listing every problem out.
+
+The REST API, the admin, the YAML importer and the orchestrator all call
+:func:`parse_deployment`, so a spec one of them accepts is accepted by all. Validation runs in
+two steps: checks that walk the untrusted document and record problems with their paths
+(never stopping at the first), then, only if there were none, a plain conversion into
+dataclasses that can trust its input.
+
+Decisions the design left open:
+
+- Field values of ``null`` mean "not set", as in the Kubernetes API.
+- ``metadata`` accepts the standard ObjectMeta fields of an exported custom resource
+  (namespace, labels, uid, managedFields...) and ignores all but ``name``: the dashboard owns
+  the namespace. ``status`` is accepted and ignored: only the orchestrator writes it.
+- Partitions are ints or strings of decimal digits without leading zeros (``"01"`` is refused
+  so that two spellings never hide one partition owned twice).
+- ``pods`` is required but may be empty (an entity scaled to zero reads nothing), and a pod
+  may own no partitions (a standby pod, or one just added before a rebalance). With a known
+  ``inputPartitions`` every partition must be owned, so zero pods is then an error.
+- ``statefulEntities`` is required but may be empty: a deployment saved before it has a
+  topology runs nothing.
+- ``version`` (default ``v1``) must be a valid label value so that it can label workloads.
+- The pod name ``main`` is reserved: ``main.json`` holds an entity's shared settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+
+from orchestrator import formats
+from orchestrator.consistency import check_consistency
+from orchestrator.fields import Problem, Report, at, describe, join, partition_value, present
+from orchestrator.image_reference import image_reference
+from orchestrator.resources import build_resources, check_resources
+from orchestrator.spec import (
+    API_VERSION,
+    DEFAULT_HISTORY_LIMIT,
+    DEFAULT_IMAGE_PULL_POLICY,
+    DEFAULT_IO_IMAGE,
+    DEFAULT_STATE_IMAGE,
+    DEFAULT_VERSION,
+    IMAGE_PULL_POLICIES,
+    KIND,
+    MAX_HISTORY_LIMIT,
+    MAX_INPUT_PARTITIONS,
+    MAX_NAME_LENGTH,
+    RESERVED_POD_NAMES,
+    DeploymentSpec,
+    EntitySpec,
+    FieldError,
+    PodSpec,
+    SpecError,
+)
+
+TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+OBJECT_META_FIELDS = (
+    *("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation"),
+    *("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"),
+    *("ownerReferences", "managedFields", "generateName", "selfLink"),
+)
+SPEC_FIELDS = ("version", "imagePullPolicy", "imagePullSecrets", "historyLimit", "statefulEntities")
+ENTITY_REQUIRED = ("name", "executorImage", "ioAddress", "inputTopic", "outputTopic", "pods")
+ENTITY_FIELDS = (
+    *("name", "executorImage", "ioImage", "stateImage", "ioAddress"),
+    *("inputTopic", "outputTopic", "inputPartitions", "pods"),
+)
+POD_FIELDS = ("name", "partitions", "resources")
+
+_name = formats.dns_label(MAX_NAME_LENGTH)
+
+
+def parse_deployment(manifest: object) -> DeploymentSpec:
+    """The spec of a custom-resource manifest (a dict as loaded from YAML or JSON).
+
+    Raises :class:`SpecError` naming every problem with its field path.
+    """
+    errors = validate_manifest(manifest)
+    if errors:
+        raise SpecError(errors)
+    return _build_deployment(cast(Mapping[str, Any], manifest))
+
+
+def validate_manifest(manifest: object) -> list[FieldError]:
+    """Every problem of ``manifest``; empty when :func:`parse_deployment` would accept it."""
+    report = Report()
+    root = report.mapping(manifest, "", TOP_FIELDS, ("apiVersion", "kind", "metadata", "spec"))
+    if root is not None:
+        _check_constant(root, "apiVersion", API_VERSION, report)
+        _check_constant(root, "kind", KIND, report)
+        if present(root, "metadata"):
+            _check_metadata(root["metadata"], report)
+        if present(root, "spec"):
+            _check_spec(root["spec"], "spec", report)
+    return sorted(report.errors, key=lambda error: _document_order(error.path))
+
+
+def _document_order(path: str) -> list[str | int]:
+    """Sorts ``pods[2]`` before ``pods[10]``; each field's errors stay in the order found."""
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"\[(\d+)\]", path))]
+
+
+def _check_constant(root: Mapping[str, Any], key: str, expected: str, report: Report) -> None:
+    if present(root, key) and root[key] != expected:
+        report.add(key, f"must be {expected}, got {describe(root[key])}", "invalid_value")
+
+
+def _check_metadata(value: object, report: Report) -> None:
+    metadata = report.mapping(value, "metadata", OBJECT_META_FIELDS, ("name",))
+    if metadata is not None:
+        report.string(metadata, "name", "metadata", _name)
+
+
+def _check_spec(value: object, path: str, report: Report) -> None:
+    spec = report.mapping(value, path, SPEC_FIELDS, ("statefulEntities",))
+    if spec is None:
+        return
+    report.string(spec, "version", path, formats.label_value)
+    report.string(spec, "imagePullPolicy", path, formats.one_of(IMAGE_PULL_POLICIES))
+    report.integer(spec, "historyLimit", path, 1, MAX_HISTORY_LIMIT)
+    secrets = report.list(spec, "imagePullSecrets", path) or []
+    _check_pull_secrets(secrets, join(path, "imagePullSecrets"), report)
+    for i, entity in enumerate(report.list(spec, "statefulEntities", path) or []):
+        _check_entity(entity, at(join(path, "statefulEntities"), i), report)
+    check_consistency(spec, path, report)
+
+
+def _check_pull_secrets(secrets: list[Any], path: str, report: Report) -> None:
+    """A list of ``{name: <Secret name>}``, as in a pod spec; a name listed twice is a mistake."""
+    seen: set[str] = set()
+    for i, value in enumerate(secrets):
+        secret = report.mapping(value, at(path, i), ("name",), ("name",))
+        name = report.string(secret, "name", at(path, i), formats.dns_subdomain) if secret else None
+        if name in seen:
+            report.add(join(at(path, i), "name"), f"secret {name!r} is listed twice", "duplicate")
+        if name is not None:
+            seen.add(name)
+
+
+def _check_entity(value: object, path: str, report: Report) -> None:
+    entity = report.mapping(value, path, ENTITY_FIELDS, ENTITY_REQUIRED)
+    if entity is None:
+        return
+    report.string(entity, "name", path, _name)
+    for key in ("executorImage", "ioImage", "stateImage"):
+        report.string(entity, key, path, image_reference)
+    report.string(entity, "ioAddress", path, formats.bootstrap_servers)
+    for key in ("inputTopic", "outputTopic"):
+        report.string(entity, key, path, formats.kafka_topic)
+    count = report.integer(entity, "inputPartitions", path, 1, MAX_INPUT_PARTITIONS)
+    for j, pod in enumerate(report.list(entity, "pods", path) or []):
+        _check_pod(pod, at(join(path, "pods"), j), count, report)
+
+
+def _pod_name(value: str) -> str | None:
+    if value in RESERVED_POD_NAMES:
+        return f"{value!r} is reserved: {value}.json holds the entity's shared settings"
+    return _name(value)
+
+
+def _check_pod(value: object, path: str, count: int | None, report: Report) -> None:
+    pod = report.mapping(value, path, POD_FIELDS, ("name",))
+    if pod is None:
+        return
+    report.string(pod, "name", path, _pod_name)
+    for k, partition in enumerate(report.list(pod, "partitions", path) or []):
+        _check_partition(partition, at(join(path, "partitions"), k), count, report)
+    if present(pod, "resources"):
+        check_resources(pod["resources"], join(path, "resources"), report)
+
+
+def _check_partition(value: object, path: str, count: int | None, report: Report) -> None:
+    partition = partition_value(value)
+    if isinstance(partition, Problem):
+        report.add(path, partition.message, partition.code)
+    elif count is not None and partition >= count:
+        message = (
+            f"partition {partition} is out of range: inputPartitions is {count} (partitions 0-{count - 1})"
+        )
+        report.add(path, message, "out_of_range")
+
+
+def _get(mapping: Mapping[str, Any], key: str, default: Any) -> Any:
+    value = mapping.get(key)
+    return default if value is None else value
+
+
+def _build_deployment(manifest: Mapping[str, Any]) -> DeploymentSpec:
+    spec = manifest["spec"]
+    return DeploymentSpec(
+        name=manifest["metadata"]["name"],
+        entities=tuple(_build_entity(entity) for entity in spec["statefulEntities"]),
+        version=_get(spec, "version", DEFAULT_VERSION),
+        image_pull_policy=_get(spec, "imagePullPolicy", DEFAULT_IMAGE_PULL_POLICY),
+        image_pull_secrets=tuple(secret["name"] for secret in _get(spec, "imagePullSecrets", [])),
+        history_limit=_get(spec, "historyLimit", DEFAULT_HISTORY_LIMIT),
+    )
+
+
+def _build_entity(entity: Mapping[str, Any]) -> EntitySpec:
+    return EntitySpec(
+        name=entity["name"],
+        executor_image=entity["executorImage"],
+        io_image=_get(entity, "ioImage", DEFAULT_IO_IMAGE),
+        state_image=_get(entity, "stateImage", DEFAULT_STATE_IMAGE),
+        io_address=entity["ioAddress"],
+        input_topic=entity["inputTopic"],
+        output_topic=entity["outputTopic"],
+        input_partitions=entity.get("inputPartitions"),
+        pods=tuple(_build_pod(pod) for pod in entity["pods"]),
+    )
+
+
+def _build_pod(pod: Mapping[str, Any]) -> PodSpec:
+    return PodSpec(
+        name=pod["name"],
+        partitions=tuple(sorted(int(p) for p in _get(pod, "partitions", []))),
+        resources=build_resources(pod.get("resources")),
+    )

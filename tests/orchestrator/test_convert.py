@@ -1,0 +1,124 @@
+"""The convert phase, table-driven and without a cluster."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator import load_manifest_yaml, parse_deployment
+from orchestrator.convert import ConvertContext, OwnerRef, convert
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "word-count.yaml"
+CTX = ConvertContext(
+    namespace="team-a",
+    revision="word-count-demo-abc",
+    state_url="redis://r:6379/0",
+    epochs={"splitter": 7, "totals": 2},
+    owner=OwnerRef(uid="uid-1", name="word-count-demo"),
+)
+
+
+@pytest.fixture(scope="module")
+def manifests() -> dict[tuple[str, str], dict]:
+    spec = parse_deployment(load_manifest_yaml(EXAMPLE.read_text()))
+    return {(m["kind"], m["metadata"]["name"]): m for m in convert(spec, CTX)}
+
+
+def test_it_makes_one_config_map_per_entity_and_one_workload_per_pod(manifests) -> None:
+    assert sorted(manifests) == [
+        ("ConfigMap", "word-count-demo.splitter"),
+        ("ConfigMap", "word-count-demo.totals"),
+        ("Deployment", "word-count-demo.splitter-0"),
+        ("Deployment", "word-count-demo.splitter-1"),
+        ("Deployment", "word-count-demo.splitter-2"),
+        ("Deployment", "word-count-demo.totals-0"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("splitter-0.json", {"pod": "splitter-0", "partitions": [0, 1], "epoch": 7}),
+        ("splitter-2.json", {"pod": "splitter-2", "partitions": [4, 5], "epoch": 7}),
+    ],
+)
+def test_each_pod_file_holds_its_partitions_and_the_entity_epoch(manifests, key, expected) -> None:
+    data = manifests[("ConfigMap", "word-count-demo.splitter")]["data"]
+    assert json.loads(data[key]) == expected
+
+
+def test_main_json_holds_the_shared_settings_and_no_revision(manifests) -> None:
+    main = json.loads(manifests[("ConfigMap", "word-count-demo.totals")]["data"]["main.json"])
+    assert main["bootstrapServers"] == "127.0.0.1:9092"
+    assert (main["inputTopic"], main["outputTopic"]) == ("words", "counts")
+    assert main["stateBackend"] == {"kind": "redis", "url": "redis://r:6379/0"}
+    assert "revision" not in main
+
+
+def test_every_object_is_labelled_annotated_namespaced_and_owned(manifests) -> None:
+    for (_, _), manifest in manifests.items():
+        meta = manifest["metadata"]
+        assert meta["namespace"] == "team-a"
+        assert meta["labels"]["app.kubernetes.io/name"] == "invoker"
+        assert meta["labels"]["app.kubernetes.io/instance"] == "word-count-demo"
+        assert meta["labels"]["invoker.io/entity"] in {"splitter", "totals"}
+        assert meta["annotations"]["invoker.io/revision"] == "word-count-demo-abc"
+        assert meta["ownerReferences"][0]["uid"] == "uid-1"
+
+
+def test_a_pod_runs_three_containers_sharing_sockets_and_the_read_only_config(manifests) -> None:
+    pod = manifests[("Deployment", "word-count-demo.splitter-0")]["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["udf", "io", "state"]
+    images = [c["image"] for c in pod["containers"]]
+    assert images == [
+        "invoker/executor-word-count:0.1",
+        "invoker/io-sidecar:0.1",
+        "invoker/state-sidecar:0.1",
+    ]
+    for container in pod["containers"]:
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["config"]["readOnly"] is True
+        assert "sockets" in mounts
+        assert container["imagePullPolicy"] == "IfNotPresent"
+    assert {"name": "sockets", "emptyDir": {}} in pod["volumes"]
+
+
+def test_the_pod_learns_its_spec_name_through_the_downward_api(manifests) -> None:
+    template = manifests[("Deployment", "word-count-demo.splitter-1")]["spec"]["template"]
+    env = {e["name"]: e for e in template["spec"]["containers"][0]["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['invoker.io/pod']"
+    assert template["metadata"]["labels"]["invoker.io/pod"] == "splitter-1"
+
+
+def test_only_the_pod_that_asks_for_resources_gets_them(manifests) -> None:
+    with_resources = manifests[("Deployment", "word-count-demo.splitter-0")]["spec"]["template"]["spec"]
+    without = manifests[("Deployment", "word-count-demo.splitter-1")]["spec"]["template"]["spec"]
+    assert with_resources["containers"][0]["resources"]["limits"] == {"cpu": "500m", "memory": "256Mi"}
+    assert "resources" not in without["containers"][0]
+
+
+def test_nothing_that_changes_with_the_assignment_is_in_a_pod_template() -> None:
+    spec = parse_deployment(load_manifest_yaml(EXAMPLE.read_text()))
+    moved = parse_deployment(
+        load_manifest_yaml(
+            EXAMPLE.read_text().replace('["0", "1"]', '["0"]').replace('["2", "3"]', '["1", "2", "3"]')
+        )
+    )
+    other = ConvertContext(
+        namespace="team-a", revision="other", state_url="redis://r:6379/0", epochs={"splitter": 8}
+    )
+    before = {m["metadata"]["name"]: m for m in convert(spec, CTX)}
+    after = {m["metadata"]["name"]: m for m in convert(moved, other)}
+    for name, manifest in after.items():
+        if manifest["kind"] == "Deployment":
+            assert manifest["spec"]["template"] == before[name]["spec"]["template"]
+    assert after["word-count-demo.splitter"]["data"] != before["word-count-demo.splitter"]["data"]
+
+
+def test_pull_secrets_reach_the_pod_template() -> None:
+    text = EXAMPLE.read_text().replace(
+        "historyLimit: 5", "historyLimit: 5\n  imagePullSecrets: [{name: regcred}]"
+    )
+    spec = parse_deployment(load_manifest_yaml(text))
+    workload = next(m for m in convert(spec, CTX) if m["kind"] == "Deployment")
+    assert workload["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
