@@ -102,7 +102,9 @@ def _without_times(status: dict[str, Any]) -> dict[str, Any]:
     conditions = [
         {k: v for k, v in c.items() if k != "lastTransitionTime"} for c in status.get("conditions") or []
     ]
-    return {**{k: v for k, v in status.items() if k != "lastUpdateTime"}, "conditions": conditions}
+    # A merge patch drops null fields, so a stored status never holds them: compare without.
+    kept = {k: v for k, v in status.items() if k != "lastUpdateTime" and v is not None}
+    return {**kept, "conditions": conditions}
 
 
 def _now() -> str:

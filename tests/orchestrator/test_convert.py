@@ -8,7 +8,7 @@ import pytest
 from orchestrator import load_manifest_yaml, parse_deployment
 from orchestrator.convert import ConvertContext, OwnerRef, convert
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "word-count.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 CTX = ConvertContext(
     namespace="team-a",
     revision="word-count-demo-abc",

@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator import FieldError, SpecError, load_manifest_yaml, parse_deployment
 
-EXAMPLE_PATH = Path(__file__).parent / "data" / "word-count.yaml"
+EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 _SEGMENT_RE = re.compile(r"([A-Za-z][\w-]*)|\[(\d+)\]")
 
 

@@ -1,0 +1,142 @@
+"""One container as a local process: started, watched, restarted with back-off, stopped.
+
+Nothing here blocks: the runtime calls ``supervise`` on every sync pass, so one crash-looping or
+slowly terminating container never delays the others. Each process gets its own session (a
+terminal's Ctrl-C reaches the runtime, which stops pods in order, not every process at once)
+and, on Linux, dies with the runtime (``PR_SET_PDEATHSIG``), so a killed runtime leaves no pod
+consuming partitions behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM it when the runtime's thread exits."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Restart delays: ``base`` doubling per consecutive crash up to ``cap``; a run that lasted
+    ``stable`` seconds forgets the earlier crashes (the kubelet's policy, with shorter times)."""
+
+    base: float = 1.0
+    cap: float = 30.0
+    stable: float = 60.0
+
+    def delay(self, crashes: int) -> float:
+        return min(self.cap, self.base * 2 ** max(0, crashes - 1))
+
+
+@dataclass
+class Container:
+    """A command with its environment, and the state the kubelet would report for it."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    crashes: int = 0
+    started: float = 0.0
+    started_at: str | None = None
+    retry_at: float | None = None
+    backoff: float = 0.0
+    last_exit: int | None = None
+    error: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.alive and self.process else None
+
+    def up_for(self) -> float:
+        """Seconds the current process has been running; 0 when there is none."""
+        return time.monotonic() - self.started if self.alive else 0.0
+
+    def start(self, backoff: Backoff) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.started, self.retry_at = time.monotonic(), None
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        try:
+            with open(self.log, "ab") as out:
+                self.process = subprocess.Popen(
+                    self.argv,
+                    env=self.env,
+                    cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+            self.error = None
+        except OSError as exc:  # not found, not executable: a crash of this container, not the runtime's
+            self.process, self.error = None, f"cannot run {self.argv[0]!r}: {exc.strerror}"
+            self._crashed(127, backoff)
+
+    def supervise(self, backoff: Backoff) -> None:
+        """Notices an exit and schedules the restart; restarts once the back-off has passed."""
+        if self.process is not None and self.process.poll() is not None:
+            self._crashed(self.process.returncode, backoff)
+        if self.process is None and self.retry_at is not None and time.monotonic() >= self.retry_at:
+            self.restarts += 1
+            self.start(backoff)
+
+    def _crashed(self, code: int, backoff: Backoff) -> None:
+        now = time.monotonic()
+        if now - self.started >= backoff.stable:
+            self.crashes = 0
+        self.crashes += 1
+        self.backoff = backoff.delay(self.crashes)
+        self.process, self.last_exit, self.retry_at = None, code, now + self.backoff
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Signals the container's whole process group (a wrapper script's children too)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, sig)
+
+    def stopped(self) -> bool:
+        """True once the process has exited (after which nothing restarts it)."""
+        self.retry_at = None
+        if self.process is None or self.process.poll() is None:
+            return self.process is None
+        self.signal(signal.SIGKILL)  # leftovers of its process group
+        self.last_exit, self.process = self.process.returncode, None
+        return True
+
+    def status(self) -> dict[str, Any]:
+        state, reason = ("running", None) if self.alive else ("waiting", "CrashLoopBackOff")
+        if self.retry_at is None and not self.alive:
+            state, reason = ("terminated", None) if self.started_at else ("waiting", "ContainerCreating")
+        return {
+            "pid": self.pid,
+            "state": state,
+            "reason": reason,
+            "message": self.error,
+            "restarts": self.restarts,
+            "lastExitCode": self.last_exit,
+            "backoffSeconds": self.backoff,
+            "startedAt": self.started_at,
+        }
