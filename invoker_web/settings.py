@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "channels",
     "topology_editor",
@@ -137,6 +138,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+INVOKER_RESYNC_SECONDS = env.float("INVOKER_RESYNC_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "resync-every-deployment": {"task": "jobs.resync_all", "schedule": INVOKER_RESYNC_SECONDS},
+}
 
 CHANNEL_LAYERS = {
     "default": {
@@ -146,16 +151,28 @@ CHANNEL_LAYERS = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: its `WWW-Authenticate: Token` header makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "topology_editor.api.pagination.Pagination",
+    "EXCEPTION_HANDLER": "topology_editor.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Invoker API",
     "DESCRIPTION": "Topologies of stateful entities joined by Kafka topics, and their reconciliation.",
     "VERSION": "0.1.0",
+    # The schema and its docs need a login like everything else but the health probes.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "topology_editor.api.schema.add_error_responses",
+    ],
 }
 
 LOGGING = {

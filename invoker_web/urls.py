@@ -1,7 +1,7 @@
 """Top-level URLs: health probes are open; everything else requires a login."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from invoker_web import health
 
@@ -9,4 +9,11 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/", include("topology_editor.api.urls")),
+    # The browsable API's login and logout pages.
+    path("api/auth/", include("rest_framework.urls")),
 ]
+
+# The API answers in its own error shape even where no route matched.
+handler404 = "topology_editor.api.errors.not_found"
+handler500 = "topology_editor.api.errors.server_error"

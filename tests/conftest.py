@@ -20,7 +20,14 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICE_FIXTURES = {"redis_url", "kafka_bootstrap", "kafka_broker", "celery_worker_process", "live_server"}
+SERVICE_FIXTURES = {
+    "redis_url",
+    "kafka_bootstrap",
+    "kafka_broker",
+    "celery_worker_process",
+    "live_server",
+    "kube_cluster",
+}
 DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "client", "admin_client", "django_user_model"}
 
 
@@ -132,3 +139,63 @@ def celery_worker_process(
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@dataclass
+class KubeCluster:
+    """The real control plane started by ./dev (etcd, kube-apiserver, controller-manager,
+    scheduler, KWOK), with the operations tests need to take the API server away and back."""
+
+    kubeconfig: str
+
+    def stop_apiserver(self) -> None:
+        subprocess.run([str(ROOT / "dev"), "stop", "kube_apiserver"], check=True, timeout=120)
+
+    def start_apiserver(self) -> None:
+        subprocess.run([str(ROOT / "dev"), "start", "kube_apiserver"], check=True, timeout=180)
+
+
+def _install_crd(kubeconfig: str) -> None:
+    import yaml
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.ApiextensionsV1Api(config.new_client_from_config(config_file=kubeconfig))
+    crd = yaml.safe_load((ROOT / "charts/invoker/crds/invokerdeployments.yaml").read_text())
+    try:
+        api.create_custom_resource_definition(crd)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        current = api.read_custom_resource_definition(crd["metadata"]["name"])
+        crd["metadata"]["resourceVersion"] = current.metadata.resource_version
+        api.replace_custom_resource_definition(crd["metadata"]["name"], crd)
+    _wait_established(api, crd["metadata"]["name"])
+
+
+def _wait_established(api, name: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        conditions = api.read_custom_resource_definition(name).status.conditions or []
+        if any(c.type == "Established" and c.status == "True" for c in conditions):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"CRD {name} never became Established")
+
+
+@pytest.fixture(scope="session")
+def kube_cluster() -> KubeCluster:
+    run_dir = Path(os.environ.get("INVOKER_RUN", Path.home() / ".cache/invoker/run"))
+    kubeconfig = os.environ.get("INVOKER_TEST_KUBECONFIG", str(run_dir / "kube" / "kubeconfig"))
+    from kubernetes import client, config
+
+    try:
+        client.VersionApi(config.new_client_from_config(config_file=kubeconfig)).get_code()
+    except Exception as exc:  # any failure means the cluster is not usable
+        pytest.fail(
+            f"the Kubernetes API is not reachable with {kubeconfig} ({exc}); start it with `./dev start kube`"
+        )
+    _install_crd(kubeconfig)
+    return KubeCluster(kubeconfig)

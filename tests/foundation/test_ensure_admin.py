@@ -6,7 +6,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 
-def test_it_creates_an_admin_once_and_prints_the_password(db) -> None:
+def test_it_creates_an_admin_once_and_prints_the_password(db, django_user_model) -> None:
+    django_user_model.objects.filter(is_superuser=True).delete()  # as on a fresh database
     out = StringIO()
     call_command("ensure_admin", stdout=out)
     password = out.getvalue().split("admin / ")[1].split()[0]

@@ -1,0 +1,110 @@
+"""POST /api/deployments/{name}/move/: partition p of entity e to pod q."""
+
+import pytest
+
+from tests.topology.conftest import EXAMPLE_NAME
+from tests.topology.helpers import deployment_url, error
+from topology_editor.models import AuditEntry, Deployment
+from topology_editor.spec_rows import spec_from_rows
+
+URL = deployment_url(EXAMPLE_NAME, "move")
+
+
+def _owners() -> dict[str, tuple[int, ...]]:
+    spec = spec_from_rows(Deployment.objects.get())
+    return {pod.name: pod.partitions for pod in spec.entity("splitter").pods}
+
+
+def test_moving_a_partition_changes_only_its_owner(
+    api, example, django_capture_on_commit_callbacks, reconciles
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api("editor").post(
+            URL,
+            {"entity": "splitter", "partition": 3, "to_pod": "splitter-0"},
+            format="json",
+            HTTP_IF_MATCH='"1"',
+        )
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["changed"]
+    assert body["resource_version"] == 2
+    assert response["ETag"] == '"2"'
+    assert body["changes"] == [
+        {"path": "spec.statefulEntities[splitter].pods[splitter-0].partitions", "change": "changed",
+         "old": [0, 1], "new": [0, 1, 3]},
+        {"path": "spec.statefulEntities[splitter].pods[splitter-1].partitions", "change": "changed",
+         "old": [2, 3], "new": [2]},
+    ]  # fmt: skip
+    assert _owners() == {"splitter-0": (0, 1, 3), "splitter-1": (2,), "splitter-2": (4, 5)}
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.summary, entry.actor_name) == (
+        "move_partition", "moved partition 3 of splitter from splitter-1 to splitter-0", "editor",
+    )  # fmt: skip
+    reconciles.assert_called_once()
+
+
+def test_moving_a_partition_to_its_owner_changes_nothing(
+    api, example, django_capture_on_commit_callbacks, reconciles
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api("editor").post(
+            URL, {"entity": "splitter", "partition": 3, "to_pod": "splitter-1"}, format="json"
+        )
+    assert response.json()["changed"] is False
+    assert response.json()["resource_version"] == 1
+    reconciles.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"entity": "nope", "partition": 3, "to_pod": "splitter-0"}, "entity"),
+        ({"entity": "splitter", "partition": 3, "to_pod": "totals-0"}, "to_pod"),
+        ({"entity": "splitter", "partition": 9, "to_pod": "splitter-0"}, "partition"),
+    ],
+)
+def test_naming_something_that_is_not_there_is_an_invalid_request(api, example, body, path):
+    assert error(api("editor").post(URL, body, format="json")) == (
+        400,
+        "invalid_request",
+        [(path, "not_found")],
+    )
+    assert _owners()["splitter-1"] == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        ({}, ["entity", "partition", "to_pod"]),
+        ({"entity": "splitter", "partition": "x", "to_pod": "splitter-0"}, ["partition"]),
+        ({"entity": "splitter", "partition": -1, "to_pod": "splitter-0"}, ["partition"]),
+        (
+            {"entity": "splitter", "partition": 3, "to_pod": "splitter-0", "resource_version": "x"},
+            ["resource_version"],
+        ),
+    ],
+)
+def test_a_malformed_body_is_an_invalid_request_naming_its_fields(api, example, body, paths):
+    status, code, fields = error(api("editor").post(URL, body, format="json"))
+    assert (status, code, [path for path, _ in fields]) == (400, "invalid_request", paths)
+
+
+def test_a_stale_version_in_the_body_moves_nothing(api, example):
+    body = {"entity": "splitter", "partition": 3, "to_pod": "splitter-0", "resource_version": 4}
+    assert error(api("editor").post(URL, body, format="json"))[:2] == (412, "stale_version")
+    assert _owners()["splitter-1"] == (2, 3)
+
+
+def test_an_unknown_deployment_is_not_found(api, db):
+    body = {"entity": "splitter", "partition": 3, "to_pod": "splitter-0"}
+    assert error(api("editor").post(deployment_url("nowhere", "move"), body, format="json"))[:2] == (
+        404,
+        "not_found",
+    )
+
+
+def test_viewers_cannot_move_partitions(api, example):
+    body = {"entity": "splitter", "partition": 3, "to_pod": "splitter-0"}
+    assert error(api("viewer").post(URL, body, format="json"))[:2] == (403, "permission_denied")

@@ -1,0 +1,178 @@
+"""Every URL the project routes, found by walking the URL resolver, refuses anonymous users
+and users without the role it needs; only the health probes and the login pages are open.
+
+A new URL fails :func:`test_every_url_is_classified` until it is added to a table here, so
+that nobody ships an endpoint whose access nobody decided.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from tests.topology.conftest import EXAMPLE_NAME
+from tests.topology.helpers import error
+from topology_editor.models import AuditEntry, Deployment, ReconcileRun, Revision
+
+#: Open to anyone: probes carry no session, and one must reach the login pages to log in.
+OPEN = {
+    "healthz",
+    "readyz",
+    "metrics",
+    "admin:login",
+    "admin:logout",
+    "rest_framework:login",
+    "rest_framework:logout",
+}
+#: Any signed-in user: the API's description.
+SIGNED_IN = {"api:schema", "api:docs"}
+OPERATOR_ONLY = {"api:entity-rebalance", "api:revision-rollback"}
+RANKS = ["outsider", "viewer", "editor", "operator", "owner"]
+#: Admin pages of this app: the role that may open them (None: nobody, not even the owner).
+ADMIN_PAGES = {
+    "deployment": {
+        "changelist": "viewer",
+        "change": "viewer",
+        "history": "viewer",
+        "add": "editor",
+        "delete": "editor",
+    },
+    **{
+        model: {"changelist": "viewer", "change": "viewer", "history": "viewer", "add": None, "delete": None}
+        for model in ("revision", "reconcilerun", "auditentry")
+    },
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    methods: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.pattern}"
+
+
+def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = (
+                f"{namespace}:{pattern.namespace}" if namespace and pattern.namespace else pattern.namespace
+            )
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner or namespace)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name or ""
+            actions = getattr(pattern.callback, "actions", None)
+            methods = tuple(actions) if actions else ("get", "post")
+            yield Route(name, prefix + str(pattern.pattern), methods)
+
+
+ROUTES = list(_walk(get_resolver().url_patterns))
+PROTECTED = [route for route in ROUTES if route.name not in OPEN]
+API = [route for route in ROUTES if route.name.startswith("api:")]
+
+
+def concrete(route: Route, values: dict[str, str]) -> str:
+    """The route with every parameter replaced by a sample value."""
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "1"), route.pattern)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values.get(m.group(1), "x"), path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+@pytest.fixture
+def samples(example, personas) -> dict[str, str]:
+    """A value for every URL parameter, naming objects that exist."""
+    return {
+        "name": EXAMPLE_NAME, "entity": "splitter", "pod": "splitter-0",
+        "revision": example.revisions.get().name, "object_id": str(example.pk),
+        "id": str(personas.viewer.pk), "app_label": "topology_editor", "url": "elsewhere/",
+    }  # fmt: skip
+
+
+def test_every_url_is_classified() -> None:
+    for route in ROUTES:
+        known = (
+            route.name in OPEN
+            or route.name.startswith(("api:", "admin:"))
+            or route.pattern.startswith("admin/")
+        )
+        assert known, f"{route.pattern} ({route.name}): decide who may use it, in {__name__}"
+
+
+def test_the_health_probes_answer_anonymous_callers(client) -> None:
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("route", PROTECTED, ids=str)
+def test_anonymous_users_are_refused(client: Client, samples, route: Route) -> None:
+    for method in route.methods:
+        response = getattr(client, method)(concrete(route, samples))
+        if route.name.startswith("api:"):
+            assert error(response)[:2] == (401, "not_authenticated"), (method, route)
+            assert response["WWW-Authenticate"] == "Token"
+        else:
+            redirect = (response.status_code, response["Location"][:13])
+            assert redirect == (302, "/admin/login/"), (method, route)
+
+
+def _required(route: Route, method: str) -> str:
+    if route.name in SIGNED_IN:
+        return "outsider"
+    if route.name in OPERATOR_ONLY:
+        return "operator"
+    return "viewer" if method == "get" else "editor"
+
+
+@pytest.mark.parametrize("route", API, ids=str)
+@pytest.mark.parametrize("persona", RANKS)
+def test_api_users_without_the_role_are_refused_and_with_it_let_through(api, samples, route, persona) -> None:
+    for method in route.methods:
+        response = getattr(api(persona), method)(concrete(route, samples), {}, format="json")
+        allowed = RANKS.index(persona) >= RANKS.index(_required(route, method))
+        if allowed:
+            assert response.status_code not in (401, 403), (method, route, response.content[:300])
+        else:
+            assert error(response)[:2] == (403, "permission_denied"), (method, route)
+
+
+ADMIN_CASES = [
+    (f"admin:topology_editor_{model}_{page}", role)
+    for model, pages in ADMIN_PAGES.items()
+    for page, role in pages.items()
+]
+
+
+@pytest.mark.parametrize(("url_name", "role"), ADMIN_CASES)
+@pytest.mark.parametrize("persona", RANKS)
+def test_admin_pages_need_staff_and_the_role(client, samples, personas, url_name, role, persona) -> None:
+    route = next(route for route in ROUTES if route.name == url_name)
+    model = url_name.split("_")[2]
+    objects = {
+        "deployment": Deployment.objects.get(),
+        "revision": Revision.objects.get(),
+        "auditentry": AuditEntry.objects.get(),
+        "reconcilerun": ReconcileRun.objects.create(
+            deployment=Deployment.objects.get(), started_at=timezone.now()
+        ),
+    }
+    client.force_login(personas[persona])
+    response = client.get(concrete(route, {**samples, "object_id": str(objects[model].pk)}))
+    if persona == "outsider":
+        assert (response.status_code, response["Location"][:13]) == (302, "/admin/login/")
+    elif role is not None and RANKS.index(persona) >= RANKS.index(role):
+        assert response.status_code == 200, (url_name, persona)
+    else:
+        assert response.status_code == 403, (url_name, persona)
+
+
+@pytest.mark.parametrize("url_name", ["admin:auth_user_changelist", "admin:auth_group_changelist"])
+@pytest.mark.parametrize("persona", ["viewer", "editor", "operator"])
+def test_roles_give_no_access_to_users_and_groups(db, client, personas, url_name, persona) -> None:
+    client.force_login(personas[persona])
+    route = next(route for route in ROUTES if route.name == url_name)
+    assert client.get(concrete(route, {})).status_code == 403

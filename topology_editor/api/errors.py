@@ -1,0 +1,183 @@
+"""One error shape for every API response that is not a success::
+
+    {"error": {"code": "invalid_spec", "message": "...",
+               "fields": [{"path": "spec.statefulEntities[0].pods[1].partitions[0]",
+                           "message": "...", "code": "duplicate"}]}}
+
+``code`` is stable and machine-readable; ``fields`` lists what was wrong where (empty when no
+field is at fault). The codes: ``invalid_spec``, ``invalid_yaml``, ``invalid_request``,
+``malformed_request`` (400), ``not_authenticated`` (401), ``permission_denied`` (403),
+``not_found`` (404), ``method_not_allowed`` (405), ``not_acceptable`` (406), ``conflict``
+(409), ``stale_version`` (412), ``too_large`` (413), ``unsupported_media_type`` (415),
+``throttled`` (429), ``server_error`` (500). Spec rejections keep the validator's paths and
+codes; request fields use their own names (``to_pod``, ``metadata.resourceVersion``). URLs
+under ``/api/`` that match no route get the same shape from :func:`not_found`.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import ProtectedError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from orchestrator import SpecError
+from topology_editor import services
+
+logger = logging.getLogger(__name__)
+
+Fields = list[dict[str, str]]
+
+#: DRF's own exceptions, by the code this API gives them.
+_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "not_authenticated"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.ParseError, "malformed_request"),
+    (exceptions.ValidationError, "invalid_request"),
+    (exceptions.Throttled, "throttled"),
+]
+_SERVICE_STATUS = {
+    services.NotFoundError: status.HTTP_404_NOT_FOUND,
+    services.StaleVersionError: status.HTTP_412_PRECONDITION_FAILED,
+    services.ConflictError: status.HTTP_409_CONFLICT,
+    services.InvalidRequestError: status.HTTP_400_BAD_REQUEST,
+}
+
+
+class ApiError(exceptions.APIException):
+    """An error with this API's code and field paths; raise it from views."""
+
+    def __init__(self, status_code: int, code: str, message: str, fields: Fields | None = None) -> None:
+        super().__init__(message, code)
+        self.status_code, self.error_code, self.message, self.fields = (
+            status_code,
+            code,
+            message,
+            fields or [],
+        )
+
+
+def invalid_request(path: str, message: str, code: str = "invalid_value") -> ApiError:
+    """A request field (not the spec) at ``path`` is wrong."""
+    return ApiError(
+        400, "invalid_request", f"{path}: {message}", [{"path": path, "message": message, "code": code}]
+    )
+
+
+def body(code: str, message: str, fields: Fields | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or []}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's ``EXCEPTION_HANDLER``: every known exception as :func:`body`, with DRF's headers
+    (``WWW-Authenticate``, ``Retry-After``) and the transaction rolled back."""
+    error = as_api_error(exc)
+    if error is None:
+        return None
+    _answer_in_json(context.get("request"))
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+    set_rollback()
+    return Response(
+        body(error.error_code, error.message, error.fields), status=error.status_code, headers=headers
+    )
+
+
+def _answer_in_json(request: Any) -> None:
+    """Errors are JSON (or the browsable API's page), even where the answer would have been
+    YAML or an OpenAPI document."""
+    if request is not None and not isinstance(
+        getattr(request, "accepted_renderer", None), JSONRenderer | BrowsableAPIRenderer
+    ):
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+
+
+def as_api_error(exc: Exception) -> ApiError | None:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, SpecError):
+        return _spec_error(exc)
+    if isinstance(exc, services.ServiceError):
+        return _service_error(exc)
+    if isinstance(exc, ProtectedError):
+        return _protected_error(exc)
+    if isinstance(exc, Http404):
+        return ApiError(404, "not_found", str(exc) or "not found")
+    if isinstance(exc, DjangoPermissionDenied):
+        return ApiError(403, "permission_denied", str(exc) or "permission denied")
+    if isinstance(exc, exceptions.APIException):
+        return _drf_error(exc)
+    return None
+
+
+def _spec_error(exc: SpecError) -> ApiError:
+    fields = exc.as_dicts()
+    if any(field["code"] == "too_large" for field in fields):
+        return ApiError(413, "too_large", str(exc), fields)
+    if any(field["path"] == "yaml" for field in fields):
+        return ApiError(400, "invalid_yaml", f"the YAML could not be read: {exc}", fields)
+    first = str(exc.errors[0]) if exc.errors else "rejected"
+    more = f" (and {len(fields) - 1} more problems)" if len(fields) > 1 else ""
+    return ApiError(400, "invalid_spec", f"the spec is invalid: {first}{more}", fields)
+
+
+def _service_error(exc: services.ServiceError) -> ApiError:
+    fields = exc.as_dicts() if isinstance(exc, services.InvalidRequestError) else []
+    return ApiError(_SERVICE_STATUS.get(type(exc), 400), exc.code, exc.message, fields)
+
+
+def _protected_error(exc: ProtectedError) -> ApiError:
+    dependents = [
+        {"path": str(obj), "message": "depends on it", "code": "protected"} for obj in exc.protected_objects
+    ]
+    return ApiError(409, "conflict", "it is still in use", dependents)
+
+
+def _drf_error(exc: exceptions.APIException) -> ApiError:
+    code = next((code for kind, code in _DRF_CODES if isinstance(exc, kind)), "error")
+    if isinstance(exc, exceptions.ValidationError):
+        fields = list(_flatten(exc.detail, ""))
+        message = "; ".join(f"{f['path']}: {f['message']}" if f["path"] else f["message"] for f in fields)
+        return ApiError(exc.status_code, code, message or "invalid request", fields)
+    return ApiError(exc.status_code, code, str(exc.detail))
+
+
+def _flatten(detail: Any, path: str):  # type: ignore[no-untyped-def]
+    """DRF's nested ``{"field": ["message"]}`` as ``{"path", "message", "code"}`` entries."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            child = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            yield from _flatten(value, child)
+    elif isinstance(detail, list):
+        nested = any(isinstance(item, dict | list) for item in detail)
+        for i, item in enumerate(detail):
+            yield from _flatten(item, f"{path}[{i}]" if nested else path)
+    else:
+        yield {"path": path, "message": str(detail), "code": getattr(detail, "code", "invalid")}
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: the API's shape under ``/api/``, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(body("not_found", f"no API route at {request.path}"), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the API's shape under ``/api/``, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(body("server_error", "the server failed; the error was logged"), status=500)
+    return defaults.server_error(request)

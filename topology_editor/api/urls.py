@@ -1,0 +1,50 @@
+"""The API's routes, under ``/api/`` (namespace ``api``). Deployments, entities, pods and
+revisions are addressed by name; the literal routes (``import``, ``revisions/diff``) come
+before the named ones."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from topology_editor.api.views.deployments import DeploymentViewSet
+from topology_editor.api.views.history import RevisionViewSet, StatusViewSet
+from topology_editor.api.views.manifests import ManifestViewSet
+from topology_editor.api.views.partitions import PartitionViewSet
+from topology_editor.api.views.parts import EntityViewSet, PodViewSet
+
+app_name = "api"
+
+COLLECTION = {"get": "list", "post": "create"}
+ITEM = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+DEPLOYMENT = "deployments/<slug:name>/"
+ENTITY = f"{DEPLOYMENT}entities/<slug:entity>/"
+
+urlpatterns = [
+    path("deployments/", DeploymentViewSet.as_view(COLLECTION), name="deployment-list"),
+    path(
+        "deployments/import/", ManifestViewSet.as_view({"post": "import_manifest"}), name="deployment-import"
+    ),
+    path(DEPLOYMENT, DeploymentViewSet.as_view(ITEM), name="deployment-detail"),
+    path(f"{DEPLOYMENT}export/", ManifestViewSet.as_view({"get": "export"}), name="deployment-export"),
+    path(f"{DEPLOYMENT}move/", PartitionViewSet.as_view({"post": "move"}), name="deployment-move"),
+    path(f"{DEPLOYMENT}status/", StatusViewSet.as_view({"get": "status"}), name="deployment-status"),
+    path(f"{DEPLOYMENT}audit/", StatusViewSet.as_view({"get": "audit"}), name="deployment-audit"),
+    path(f"{DEPLOYMENT}entities/", EntityViewSet.as_view(COLLECTION), name="entity-list"),
+    path(ENTITY, EntityViewSet.as_view(ITEM), name="entity-detail"),
+    path(f"{ENTITY}rebalance/", PartitionViewSet.as_view({"post": "rebalance"}), name="entity-rebalance"),
+    path(f"{ENTITY}pods/", PodViewSet.as_view(COLLECTION), name="pod-list"),
+    path(f"{ENTITY}pods/<slug:pod>/", PodViewSet.as_view(ITEM), name="pod-detail"),
+    path(f"{DEPLOYMENT}revisions/", RevisionViewSet.as_view({"get": "list"}), name="revision-list"),
+    path(f"{DEPLOYMENT}revisions/diff/", RevisionViewSet.as_view({"get": "diff"}), name="revision-diff"),
+    path(
+        f"{DEPLOYMENT}revisions/<slug:revision>/",
+        RevisionViewSet.as_view({"get": "retrieve"}),
+        name="revision-detail",
+    ),
+    path(
+        f"{DEPLOYMENT}revisions/<slug:revision>/rollback/",
+        RevisionViewSet.as_view({"post": "rollback"}),
+        name="revision-rollback",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

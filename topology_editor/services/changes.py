@@ -1,0 +1,111 @@
+"""Creating, replacing, editing, importing and deleting whole deployments."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from orchestrator import DeploymentSpec, SpecError, diff_specs, parse_deployment, to_manifest
+from topology_editor import reconcile_hook
+from topology_editor.models import Deployment, Interface
+from topology_editor.services.errors import ConflictError
+from topology_editor.services.recording import Origin, User, record_audit
+from topology_editor.services.saving import Change, locked, save_spec
+from topology_editor.spec_rows import spec_from_rows, stored_manifest
+
+Manifest = dict[str, Any]
+
+
+def create_deployment(manifest: object, *, actor: User | None, interface: Interface) -> Change:
+    """A new deployment from a custom-resource manifest; :class:`ConflictError` if the name is taken."""
+    spec = parse_deployment(manifest)
+    with transaction.atomic():
+        return _create(spec, Origin(actor, interface))
+
+
+def _create(spec: DeploymentSpec, origin: Origin) -> Change:
+    deployment = Deployment(name=spec.name)
+    try:
+        with transaction.atomic():
+            deployment.save()
+    except IntegrityError:
+        raise ConflictError(f"a deployment named {spec.name!r} already exists") from None
+    return save_spec(deployment, None, spec, origin=origin, action="create", summary=f"created {spec.name}")
+
+
+def update_deployment(
+    name: str,
+    manifest: object,
+    *,
+    actor: User | None,
+    interface: Interface,
+    expected_version: int | None = None,
+) -> Change:
+    """Replaces the whole spec of ``name`` with ``manifest`` (whose name must be ``name``)."""
+    return edit_deployment(
+        name, lambda _: manifest, actor=actor, interface=interface, expected_version=expected_version
+    )
+
+
+def edit_deployment(
+    name: str,
+    edit: Callable[[Manifest], object],
+    *,
+    actor: User | None,
+    interface: Interface,
+    expected_version: int | None = None,
+    summary: str = "",
+) -> Change:
+    """Stores ``edit(current canonical manifest)`` as the spec of ``name``; what every change
+    of a part of a spec (an entity, a pod, a merge patch) goes through."""
+    with transaction.atomic():
+        deployment = locked(name, expected_version)
+        old = spec_from_rows(deployment)
+        new = parse_deployment(edit(to_manifest(old)))
+        _require_name(name, new)
+        origin = Origin(actor, interface)
+        return save_spec(
+            deployment, old, new, origin=origin, action="update", summary=summary or "updated the spec"
+        )
+
+
+def _require_name(name: str, spec: DeploymentSpec) -> None:
+    if spec.name != name:
+        message = f"a deployment cannot be renamed: this is {name!r}, not {spec.name!r}"
+        raise SpecError.single("metadata.name", message, "immutable")
+
+
+def import_manifest(
+    manifest: object, *, actor: User | None, interface: Interface, expected_version: int | None = None
+) -> Change:
+    """Creates the deployment ``manifest`` names, or replaces its spec if it exists."""
+    spec = parse_deployment(manifest)
+    with transaction.atomic():
+        if not Deployment.objects.filter(name=spec.name).exists():
+            return _create(spec, Origin(actor, interface))
+        deployment = locked(spec.name, expected_version)
+        origin = Origin(actor, interface)
+        return save_spec(
+            deployment,
+            spec_from_rows(deployment),
+            spec,
+            origin=origin,
+            action="import",
+            summary="imported a manifest",
+        )
+
+
+def delete_deployment(
+    name: str, *, actor: User | None, interface: Interface, expected_version: int | None = None
+) -> None:
+    """Deletes ``name`` with its revisions and runs; its audit trail stays, and a reconcile
+    removes what runs."""
+    with transaction.atomic():
+        deployment = locked(name, expected_version)
+        origin = Origin(actor, interface)
+        record_audit(
+            deployment, origin, "delete", f"deleted {name}", diff_specs(stored_manifest(deployment), {})
+        )
+        deployment.delete()
+        reason = f"delete by {origin.describe()}"
+        transaction.on_commit(lambda: reconcile_hook.request_reconcile(name, reason))

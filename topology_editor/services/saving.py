@@ -1,0 +1,70 @@
+"""The one way a new spec is stored: lock, check the version, compare, write the rows, record
+the revision and the audit entry, and ask for a reconcile once the transaction commits."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from orchestrator import DeploymentSpec, SpecChange, diff_specs, revision_name, to_manifest
+from topology_editor import reconcile_hook
+from topology_editor.models import Deployment, Revision
+from topology_editor.services.errors import NotFoundError, StaleVersionError
+from topology_editor.services.recording import Origin, record_audit, record_revision
+from topology_editor.spec_rows import write_spec_rows
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a service call did. ``changed`` is false for a save that changed nothing (then no
+    revision, audit entry or reconcile was recorded); ``revision`` is the desired spec's."""
+
+    deployment: Deployment
+    spec: DeploymentSpec
+    revision: Revision | None
+    changed: bool
+    created: bool = False
+    changes: list[SpecChange] = field(default_factory=list)
+
+
+def locked(name: str, expected_version: int | None = None) -> Deployment:
+    """The deployment row, locked until the transaction ends, at ``expected_version`` if given."""
+    deployment = Deployment.objects.select_for_update().filter(name=name).first()
+    if deployment is None:
+        raise NotFoundError("deployment", name)
+    check_version(deployment, expected_version)
+    return deployment
+
+
+def check_version(deployment: Deployment, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != deployment.resource_version:
+        raise StaleVersionError(deployment.name, expected_version, deployment.resource_version)
+
+
+def desired_revision(deployment: Deployment) -> Revision | None:
+    return deployment.revisions.order_by("-number").first()
+
+
+def save_spec(
+    deployment: Deployment,
+    old: DeploymentSpec | None,
+    new: DeploymentSpec,
+    *,
+    origin: Origin,
+    action: str,
+    summary: str,
+) -> Change:
+    """Stores ``new`` over ``old`` (``None`` for a new deployment) inside the caller's
+    transaction. Identical specs store nothing; specs that differ only in order or notation
+    (the same revision) store the rows but need no new revision and no reconcile."""
+    if old == new:
+        return Change(deployment, new, desired_revision(deployment), changed=False)
+    if old is not None:
+        deployment.resource_version += 1
+    write_spec_rows(deployment, new)
+    revision = record_revision(deployment, new, origin)
+    changes = diff_specs(to_manifest(old) if old else {}, to_manifest(new))
+    record_audit(deployment, origin, action, summary, changes, revision.name)
+    if old is None or revision_name(old) != revision.name:
+        reason = f"{action} by {origin.describe()}: revision {revision.name}"
+        transaction.on_commit(lambda: reconcile_hook.request_reconcile(deployment.name, reason))
+    return Change(deployment, new, revision, changed=True, created=old is None, changes=changes)
