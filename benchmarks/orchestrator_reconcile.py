@@ -24,11 +24,11 @@ from kubernetes import client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator import move_partition, to_manifest  # noqa: E402
-from orchestrator.convert import ConvertContext, convert  # noqa: E402
-from orchestrator.kube import KubernetesBackend, load_api_client  # noqa: E402
-from orchestrator.reconcile import Target, reconcile  # noqa: E402
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec  # noqa: E402
+from orchestrator import move_partition, to_manifest
+from orchestrator.convert import ConvertContext, convert
+from orchestrator.kube import KubernetesBackend, load_api_client
+from orchestrator.reconcile import Target, reconcile
+from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
 
 ROUNDS = 15
 

@@ -139,8 +139,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 INVOKER_RESYNC_SECONDS = env.float("INVOKER_RESYNC_SECONDS", default=30.0)
+INVOKER_METRICS_INTERVAL_SECONDS = env.float("INVOKER_METRICS_INTERVAL_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "resync-every-deployment": {"task": "jobs.resync_all", "schedule": INVOKER_RESYNC_SECONDS},
+    "collect-metrics": {"task": "jobs.collect_metrics", "schedule": INVOKER_METRICS_INTERVAL_SECONDS},
 }
 
 CHANNEL_LAYERS = {
@@ -180,6 +182,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # kafka-python narrates every connection at INFO; its warnings and errors are what matter here.
+    "loggers": {"kafka": {"level": env.str("KAFKA_LOG_LEVEL", default="WARNING")}},
 }
 
 # --- Production protections (what `check --deploy` asks for) ----------------------------------

@@ -18,18 +18,19 @@ LOCK_TIMEOUT_SECONDS = 120
 
 
 @cache
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """The control plane's Redis (one connection pool per process)."""
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def mark_pending(name: str) -> bool:
     """True when this request is the first since the last pass started (so it must enqueue)."""
-    return bool(_redis().set(f"invoker:reconcile:pending:{name}", 1, nx=True, ex=PENDING_TTL_SECONDS))
+    return bool(redis_client().set(f"invoker:reconcile:pending:{name}", 1, nx=True, ex=PENDING_TTL_SECONDS))
 
 
 def clear_pending(name: str) -> None:
-    _redis().delete(f"invoker:reconcile:pending:{name}")
+    redis_client().delete(f"invoker:reconcile:pending:{name}")
 
 
 def deployment_lock(name: str) -> redis.lock.Lock:
-    return _redis().lock(f"invoker:reconcile:lock:{name}", timeout=LOCK_TIMEOUT_SECONDS, blocking=False)
+    return redis_client().lock(f"invoker:reconcile:lock:{name}", timeout=LOCK_TIMEOUT_SECONDS, blocking=False)

@@ -11,6 +11,7 @@ from celery.app.task import Task
 
 from jobs.backends import get_backend
 from jobs.coalesce import clear_pending, deployment_lock, mark_pending
+from jobs.collector import collect, publish
 from jobs.runs import run_reconcile
 from topology_editor.models import Deployment
 
@@ -58,6 +59,15 @@ def resync_all() -> int:
     for name in names:
         request_reconcile(name, "periodic resync")
     return len(names)
+
+
+@shared_task(name="jobs.collect_metrics", ignore_result=True, expires=10)
+def collect_metrics() -> int:
+    """Publishes one metrics message per deployment to its websocket group."""
+    deployments = list(Deployment.objects.all())
+    for deployment in deployments:
+        publish(collect(deployment, get_backend()))
+    return len(deployments)
 
 
 @shared_task(name="jobs.ping")

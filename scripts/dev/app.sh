@@ -1,17 +1,23 @@
-# The dashboard's own processes for `up`: the ASGI server, a Celery worker and Celery beat.
+# The processes of `up`: the local pod runtime, the ASGI server, a Celery worker, Celery beat,
+# and the sample's feeder (lines of text into the word-count input topic).
 APP_DIR="$INVOKER_RUN/app"
-APP_PROCESSES=(web worker beat)
+APP_PROCESSES=(runtime web worker beat feeder)
+SAMPLE="$INVOKER_ROOT/examples/word-count.yaml"
+SAMPLE_NAME=word-count-demo
 
 # app_env: the settings every process of the project gets, pointing at the services ./dev runs.
 app_env() {
   export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
   export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
   export INVOKER_BACKEND=${INVOKER_BACKEND:-local}
+  export INVOKER_LOCAL_STATE_DIR=${INVOKER_LOCAL_STATE_DIR:-$INVOKER_ROOT/data/local-runtime}
   export PATH="$VENV/bin:$PATH"
 }
 
 app_command() {
   case "$1" in
+    runtime) echo "$VENV/bin/python -m orchestrator.local.runtime --state-dir $INVOKER_LOCAL_STATE_DIR" ;;
+    feeder) echo "$VENV/bin/python examples/feed_lines.py --bootstrap $KAFKA_BOOTSTRAP_SERVERS --topic lines --rate 200" ;;
     web) echo "$VENV/bin/uvicorn invoker_web.asgi:application --host 127.0.0.1 --port ${INVOKER_PORT:-8000} --no-access-log" ;;
     worker) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --concurrency 2 --hostname worker@%h" ;;
     beat) echo "$VENV/bin/celery -A invoker_web beat --loglevel INFO --schedule $APP_DIR/celerybeat-schedule" ;;
@@ -24,7 +30,14 @@ app_start_one() {
   [ "$(pid_state "$pidfile")" = crashed ] && warn "$name had crashed; starting it again"
   log "starting $name (log: $APP_DIR/$name.log)"
   # setsid: the process outlives this shell and can be stopped as a group.
-  (cd "$INVOKER_ROOT" && setsid nohup $(app_command "$name") >>"$APP_DIR/$name.log" 2>&1 & echo $! >"$pidfile")
+  # The `&` must apply to the command alone (not to a `cd && ...` list), or a shell stays behind
+  # holding this terminal's output open.
+  (
+    cd "$INVOKER_ROOT" || exit 1
+    # shellcheck disable=SC2046 # the command line is split into words on purpose
+    setsid nohup $(app_command "$name") >>"$APP_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+  )
 }
 
 app_web_ready() { curl -fsS "http://127.0.0.1:${INVOKER_PORT:-8000}/healthz" >/dev/null; }
@@ -33,6 +46,26 @@ app_start() {
   mkdir -p "$APP_DIR"
   for name in "${APP_PROCESSES[@]}"; do app_start_one "$name"; done
   wait_until 60 "the dashboard to answer /healthz" app_web_ready || die "the dashboard did not start; see $APP_DIR/web.log"
+}
+
+# app_sample: the word-count sample, imported (or updated) and given its topics; the import
+# queues the reconcile that makes the local runtime start its pods.
+app_sample() {
+  manage import_topology "$SAMPLE"
+  manage ensure_topics "$SAMPLE_NAME"
+}
+
+app_sample_ready() {
+  manage shell -c "from topology_editor.models import Deployment as D; import sys; \
+sys.exit(D.objects.get(name='$SAMPLE_NAME').state != 'Ready')" 2>/dev/null
+}
+
+app_wait_sample() {
+  if wait_until 120 "the word-count sample's pods to run" app_sample_ready; then
+    log "the word-count sample is running: all its pods are Ready"
+  else
+    warn "the sample is not Ready yet; see $APP_DIR/worker.log and $INVOKER_LOCAL_STATE_DIR/runtime/logs"
+  fi
 }
 
 app_stop() {

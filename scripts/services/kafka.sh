@@ -149,7 +149,7 @@ kafka_start() {
   # Fresh log, so the "Kafka Server started" check only sees this run; keep one previous.
   [ -f "$KAFKA_DIR/logs/server.log" ] && mv -f "$KAFKA_DIR/logs/server.log" "$KAFKA_DIR/logs/server.log.prev"
   nohup "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" \
-    >"$KAFKA_DIR/logs/stdout.log" 2>&1 &
+    >"$KAFKA_DIR/logs/stdout.log" 2>&1 </dev/null &
   echo $! >"$KAFKA_PIDFILE"
   # Stop polling early if the JVM dies (bad config, port race): no point waiting 90 s.
   # (|| true: under the dispatcher's set -e a timeout must still reach the diagnostics below.)

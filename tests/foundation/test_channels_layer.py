@@ -44,7 +44,7 @@ async def connect_anonymously() -> tuple[bool, int | None]:
 @pytest.mark.django_db(transaction=True)
 def test_a_subscriber_receives_a_group_message_through_redis(redis_url: str, django_user_model) -> None:
     assert isinstance(get_channel_layer(), RedisChannelLayer)
-    user = django_user_model.objects.create_user("viewer", password="pw-123456789")
+    user = django_user_model.objects.create_user("ws-subscriber", password="pw-123456789")
     message = async_to_sync(receive_group_message)(session_cookie(user), {"pods": 3})
     assert message == {"type": "metrics", "payload": {"pods": 3}}
 

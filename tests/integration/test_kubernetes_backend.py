@@ -226,7 +226,8 @@ def forbid_image(harness: Harness, prefix: str) -> None:
                 },
                 "validations": [
                     {
-                        "expression": f"object.spec.template.spec.containers.all(c, !c.image.startsWith('{prefix}'))",
+                        "expression": "object.spec.template.spec.containers.all("
+                        f"c, !c.image.startsWith('{prefix}'))",
                         "message": f"images from {prefix} are forbidden",
                     }
                 ],

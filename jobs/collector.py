@@ -1,0 +1,123 @@
+"""The metrics collector: one message per deployment per interval, pushed to its Channels group.
+
+It gathers the pods and their phases from the backend, each pod's Prometheus endpoint, and the
+reconcile runs from the database. Rates need the previous sample; it is kept in Redis, not in
+the process, because successive collections may run in different worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections import defaultdict
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from prometheus_client.parser import text_string_to_metric_families
+
+from jobs.coalesce import redis_client
+from orchestrator.backend import Backend, PodState
+from topology_editor.groups import metrics_group
+from topology_editor.models import Deployment
+
+SCRAPE_TIMEOUT_SECONDS = 1.0
+TOTALS = {
+    "invoker_records_in_total": "recordsIn",
+    "invoker_bytes_in_total": "bytesIn",
+    "invoker_records_out_total": "recordsOut",
+    "invoker_bytes_out_total": "bytesOut",
+}
+
+
+def scrape(url: str) -> dict[str, Any]:
+    """Totals over partitions of one pod's counters, and its lag per partition."""
+    with urllib.request.urlopen(url, timeout=SCRAPE_TIMEOUT_SECONDS) as response:
+        text = response.read().decode()
+    totals: dict[str, Any] = dict.fromkeys(TOTALS.values(), 0.0)
+    totals["lag"] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in TOTALS:
+                totals[TOTALS[sample.name]] += sample.value
+            elif sample.name == "invoker_consumer_lag":
+                totals["lag"][sample.labels.get("partition", "?")] = sample.value
+    return totals
+
+
+def pod_sample(pod: PodState) -> dict[str, Any]:
+    sample: dict[str, Any] = {
+        "name": pod.pod or pod.name,
+        "entity": pod.entity,
+        "phase": pod.phase,
+        "ready": pod.ready,
+        "restarts": pod.restarts,
+    }
+    if pod.metrics_url and pod.phase == "Running":
+        try:
+            sample.update(scrape(pod.metrics_url))
+        except OSError as exc:
+            sample["scrapeError"] = str(exc)
+    return sample
+
+
+def with_rates(name: str, pods: list[dict[str, Any]], now: float) -> None:
+    """Adds per-second rates against the previous collection of the same deployment."""
+    key = f"invoker:collector:last:{name}"
+    previous = json.loads(redis_client().get(key) or "{}")
+    elapsed = now - previous.get("time", now)
+    for pod in pods:
+        before = previous.get("pods", {}).get(pod["name"], {})
+        for field in TOTALS.values():
+            if field in pod and field in before and elapsed > 0:
+                pod[f"{field}PerSec"] = max(0.0, (pod[field] - before[field]) / elapsed)
+    snapshot = {"time": now, "pods": {p["name"]: {f: p[f] for f in TOTALS.values() if f in p} for p in pods}}
+    redis_client().set(key, json.dumps(snapshot), ex=600)
+
+
+def status_of(deployment: Deployment) -> dict[str, Any]:
+    runs = deployment.reconcile_runs.exclude(result="running").order_by("-started_at")
+    last = runs.first()
+    return {
+        "state": deployment.state,
+        "currentRevision": deployment.current_revision,
+        "nextRevision": deployment.next_revision,
+        "message": deployment.status_message,
+        "lastError": deployment.last_error,
+        "reconcileCount": runs.count(),
+        "lastReconcile": None
+        if last is None
+        else {
+            "result": last.result,
+            "durationMs": last.duration_ms,
+            "writes": last.api_writes,
+            "finishedAt": last.finished_at.isoformat() if last.finished_at else None,
+        },
+    }
+
+
+def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
+    now = time.time()
+    pods = [pod_sample(p) for p in backend.observe(deployment.name).pods]
+    with_rates(deployment.name, pods, now)
+    per_entity: dict[str, int] = defaultdict(int)
+    lag: dict[str, dict[str, float]] = defaultdict(dict)
+    for pod in pods:
+        per_entity[pod["entity"]] += 1 if pod["phase"] == "Running" else 0
+        lag[pod["entity"]].update(pod.pop("lag", {}))
+    return {
+        "deployment": deployment.name,
+        "time": now,
+        "status": status_of(deployment),
+        "entities": {
+            e.name: {"pods": per_entity.get(e.name, 0)} for e in deployment.entities.order_by("position")
+        },
+        "pods": pods,
+        "lag": lag,
+    }
+
+
+def publish(payload: dict[str, Any]) -> None:
+    group = metrics_group(payload["deployment"])
+    async_to_sync(get_channel_layer().group_send)(group, {"type": "metrics.update", "payload": payload})
