@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from invoker_web import health
+from invoker_web.metrics_view import metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", include("topology_editor.api.urls")),
     # The browsable API's login and logout pages.

@@ -21,6 +21,11 @@ DEBOUNCE_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 60
 
 
+def backoff_seconds(retries: int) -> int:
+    """1, 2, 4, ... seconds, capped: an outage is retried quickly at first, then gently."""
+    return min(2 ** min(retries, 16), MAX_BACKOFF_SECONDS)
+
+
 def request_reconcile(name: str, reason: str) -> bool:
     """Queues one reconcile of ``name`` unless one is already waiting; True when it queued."""
     if not mark_pending(name):
@@ -46,7 +51,7 @@ def reconcile_deployment(self: Task, name: str, reason: str = "") -> str:
     finally:
         lock.release()
     if result.error and not result.permanent:
-        raise self.retry(countdown=min(2**self.request.retries, MAX_BACKOFF_SECONDS))
+        raise self.retry(countdown=backoff_seconds(self.request.retries))
     if result.requeue_after:
         reconcile_deployment.apply_async(args=[name, "rollout in progress"], countdown=result.requeue_after)
     return result.result

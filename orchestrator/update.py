@@ -28,7 +28,8 @@ class Outcome:
 
 
 def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> dict[str, Any]:
-    pending = {(c.kind, c.name) for c in [*outcome.applied, *outcome.held]}
+    # Status is read after the pass: what it applied is in place, only what it held back is not.
+    pending = {(c.kind, c.name) for c in outcome.held}
     workloads = observed.objects.get("Deployment", {})
     expected_pods = sum(len(entity.pods) for entity in spec.entities)
     ready_pods = sum(1 for pod in observed.pods if pod.ready)
@@ -42,7 +43,9 @@ def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> di
     }
 
 
-def derive_state(parts: dict[str, Any], outcome: Outcome, observed: Observed) -> tuple[str, str, str]:
+def derive_state(
+    parts: dict[str, Any], outcome: Outcome, observed: Observed, previous: dict[str, Any]
+) -> tuple[str, str, str]:
     """(state, reason, message) — the reason is a stable CamelCase word, the message is for people."""
     if outcome.error:
         if outcome.permanent:
@@ -53,11 +56,12 @@ def derive_state(parts: dict[str, Any], outcome: Outcome, observed: Observed) ->
         return DEGRADED, "PodsFailing", f"pods failing: {', '.join(sorted(crashing))}"
     if parts["entitiesReady"] and parts["workloadsReady"] and parts["configMapsReady"]:
         return READY, "Reconciled", "every pod runs the current revision"
-    if not observed.pods and outcome.applied:
-        return PENDING, "Creating", f"applied {len(outcome.applied)} change(s); waiting for pods"
-    waiting = len(outcome.applied) + len(outcome.held)
     message = f"{parts['podsReady']}/{parts['podsExpected']} pods ready"
-    return UPGRADING, "RollingOut", f"{message}; {waiting} change(s) in progress" if waiting else message
+    if outcome.held:  # what was applied is done; what is held back still waits its turn
+        message += f"; {len(outcome.held)} pod replacement(s) waiting"
+    if not parts["podsReady"] and not previous.get("currentRevision"):
+        return PENDING, "WaitingForPods", message  # nothing has run yet: a first start, not an upgrade
+    return UPGRADING, "RollingOut", message
 
 
 def derive_status(
@@ -65,7 +69,7 @@ def derive_status(
 ) -> dict[str, Any]:
     previous = previous or {}
     parts = components(spec, observed, outcome)
-    state, reason, message = derive_state(parts, outcome, observed)
+    state, reason, message = derive_state(parts, outcome, observed, previous)
     current = revision if state == READY else previous.get("currentRevision")
     return {
         "state": state,

@@ -20,7 +20,7 @@ from orchestrator import load_manifest_yaml
 from topology_editor import reconcile_hook, services
 from topology_editor.models import Deployment, Interface
 
-EXAMPLE_PATH = Path(__file__).parent / "data" / "word-count.yaml"
+EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 EXAMPLE_NAME = "word-count-demo"
 PERSONAS = ("owner", "editor", "operator", "viewer", "outsider")
 
