@@ -11,6 +11,7 @@ Checks, with kafka-python 3.x (+ crc32c), on throwaway topics deleted afterwards
      only the committed records, a read_uncommitted one sees the aborted ones too
      (so the abort really wrote data and the filter is doing the work).
 """
+
 import sys
 import time
 import uuid
@@ -73,14 +74,20 @@ def main(bootstrap):
         recs = drain(consumer, mine, sum(map(len, want.values())))
         consumer.close()
         got = {p: [r.value.decode() for r in recs if r.partition == p] for p in range(3)}
-        check(got == want, "partitions 0-2 did not read back exactly what was produced: "
-              + ", ".join(f"p{p}: {len(got[p])}/{len(want[p])}" for p in range(3)))
-        print(f"ok   consumed {len(recs)} records from partitions 0-2 via assign() in {time.monotonic() - t0:.2f}s")
+        check(
+            got == want,
+            "partitions 0-2 did not read back exactly what was produced: "
+            + ", ".join(f"p{p}: {len(got[p])}/{len(want[p])}" for p in range(3)),
+        )
+        print(
+            f"ok   consumed {len(recs)} records from partitions 0-2 via assign() in {time.monotonic() - t0:.2f}s"
+        )
 
         # 4. transactions: commit 100, abort 50, commit 10
         t0 = time.monotonic()
-        tx = KafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"invoker-smoke-{run}",
-                           max_block_ms=30000)
+        tx = KafkaProducer(
+            bootstrap_servers=bootstrap, transactional_id=f"invoker-smoke-{run}", max_block_ms=30000
+        )
         tx.init_transactions()
         for label, n, commit in (("c1", 100, True), ("ab", 50, False), ("c2", 10, True)):
             tx.begin_transaction()
@@ -94,19 +101,26 @@ def main(bootstrap):
         tps = [TopicPartition(txn_topic, p) for p in range(3)]
         seen = {}
         for level, want_n in (("read_committed", 110), ("read_uncommitted", 160)):
-            c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                              isolation_level=level)
+            c = KafkaConsumer(
+                bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level=level
+            )
             c.assign(tps)
             seen[level] = sorted(r.value.decode() for r in drain(c, tps, want_n))
             c.close()
         committed = sorted([f"c1-{i}" for i in range(100)] + [f"c2-{i}" for i in range(10)])
-        check(seen["read_committed"] == committed,
-              f"read_committed saw {len(seen['read_committed'])} records, "
-              f"{sum(v.startswith('ab') for v in seen['read_committed'])} of them aborted; want 110 committed")
-        check(len(seen["read_uncommitted"]) == 160,
-              f"read_uncommitted saw {len(seen['read_uncommitted'])} records, want 160")
-        print(f"ok   transactions: read_committed sees 110 committed, read_uncommitted 160 "
-              f"(incl. 50 aborted) in {time.monotonic() - t0:.2f}s")
+        check(
+            seen["read_committed"] == committed,
+            f"read_committed saw {len(seen['read_committed'])} records, "
+            f"{sum(v.startswith('ab') for v in seen['read_committed'])} of them aborted; want 110 committed",
+        )
+        check(
+            len(seen["read_uncommitted"]) == 160,
+            f"read_uncommitted saw {len(seen['read_uncommitted'])} records, want 160",
+        )
+        print(
+            f"ok   transactions: read_committed sees 110 committed, read_uncommitted 160 "
+            f"(incl. 50 aborted) in {time.monotonic() - t0:.2f}s"
+        )
     finally:
         try:
             admin.delete_topics([topic, txn_topic])
