@@ -1,0 +1,296 @@
+"""Executor throughput and latency: word-count -> sum on the real broker and Redis, beside a baseline.
+
+    python benchmarks/executor_throughput.py            (or: ./dev bench executor_throughput)
+
+Three measurements in one run, on the same broker and the same text:
+
+1. baseline: ONE process doing kafka-python consume -> split -> produce (word, 1), no sidecars,
+   no state, no transactions;
+2. invoker: word-count pods -> a sum pod, exactly-once (transactions + Redis state), throughput
+   in input words per second from the moment 10% to the moment 90% of all words are reflected
+   in the committed totals (the same window is applied to the baseline's progress);
+3. latency under a steady load: a probe word is produced every 50 ms and timed until its total
+   appears in the committed output of sum (p50/p99).
+
+Word-count uses the SDK's combiner (counts of equal words are merged within a batch), which is
+fair because totals stay exact; for transparency the run also reports the baseline with the
+same per-batch combining. Env: KAFKA_BOOTSTRAP_SERVERS, REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
+from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+
+from executor.localpod import LocalEntity  # noqa: E402
+from executor.state_store import delete_deployment_state  # noqa: E402
+
+PARTITIONS = 6
+WORDS = [f"w{i:03d}" for i in range(400)]
+
+
+def make_lines(count: int, seed: int = 7) -> list[str]:
+    rnd = random.Random(seed)
+    weights = [1 / (i + 1) ** 0.8 for i in range(len(WORDS))]
+    return [" ".join(rnd.choices(WORDS, weights, k=rnd.randint(1, 6))) for _ in range(count)]
+
+
+def create_topics(bootstrap: str, *names: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.delete_topics(names)
+    finally:
+        admin.close()
+
+
+def produce(bootstrap: str, topic: str, lines: list[str]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, acks="all")
+    for i, line in enumerate(lines):
+        producer.send(topic, value=line.encode(), partition=i % PARTITIONS)
+    producer.flush()
+    producer.close()
+
+
+def window_rate(progress: list[tuple[float, float]], total: float) -> float:
+    """Units per second between reaching 10% and 90% of `total` (skips start-up and the tail)."""
+    t10 = next(t for t, done in progress if done >= 0.1 * total)
+    t90 = next(t for t, done in progress if done >= 0.9 * total)
+    return 0.8 * total / max(t90 - t10, 1e-9)
+
+
+def baseline_worker(bootstrap: str, source: str, sink: str, lines: int, combine: bool) -> None:
+    """The baseline process: consume -> split -> produce, printing its progress as JSON."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=20000)
+    consumer.assign([TopicPartition(source, p) for p in range(PARTITIONS)])
+    consumer.seek_to_beginning()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, acks="all")
+    consumed, words, progress = 0, 0, []
+    while consumed < lines:
+        for records in consumer.poll(timeout_ms=500, max_records=20000).values():
+            counts: Counter[str] = Counter()
+            for record in records:
+                split = record.value.decode().split()
+                words += len(split)
+                if combine:
+                    counts.update(split)
+                else:
+                    for word in split:
+                        producer.send(sink, key=word.encode(), value=b"1")
+            for word, n in counts.items():
+                producer.send(sink, key=word.encode(), value=str(n).encode())
+            consumed += len(records)
+        progress.append((time.monotonic(), consumed))
+    producer.flush()
+    progress.append((time.monotonic(), consumed))
+    print(json.dumps({"lines_per_second": window_rate(progress, lines), "words": words, "lines": lines}))
+
+
+def run_baseline(bootstrap: str, lines: list[str], combine: bool) -> float:
+    """Input words per second of the baseline, run as its own process on its own topics."""
+    name = f"bench-base-{uuid.uuid4().hex[:8]}"
+    create_topics(bootstrap, f"{name}-in", f"{name}-out")
+    try:
+        produce(bootstrap, f"{name}-in", lines)
+        args = [sys.executable, __file__, "--baseline-worker", f"{name}-in", f"{name}-out", str(len(lines))]
+        out = subprocess.run(
+            args + (["--combine"] if combine else []),
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+            timeout=600,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        return result["lines_per_second"] * result["words"] / result["lines"]
+    finally:
+        delete_topics(bootstrap, [f"{name}-in", f"{name}-out"])
+
+
+class Pipeline:
+    """word-count pods -> one sum pod on fresh topics, plus a read_committed reader of the totals."""
+
+    def __init__(self, bootstrap: str, redis_url: str, pods: int, work: Path) -> None:
+        self.bootstrap, self.redis_url, self.name = bootstrap, redis_url, f"bench-{uuid.uuid4().hex[:8]}"
+        self.topics = [f"{self.name}-{t}" for t in ("lines", "counts", "totals")]
+        create_topics(bootstrap, *self.topics)
+
+        def main(entity: str, source: str, sink: str) -> dict[str, object]:
+            return {
+                "deployment": self.name,
+                "entity": entity,
+                "bootstrapServers": bootstrap,
+                "inputTopic": source,
+                "outputTopic": sink,
+                "outputPartitions": PARTITIONS,
+                "revision": "bench",
+                "stateBackend": {"kind": "redis", "url": redis_url},
+            }
+
+        self.counter = LocalEntity(
+            work, main("word-count", *self.topics[:2]), "executor.samples.word_count:udf"
+        )
+        self.summer = LocalEntity(work, main("sum", *self.topics[1:]), "executor.samples.sum:udf")
+        self.pods = pods
+        self.totals: dict[str, int] = {}
+        self.seen_at: dict[str, float] = {}
+        self._reader = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+        self._reader.assign([TopicPartition(self.topics[2], p) for p in range(PARTITIONS)])
+
+    def start(self) -> None:
+        self.summer.assign({"summer-0": list(range(PARTITIONS))})
+        self.counter.assign(
+            {f"splitter-{i}": list(range(i, PARTITIONS, self.pods)) for i in range(self.pods)}
+        )
+
+    def read(self) -> int:
+        """Reads the newest totals; returns the number of words they add up to."""
+        for records in self._reader.poll(timeout_ms=100).values():
+            for record in records:
+                word = record.key.decode()
+                self.totals[word] = int(record.value)
+                self.seen_at.setdefault(word, time.monotonic())
+        return sum(self.totals.values())
+
+    def stop(self) -> None:
+        self._reader.close()
+        self.counter.stop()
+        self.summer.stop()
+        delete_topics(self.bootstrap, self.topics)
+        delete_deployment_state(self.redis_url, self.name)
+
+
+def measure_throughput(pipe: Pipeline, lines: list[str]) -> tuple[float, bool]:
+    """Preloads the text, starts the pods, follows the totals; returns (words/s, totals exact)."""
+    produce(pipe.bootstrap, pipe.topics[0], lines)
+    expected = Counter(word for line in lines for word in line.split())
+    total = sum(expected.values())
+    pipe.start()
+    progress, deadline = [], time.monotonic() + 600
+    while (done := pipe.read()) < total and time.monotonic() < deadline:
+        progress.append((time.monotonic(), done))
+    progress.append((time.monotonic(), done))
+    return window_rate(progress, total), pipe.totals == dict(expected)
+
+
+def measure_latency(pipe: Pipeline, words_per_second: float, seconds: float) -> list[float]:
+    """Steady load plus a unique probe word every 50 ms; seconds from produce to committed total."""
+    producer = KafkaProducer(bootstrap_servers=pipe.bootstrap, linger_ms=1, acks="all")
+    lines, sent_at, stop = make_lines(200_000, seed=11), {}, threading.Event()
+
+    def load() -> None:
+        per_tick, i, started = words_per_second / 3.5 / 20, 0, time.monotonic()
+        while not stop.is_set():
+            for _ in range(int(per_tick)):
+                producer.send(pipe.topics[0], value=lines[i % len(lines)].encode(), partition=i % PARTITIONS)
+                i += 1
+            probe = f"probe{uuid.uuid4().hex[:10]}"
+            sent_at[probe] = time.monotonic()
+            producer.send(pipe.topics[0], value=probe.encode(), partition=i % PARTITIONS)
+            stop.wait(max(0.0, started + len(sent_at) * 0.05 - time.monotonic()))
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pipe.read()
+    stop.set()
+    thread.join()
+    producer.flush()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(p in pipe.seen_at for p in sent_at):
+        pipe.read()
+    producer.close()
+    return [pipe.seen_at[p] - t for p, t in sent_at.items() if p in pipe.seen_at]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=150_000, help="lines of text (about 3.5 words each)")
+    parser.add_argument("--pods", type=int, default=1, help="word-count pods (the sum entity has one)")
+    parser.add_argument(
+        "--latency-rate", type=float, default=15_000, help="input words/s during the latency run"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=15)
+    parser.add_argument("--baseline-worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--combine", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    if args.baseline_worker:
+        source, sink, lines = args.baseline_worker
+        baseline_worker(bootstrap, source, sink, int(lines), args.combine)
+        return
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:16379/0")
+    lines = make_lines(args.lines)
+    words = sum(len(line.split()) for line in lines)
+    print(
+        f"executor throughput: {args.lines} lines, {words} words, broker {bootstrap}, {os.cpu_count()} cores"
+    )
+    baseline = run_baseline(bootstrap, lines, combine=False)
+    combined = run_baseline(bootstrap, lines, combine=True)
+    with tempfile.TemporaryDirectory(prefix="inv-bench-", dir="/tmp") as work:
+        pipe = Pipeline(bootstrap, redis_url, args.pods, Path(work))
+        try:
+            rate, exact = measure_throughput(pipe, lines)
+            latencies = measure_latency(pipe, args.latency_rate, args.latency_seconds)
+        finally:
+            pipe.stop()
+    report(baseline, combined, rate, exact, latencies, args)
+
+
+def report(
+    baseline: float,
+    combined: float,
+    rate: float,
+    exact: bool,
+    latencies: list[float],
+    args: argparse.Namespace,
+) -> None:
+    rows = [
+        ("baseline: 1 process, consume -> split -> produce (word, 1)", baseline),
+        ("baseline with the same per-batch combiner (informational)", combined),
+        (f"invoker: {args.pods} word-count pod(s) -> 1 sum pod, exactly-once", rate),
+    ]
+    for label, value in rows:
+        print(f"  {label:<66} {value:>10,.0f} input words/s")
+    ratio = rate / baseline
+    print(f"  ratio invoker / baseline: {ratio:.2f} (target >= 0.8; absolute target >= 30,000 words/s)")
+    print(f"  totals exact after the throughput run: {'yes' if exact else 'NO'}")
+    if latencies:
+        print(
+            f"  latency word produced -> total committed at {args.latency_rate:,.0f} words/s "
+            f"({len(latencies)} probes): p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 99) * 1000:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

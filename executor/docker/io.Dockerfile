@@ -1,0 +1,21 @@
+# The io sidecar: Kafka in and out, the pod's metrics endpoint.
+# Build from the repository root:  docker build -f executor/docker/io.Dockerfile -t invoker-io .
+# Pin the base by digest in CI (python:3.11.7-slim-bookworm@sha256:...); no registry is reachable here.
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS deps
+COPY requirements.txt /tmp/requirements.txt
+# Only this container's packages, at the versions pinned for the whole project.
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir \
+      $(grep -iE '^(kafka-python|crc32c|msgpack|tenacity|prometheus-client)==' /tmp/requirements.txt)
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY --from=deps /opt/venv /opt/venv
+COPY executor /app/executor
+WORKDIR /app
+# One uid for all three containers, so they share the socket emptyDir without world-writable files.
+USER 10001:10001
+EXPOSE 9400
+ENTRYPOINT ["python", "-m", "executor.io_sidecar"]

@@ -1,0 +1,17 @@
+# The state sidecar: keyed state in Redis, served over the pod's Unix socket.
+# Build from the repository root:  docker build -f executor/docker/state.Dockerfile -t invoker-state .
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS deps
+COPY requirements.txt /tmp/requirements.txt
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir \
+      $(grep -iE '^(redis|msgpack|tenacity)==' /tmp/requirements.txt)
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY --from=deps /opt/venv /opt/venv
+COPY executor /app/executor
+WORKDIR /app
+USER 10001:10001
+ENTRYPOINT ["python", "-m", "executor.state_sidecar"]

@@ -1,0 +1,21 @@
+# A UDF image: the UDF host plus the user's code. This one ships the samples; a user's image is
+#   FROM invoker-udf
+#   COPY mypackage /app/mypackage
+#   CMD ["mypackage.module:udf"]
+# Build from the repository root:  docker build -f executor/docker/udf.Dockerfile -t invoker-udf .
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS deps
+COPY requirements.txt /tmp/requirements.txt
+# The host needs no Kafka or Redis client: it only speaks to the sidecars over the socket.
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir $(grep -iE '^(msgpack|tenacity)==' /tmp/requirements.txt)
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY --from=deps /opt/venv /opt/venv
+COPY executor /app/executor
+WORKDIR /app
+USER 10001:10001
+ENTRYPOINT ["python", "-m", "executor.udf_host"]
+CMD ["executor.samples.word_count:udf"]

@@ -1,0 +1,147 @@
+"""Every kafka-python client the io sidecar builds, configured in one place.
+
+- The consumer is *assigned* partitions (never subscribes, so there is no group rebalancing)
+  and reads `read_committed`: it never sees records of aborted or open transactions. Its group
+  id is used only to store and fetch committed offsets.
+- There is one transactional producer per input partition, with a transactional id derived
+  from the partition. Whoever calls `init_transactions` for it last fences every earlier
+  holder and completes or aborts their open transaction: the partition's new owner, or the
+  same pod after a crash. (A producer per pod could not be fenced per partition without
+  consumer-group generations, which manual assignment does not have.)
+- Output records are routed by murmur2 of the key, like Kafka's own default partitioner, so
+  every key always lands in the same downstream partition and that partition's owner holds
+  all state of that key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.partitioner.default import murmur2
+
+from executor.config import MainConfig
+
+log = logging.getLogger(__name__)
+RECONNECT = {"reconnect_backoff_ms": 50, "reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
+
+
+def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer:
+    return KafkaConsumer(
+        bootstrap_servers=main.bootstrap_servers,
+        client_id=f"{pod}-in",
+        group_id=main.group_id,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        max_poll_records=max_records,
+        **RECONNECT,
+    )
+
+
+class BoundedProducer(KafkaProducer):
+    """A KafkaProducer whose transaction steps give up after `max_block_ms`, as Java's do.
+
+    kafka-python 3.0.12 waits without a deadline in `send_offsets_to_transaction` and
+    `commit_transaction`; after a broker restart we saw an AddOffsetsToTxn that never completed
+    and blocked a pod for good. After a timeout this producer is unusable: the caller closes it
+    and the next `init_transactions` for its id completes or aborts whatever was left open.
+    """
+
+    def send_offsets_to_transaction(self, offsets: Any, group_metadata: Any) -> None:
+        self._bounded(
+            "send_offsets_to_transaction",
+            self._transaction_manager.send_offsets_to_transaction(offsets, group_metadata),
+        )
+
+    def commit_transaction(self) -> None:
+        self._bounded("commit_transaction", self._transaction_manager.begin_commit())
+
+    def discard(self) -> None:
+        """Closes at once, dropping unsent records: for a producer whose transaction is abandoned.
+
+        `close(timeout=0)` raises from its flush when records are still queued and then never
+        stops the sender thread; this skips the flush instead.
+        """
+        self._discarding = True
+        self.close(timeout=0)
+
+    def flush(self, timeout: float | None = None) -> None:
+        try:
+            super().flush(timeout)
+        except KafkaTimeoutError:
+            if not getattr(self, "_discarding", False):
+                raise
+
+    def _bounded(self, step: str, result: Any) -> None:
+        self._sender.wakeup()
+        if not result.wait(timeout_ms=self.config["max_block_ms"]):
+            raise KafkaTimeoutError(f"{step} did not complete in {self.config['max_block_ms']} ms")
+
+
+def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer:
+    return BoundedProducer(
+        bootstrap_servers=main.bootstrap_servers,
+        client_id=f"{pod}-out-{partition}",
+        transactional_id=main.transactional_id(partition),
+        transaction_timeout_ms=30000,  # an orphaned transaction blocks downstream readers this long at most
+        linger_ms=5,
+        batch_size=256 * 1024,
+        max_block_ms=30000,  # also bounds every transaction step (see BoundedProducer)
+        request_timeout_ms=15000,
+        delivery_timeout_ms=60000,
+        **RECONNECT,
+    )
+
+
+def ensure_output_topic(main: MainConfig) -> int:
+    """Returns the output topic's partition count, creating the topic when `outputPartitions` says how."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=main.bootstrap_servers,
+        client_id="invoker-io-admin",
+        request_timeout_ms=10000,
+        **RECONNECT,
+    )
+    try:
+        if main.output_partitions is not None:
+            try:
+                admin.create_topics([NewTopic(main.output_topic, main.output_partitions, 1)])
+                log.info(
+                    "created output topic %s with %d partitions", main.output_topic, main.output_partitions
+                )
+            except TopicAlreadyExistsError:
+                pass
+        described = admin.describe_topics([main.output_topic])
+    finally:
+        admin.close()
+    partitions = described[0].get("partitions") if described else None
+    if not partitions or described[0].get("error_code"):
+        raise KafkaError(
+            f"output topic {main.output_topic!r} does not exist (set outputPartitions to create it)"
+        )
+    actual = len(partitions)
+    if main.output_partitions is not None and actual != main.output_partitions:
+        log.warning(
+            "output topic %s has %d partitions, outputPartitions says %d; routing over %d",
+            main.output_topic,
+            actual,
+            main.output_partitions,
+            min(actual, main.output_partitions),
+        )
+        return min(actual, main.output_partitions)
+    return actual
+
+
+class OutputRouter:
+    """Chooses the output partition of a record: a function of its key alone."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+
+    def __call__(self, key: bytes | None, input_partition: int) -> int:
+        if key is None:  # no key, no state downstream: keep the input's partitioning instead
+            return input_partition % self.partitions
+        return (murmur2(key) & 0x7FFFFFFF) % self.partitions

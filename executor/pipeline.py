@@ -1,0 +1,239 @@
+"""One batch through the pod: poll, process in the UDF, produce, and commit exactly once.
+
+    poll  -> process (UDF host)  -> begin + send (one transaction per input partition)
+          -> prepare (state)      -> send offsets + commit (Kafka, partitions in parallel)
+          -> finalize (state)
+
+Every step is one request per batch, never per record. A partition whose step fails is handed
+back to Ownership, which re-acquires it from its committed state; the others carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from kafka import TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from executor import metrics
+from executor.env import Tuning
+from executor.kafka_clients import OutputRouter
+from executor.ownership import RETRY_ERRORS, Ownership
+from executor.protocol import Client
+from executor.tasks import Task
+
+log = logging.getLogger(__name__)
+Polled = dict[int, list[ConsumerRecord]]
+
+
+class Pipeline:
+    """Runs batches for the partitions Ownership holds."""
+
+    def __init__(
+        self,
+        ownership: Ownership,
+        udf: Client,
+        router: OutputRouter,
+        tuning: Tuning,
+        sleep: Callable[[float], Any],
+    ) -> None:
+        self.own = ownership
+        self.udf = udf
+        self.router = router
+        self.tuning = tuning
+        self._sleep = sleep
+        self._progress = _Progress()
+        self._failures = 0  # consecutive batches the UDF host failed, for back-off
+        # Batch size adapts: a failed batch shrinks the next ones (down to one record), so a
+        # failure that recurs every N records cannot fail every batch forever; successes grow it.
+        self._limit = tuning.batch_max_records
+
+    def run_once(self) -> int:
+        """Processes one batch; returns how many records it committed."""
+        polled = self._poll()
+        if not polled:
+            self._update_lag()
+            self._progress.add(0, self.own)
+            return 0
+        self._count_in(polled)
+        metrics.BATCH_RECORDS.observe(sum(len(records) for records in polled.values()))
+        next_offsets = {p: records[-1].offset + 1 for p, records in polled.items()}
+        try:
+            response = self.udf.call(
+                "process",
+                partitions={
+                    p: [[r.key, r.value, r.offset, r.timestamp] for r in records]
+                    for p, records in polled.items()
+                },
+            )
+        except RETRY_ERRORS as exc:  # nothing was sent yet: read the batch again after a pause
+            self.own.rewind(polled, "udf", exc)
+            self._failures += 1
+            self._limit = max(1, self._limit // 4)
+            self._sleep(min(5.0, 0.1 * 2**self._failures))
+            return 0
+        self._failures = 0
+        self._limit = min(self.tuning.batch_max_records, self._limit * 2)
+        metrics.UDF_LATENCY.observe(response["udf_seconds"])
+        metrics.STATE_LATENCY.observe(response["state_seconds"])
+        started = time.perf_counter()
+        sent = self._produce(response["outputs"], list(polled))
+        done = self._commit(sent, next_offsets, response["writes"])
+        metrics.COMMIT_LATENCY.observe(time.perf_counter() - started)
+        self._update_lag()
+        committed = sum(len(polled[p]) for p in done)
+        self._progress.add(committed, self.own)
+        return committed
+
+    def _poll(self) -> Polled:
+        consumer, limit = self.own.consumer, self._limit
+        if not self.own.active:
+            self._sleep(self.tuning.idle_poll_seconds)
+            return {}
+        polled: Polled = {}
+        count = self._merge(
+            polled, consumer.poll(timeout_ms=int(self.tuning.idle_poll_seconds * 1000), max_records=limit)
+        )
+        deadline = time.monotonic() + self.tuning.batch_max_seconds
+        while count and count < limit and (remaining := deadline - time.monotonic()) > 0:
+            count += self._merge(
+                polled, consumer.poll(timeout_ms=max(1, int(remaining * 1000)), max_records=limit - count)
+            )
+        return polled
+
+    def _merge(self, polled: Polled, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+        count = 0
+        for tp, records in fetched.items():
+            if records and tp.partition in self.own.active:  # buffered records of a lost partition: drop
+                polled.setdefault(tp.partition, []).extend(records)
+                count += len(records)
+        return count
+
+    def _count_in(self, polled: Polled) -> None:
+        now = time.time()
+        for p, records in polled.items():
+            task = self.own.active[p]
+            task.position = records[-1].offset + 1
+            metrics.RECORDS_IN.labels(str(p)).inc(len(records))
+            metrics.BYTES_IN.labels(str(p)).inc(
+                sum(max(0, r.serialized_key_size) + max(0, r.serialized_value_size) for r in records)
+            )
+            if task.gained_at is not None:
+                metrics.REASSIGN.observe(max(0.0, now - task.gained_at))
+                log.info("partition %d: first record %.3fs after the config change", p, now - task.gained_at)
+                task.gained_at = None
+
+    def _produce(self, outputs: dict[int, list[list[Any]]], partitions: list[int]) -> list[int]:
+        """Opens each partition's transaction and sends its outputs; returns the partitions that worked."""
+        topic, sent = self.own.main.output_topic, []
+        records, size = Counter[int](), Counter[int]()
+        for p in partitions:
+            producer = self.own.active[p].producer
+            try:
+                producer.begin_transaction()
+                for key, value in outputs.get(p, ()):
+                    out = self.router(key, p)
+                    producer.send(topic, value=value, key=key, partition=out)
+                    records[out] += 1
+                    size[out] += len(key or b"") + len(value or b"")
+            except KafkaError as exc:
+                self.own.retry([p], "produce", exc)
+                continue
+            sent.append(p)
+        for out, n in records.items():
+            metrics.RECORDS_OUT.labels(str(out)).inc(n)
+            metrics.BYTES_OUT.labels(str(out)).inc(size[out])
+        return sent
+
+    def _commit(self, partitions: list[int], offsets: dict[int, int], writes: dict[int, Any]) -> list[int]:
+        """Two-phase commit of each partition's batch; returns the partitions that committed."""
+        own = self.own
+        try:
+            prepared = own.state.call(
+                "prepare", batches={p: [offsets[p], writes.get(p, {})] for p in partitions}, **own.fence()
+            )["results"]
+        except RETRY_ERRORS as exc:
+            own.retry(partitions, "prepare", exc)
+            return []
+        own.retry([p for p in partitions if prepared[p] != "ok"], "fenced in state store")
+        ready = [p for p in partitions if prepared[p] == "ok"]
+        outcomes = list(own.pool.map(lambda p: self._commit_kafka(own.active[p], offsets[p]), ready))
+        for p, error in zip(ready, outcomes, strict=True):
+            if error is not None:
+                metrics.TRANSACTIONS.labels("failed").inc()
+                own.retry([p], "commit", error)
+        committed = [p for p, error in zip(ready, outcomes, strict=True) if error is None]
+        return self._finalize(committed, offsets)
+
+    def _commit_kafka(self, task: Task, offset: int) -> BaseException | None:
+        try:
+            tp = TopicPartition(self.own.main.input_topic, task.partition)
+            task.producer.send_offsets_to_transaction(
+                {tp: OffsetAndMetadata(offset, "", -1)}, self.own.main.group_id
+            )
+            task.producer.commit_transaction()
+        except KafkaError as exc:
+            return exc
+        return None
+
+    def _finalize(self, partitions: list[int], offsets: dict[int, int]) -> list[int]:
+        own = self.own
+        if not partitions:
+            return []
+        for p in partitions:
+            own.active[p].committed = offsets[p]
+            metrics.TRANSACTIONS.labels("committed").inc()
+        try:
+            results = own.state.call("finalize", offsets={p: offsets[p] for p in partitions}, **own.fence())[
+                "results"
+            ]
+        except RETRY_ERRORS as exc:  # Kafka committed: recovery applies the staged writes
+            own.retry(partitions, "finalize", exc)
+            return partitions
+        own.retry([p for p in partitions if results[p] != "ok"], "finalize refused")
+        return partitions
+
+    def _update_lag(self) -> None:
+        # The consumer's own position, not the last record's offset + 1: it moves past the
+        # transaction markers that end a transactional input, so an idle partition shows 0.
+        consumer, topic = self.own.consumer, self.own.main.input_topic
+        for p in self.own.active:
+            tp = TopicPartition(topic, p)
+            highwater = consumer.highwater(tp)
+            try:
+                position = consumer.position(tp, timeout_ms=1000)
+            except KafkaError:  # being reset: no lag to report this time
+                continue
+            if highwater is not None and position is not None:
+                metrics.LAG.labels(str(p)).set(max(0, highwater - position))
+
+
+class _Progress:
+    """One INFO line every 30 s, so a log shows whether a pod moves and on which partitions."""
+
+    INTERVAL = 30.0
+
+    def __init__(self) -> None:
+        self._since = time.monotonic()
+        self._records = 0
+
+    def add(self, records: int, own: Ownership) -> None:
+        self._records += records
+        elapsed = time.monotonic() - self._since
+        if elapsed < self.INTERVAL:
+            return
+        positions = {p: task.position for p, task in sorted(own.active.items())}
+        log.info(
+            "progress: %d records committed in %.0fs; consuming %s; acquiring %s",
+            self._records,
+            elapsed,
+            positions,
+            sorted(own.pending),
+        )
+        self._since, self._records = time.monotonic(), 0
