@@ -148,7 +148,11 @@ CELERY_BEAT_SCHEDULE = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [env.str("CHANNELS_REDIS_URL", default=REDIS_URL)]},
+        # channels_redis blocks on Redis for up to 5 s per receive; redis-py's own 5 s read
+        # timeout would cut every idle websocket, so the layer's connections wait without one.
+        "CONFIG": {
+            "hosts": [{"address": env.str("CHANNELS_REDIS_URL", default=REDIS_URL), "socket_timeout": None}]
+        },
     },
 }
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/", include("topology_editor.api.urls")),
     # The browsable API's login and logout pages.
     path("api/auth/", include("rest_framework.urls")),
+    # The dashboard's pages and their login (topology_editor/urls_pages.py).
+    path("", include("topology_editor.urls_pages")),
 ]
 
 # The API answers in its own error shape even where no route matched.

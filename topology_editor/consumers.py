@@ -2,12 +2,15 @@
 
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from topology_editor.groups import metrics_group
+from topology_editor.roles import VIEW
 
-# 4401 mirrors HTTP 401 in the application range of websocket close codes (4000-4999).
+# 4401 and 4403 mirror HTTP 401 and 403 in the application range of close codes (4000-4999).
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 
 
 class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
@@ -17,6 +20,9 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(user.has_perm)(VIEW):
+            await self.close(code=CLOSE_FORBIDDEN)  # signed in, but no role that may read deployments
             return
         self.group = metrics_group(self.scope["url_route"]["kwargs"]["name"])
         await self.channel_layer.group_add(self.group, self.channel_name)

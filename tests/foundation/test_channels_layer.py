@@ -5,6 +5,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from channels_redis.core import RedisChannelLayer
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from invoker_web.asgi import application
@@ -45,6 +46,7 @@ async def connect_anonymously() -> tuple[bool, int | None]:
 def test_a_subscriber_receives_a_group_message_through_redis(redis_url: str, django_user_model) -> None:
     assert isinstance(get_channel_layer(), RedisChannelLayer)
     user = django_user_model.objects.create_user("ws-subscriber", password="pw-123456789")
+    user.user_permissions.add(Permission.objects.get(codename="view_deployment"))  # the viewer's right
     message = async_to_sync(receive_group_message)(session_cookie(user), {"pods": 3})
     assert message == {"type": "metrics", "payload": {"pods": 3}}
 

@@ -27,7 +27,11 @@ OPEN = {
     "admin:logout",
     "rest_framework:login",
     "rest_framework:logout",
+    "pages:login",
+    "pages:logout",
 }
+#: The dashboard's pages (and Plotly's bundle): any signed-in user; anonymous ones go to their login.
+PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly-js"}
 #: Any signed-in user: the API's description.
 SIGNED_IN = {"api:schema", "api:docs"}
 OPERATOR_ONLY = {"api:entity-rebalance", "api:revision-rollback"}
@@ -98,6 +102,7 @@ def test_every_url_is_classified() -> None:
     for route in ROUTES:
         known = (
             route.name in OPEN
+            or route.name in PAGES
             or route.name.startswith(("api:", "admin:"))
             or route.pattern.startswith("admin/")
         )
@@ -116,8 +121,9 @@ def test_anonymous_users_are_refused(client: Client, samples, route: Route) -> N
             assert error(response)[:2] == (401, "not_authenticated"), (method, route)
             assert response["WWW-Authenticate"] == "Token"
         else:
-            redirect = (response.status_code, response["Location"][:13])
-            assert redirect == (302, "/admin/login/"), (method, route)
+            login = "/accounts/login/" if route.name in PAGES else "/admin/login/"
+            redirect = (response.status_code, response["Location"][: len(login)])
+            assert redirect == (302, login), (method, route)
 
 
 def _required(route: Route, method: str) -> str:

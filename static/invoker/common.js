@@ -1,0 +1,117 @@
+// Shared by every page: the REST client (CSRF, ETags, the API's error shape), the metrics
+// websocket with automatic reconnection, and the status bar.
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || "http_error";
+    this.fields = error.fields || [];
+  }
+}
+
+/** Calls the API; resolves to {data, etag}, rejects with an ApiError. */
+export async function api(method, url, body, { ifMatch, contentType } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (ifMatch) headers["If-Match"] = ifMatch;
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = contentType || "application/json";
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  const response = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return { data, etag: response.headers.get("ETag") };
+}
+
+/** The metrics websocket of one deployment; reconnects with back-off, never polls. */
+export function connectMetrics(name, { onPayload, onState }) {
+  let delay = 500;
+  let socket;
+  const open = () => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/ws/deployments/${name}/metrics/`);
+    onState("connecting");
+    socket.onopen = () => { delay = 500; onState("open"); };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "metrics") onPayload(message.payload);
+    };
+    socket.onclose = (event) => {
+      onState(event.code === 4401 ? "unauthenticated" : "lost");
+      if (event.code === 4401) return;
+      setTimeout(open, delay);
+      delay = Math.min(delay * 2, 10000);
+    };
+  };
+  open();
+  // drop() closes the current socket as a network failure would; it reconnects by itself.
+  return { drop: () => socket && socket.close(4000, "dropped") };
+}
+
+const CONNECTION_TEXT = {
+  connecting: "connecting…", open: "live", lost: "connection lost — reconnecting…",
+  unauthenticated: "signed out — reload to sign in",
+};
+
+export function showConnection(element, state) {
+  element.dataset.state = state;
+  element.textContent = CONNECTION_TEXT[state] || state;
+}
+
+export function describeReconcile(last) {
+  if (!last) return "none yet";
+  const parts = [last.result];
+  if (last.durationMs != null) parts.push(`${Math.round(last.durationMs)} ms`);
+  if (last.writes != null) parts.push(`${last.writes} writes`);
+  if (last.finishedAt) parts.push(new Date(last.finishedAt).toLocaleTimeString());
+  return parts.join(" · ");
+}
+
+/** Fills `[data-status=key]` elements under `root` from a status object (payload or API). */
+export function renderStatus(root, status, source = "payload") {
+  if (source === "initial" && root.dataset.source === "payload") return; // a newer payload won
+  root.dataset.source = source;
+  const values = {
+    state: status.state || "–",
+    currentRevision: status.currentRevision || status.current_revision || "–",
+    nextRevision: status.nextRevision || status.next_revision || "–",
+    lastReconcile: "lastReconcile" in status ? describeReconcile(status.lastReconcile) : undefined,
+    reconcileCount: status.reconcileCount,
+    lastError: status.lastError || status.last_error || "",
+    message: status.message || status.status_message || "",
+  };
+  for (const element of root.querySelectorAll("[data-status]")) {
+    const value = values[element.dataset.status];
+    if (value !== undefined && value !== null) element.textContent = value;
+  }
+  const state = root.querySelector('[data-status="state"]');
+  if (state) state.dataset.state = values.state;
+}
+
+export function escapeHtml(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The status from the API (with the latest reconcile run), until the websocket's first payload. */
+export async function loadStatus(name, root) {
+  const { data } = await api("GET", `/api/deployments/${name}/status/`);
+  const run = (data.reconcile_runs || []).find((r) => r.result !== "running");
+  return renderStatus(root, {
+    ...data,
+    reconcileCount: undefined,
+    lastReconcile: run ? {
+      result: run.result, durationMs: run.duration_ms, writes: run.api_writes, finishedAt: run.finished_at,
+    } : null,
+  }, "initial");
+}

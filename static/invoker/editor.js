@@ -1,0 +1,463 @@
+// The topology editor: entities are nodes, topics are edges (one entity's output topic is
+// another's input topic); partitions are chips dragged between pods. Every edit is local
+// until Save, which PUTs the whole manifest with If-Match; undo/redo walk local snapshots.
+import { api, connectMetrics, escapeHtml, loadStatus, renderStatus, showConnection } from "./common.js";
+import { toYaml } from "./yaml.js";
+
+const root = document.querySelector("#editor");
+const NAME = root.dataset.name;
+const CAN_CHANGE = root.dataset.canChange === "1";
+const CAN_REBALANCE = root.dataset.canRebalance === "1";
+const URL_ = `/api/deployments/${NAME}/`;
+const $ = (selector) => document.querySelector(selector);
+
+const state = {
+  spec: null, saved: "", version: null, undo: [], redo: [], selected: null, errors: [], phases: {},
+};
+window.invokerEditor = state; // for the browser tests and debugging
+
+const entities = () => state.spec.statefulEntities;
+const dirty = () => JSON.stringify(state.spec) !== state.saved;
+const message = (text, kind = "") => { const m = $("#message"); m.textContent = text; m.className = kind; };
+
+// --- Loading and saving -------------------------------------------------------------------
+function adopt(manifest) {
+  state.spec = manifest.spec;
+  state.saved = JSON.stringify(manifest.spec);
+  state.version = manifest.metadata.resourceVersion;
+  if (manifest.status) renderStatus($("#status"), manifest.status, "initial");
+}
+
+async function load() {
+  const started = performance.now();
+  const { data } = await api("GET", URL_);
+  const fetched = performance.now();
+  adopt(data);
+  state.undo = []; state.redo = [];
+  render();
+  const done = performance.now();
+  document.body.dataset.loadedMs = (done - started).toFixed(1);
+  document.body.dataset.renderMs = (done - fetched).toFixed(1);
+  document.body.dataset.loaded = "1";
+}
+
+function manifest() {
+  return {
+    apiVersion: "invokeroperator.invoker.io/v1alpha1", kind: "InvokerDeployment",
+    metadata: { name: NAME, resourceVersion: state.version }, spec: state.spec,
+  };
+}
+
+async function save() {
+  message("Saving…");
+  try {
+    const { data } = await api("PUT", URL_, manifest(), { ifMatch: `"${state.version}"` });
+    adopt(data);
+    state.errors = [];
+    const revision = data.metadata.annotations["invoker.io/revision"];
+    message(`Saved revision ${revision}; reconcile requested.`, "ok");
+  } catch (error) {
+    state.errors = error.fields.length ? error.fields : [{ path: "", message: error.message }];
+    message(error.status === 412 ? "Someone else saved this deployment meanwhile: reload to see it." : "Not saved.", "error");
+  }
+  render();
+}
+
+// --- Edits, undo and redo -----------------------------------------------------------------
+function change(mutate) {
+  if (!CAN_CHANGE) return;
+  state.undo.push(JSON.stringify(state.spec));
+  state.redo = [];
+  mutate(state.spec);
+  state.errors = [];
+  render();
+}
+
+function step(from, to) {
+  if (!from.length) return;
+  to.push(JSON.stringify(state.spec));
+  state.spec = JSON.parse(from.pop());
+  state.errors = [];
+  render();
+}
+
+function uniqueName(base) {
+  const taken = new Set(entities().flatMap((e) => [e.name, ...e.pods.map((p) => p.name)]));
+  let n = entities().length + 1;
+  while (taken.has(`${base}-${n}`) || taken.has(`${base}-${n}-0`)) n += 1;
+  return `${base}-${n}`;
+}
+
+function addEntity() {
+  change((spec) => {
+    const name = uniqueName("entity");
+    spec.statefulEntities.push({
+      name, executorImage: "invoker/executor:0.1", ioImage: "invoker/io-sidecar:0.1",
+      stateImage: "invoker/state-sidecar:0.1", ioAddress: "127.0.0.1:9092",
+      inputTopic: `${name}-in`, outputTopic: `${name}-out`,
+      pods: [{ name: `${name}-0`, partitions: [0], resources: {} }],
+    });
+    state.selected = spec.statefulEntities.length - 1;
+  });
+}
+
+function rename(entity, name) {
+  const old = entity.name;
+  entity.name = name;
+  for (const pod of entity.pods) {
+    if (pod.name.startsWith(`${old}-`)) pod.name = name + pod.name.slice(old.length);
+  }
+  // Generated topic names follow the entity, at both ends of its edges.
+  const renamed = { [`${old}-in`]: `${name}-in`, [`${old}-out`]: `${name}-out` };
+  for (const other of entities()) {
+    if (renamed[other.inputTopic]) other.inputTopic = renamed[other.inputTopic];
+    if (renamed[other.outputTopic]) other.outputTopic = renamed[other.outputTopic];
+  }
+}
+
+function connect(source, target) {
+  if (!source.outputTopic) source.outputTopic = `${source.name}-out`;
+  target.inputTopic = source.outputTopic;
+}
+
+function movePartition(e, fromPod, toPod, partition) {
+  if (fromPod === toPod) return;
+  change((spec) => {
+    const pods = spec.statefulEntities[e].pods;
+    pods[fromPod].partitions = pods[fromPod].partitions.filter((p) => String(p) !== String(partition));
+    pods[toPod].partitions = [...pods[toPod].partitions, Number(partition)].sort((a, b) => a - b);
+  });
+  message(`Partition ${partition} moved to ${entities()[e].pods[toPod].name} (unsaved).`);
+}
+
+// --- Rendering -----------------------------------------------------------------------------
+function layers() {
+  const byInput = new Map();
+  entities().forEach((e, i) => { if (e.inputTopic) byInput.set(e.inputTopic, [...(byInput.get(e.inputTopic) || []), i]); });
+  const edges = [];
+  entities().forEach((e, i) => {
+    for (const j of (e.outputTopic && byInput.get(e.outputTopic)) || []) if (j !== i) edges.push([i, j, e.outputTopic]);
+  });
+  const depth = entities().map(() => 0);
+  for (let round = 0; round < entities().length; round += 1) {
+    let moved = false;
+    for (const [i, j] of edges) if (depth[j] < depth[i] + 1 && depth[i] + 1 < entities().length) { depth[j] = depth[i] + 1; moved = true; }
+    if (!moved) break;
+  }
+  return { edges, depth };
+}
+
+function savedOwners() {
+  const owners = {};
+  for (const e of JSON.parse(state.saved || '{"statefulEntities":[]}').statefulEntities) {
+    for (const pod of e.pods) for (const p of pod.partitions) owners[`${e.name}/${p}`] = pod.name;
+  }
+  return owners;
+}
+
+function entityHtml(e, i, owners, invalid) {
+  const pods = e.pods.map((pod, j) => {
+    const chips = pod.partitions.map((p) => {
+      const moved = owners[`${e.name}/${p}`] !== undefined && owners[`${e.name}/${p}`] !== pod.name;
+      return `<span class="chip${moved ? " changed" : ""}" draggable="${CAN_CHANGE}" tabindex="0" role="button"
+        aria-label="partition ${escapeHtml(p)} of ${escapeHtml(pod.name)}; arrow up or down moves it"
+        data-entity="${i}" data-pod="${j}" data-partition="${escapeHtml(p)}">${escapeHtml(p)}</span>`;
+    }).join("");
+    return `<li class="pod" data-entity="${i}" data-pod="${j}" data-name="${escapeHtml(pod.name)}" data-phase="${escapeHtml(state.phases[pod.name] || "")}">
+      <span class="podname">${escapeHtml(pod.name)}</span><span class="chips">${chips}</span></li>`;
+  }).join("");
+  const classes = ["entity", i === state.selected ? "selected" : "", invalid.has(i) ? "invalid" : ""].join(" ");
+  const rebalance = `<button class="rebalance" data-entity="${i}" ${CAN_REBALANCE ? "" : "disabled"}
+    title="${CAN_REBALANCE ? "Plan and apply an even split" : "Operators may rebalance"}">Rebalance</button>`;
+  return `<div class="${classes}" data-entity="${i}" data-name="${escapeHtml(e.name)}" tabindex="0">
+    <header><b>${escapeHtml(e.name)}</b>${rebalance}</header>
+    <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span></div>
+    <ul class="pods">${pods}</ul></div>`;
+}
+
+function invalidEntities() {
+  const invalid = new Set();
+  for (const f of state.errors) {
+    const m = /statefulEntities\[(\d+)\]/.exec(f.path || "");
+    if (m) invalid.add(Number(m[1]));
+  }
+  return invalid;
+}
+
+function renderGraph() {
+  const { edges, depth } = layers();
+  const owners = savedOwners();
+  const invalid = invalidEntities();
+  const columns = [];
+  entities().forEach((e, i) => { (columns[depth[i]] ||= []).push(entityHtml(e, i, owners, invalid)); });
+  $("#nodes").innerHTML = columns.map((c) => `<div class="column">${(c || []).join("")}</div>`).join("")
+    || `<p class="muted empty">No entities yet. ${CAN_CHANGE ? "Add one to start drawing." : ""}</p>`;
+  drawEdges(edges);
+}
+
+function drawEdges(edges) {
+  const svg = $("#edges");
+  const canvas = $("#canvas");
+  const nodes = [...document.querySelectorAll("#nodes .entity")];
+  const box = nodes.map((n) => ({ x: n.offsetLeft, y: n.offsetTop, w: n.offsetWidth, h: Math.min(n.offsetHeight, 60) }));
+  svg.setAttribute("width", canvas.scrollWidth);
+  svg.setAttribute("height", canvas.scrollHeight);
+  svg.innerHTML = edges.map(([i, j, topic]) => {
+    const a = box[i]; const b = box[j];
+    const x1 = a.x + a.w; const y1 = a.y + a.h / 2; const x2 = b.x; const y2 = b.y + b.h / 2;
+    const mid = (x1 + x2) / 2;
+    return `<g class="edge" data-from="${i}" data-to="${j}"><path d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}"/>
+      <text x="${mid}" y="${(y1 + y2) / 2 - 4}">${escapeHtml(topic)}</text></g>`;
+  }).join("");
+}
+
+const RESOURCE_FIELDS = [["requests", "cpu"], ["requests", "memory"], ["limits", "cpu"], ["limits", "memory"]];
+
+function field(label, path, value, type = "text") {
+  return `<label>${label}<input data-path="${path}" type="${type}" value="${escapeHtml(value ?? "")}" ${CAN_CHANGE ? "" : "readonly"}></label>`;
+}
+
+function renderPanel() {
+  const panel = $("#panel");
+  const i = state.selected;
+  const e = i !== null ? entities()[i] : null;
+  if (!e) {
+    const s = state.spec;
+    panel.innerHTML = `<h2>Deployment</h2>
+      ${field("Version", "spec.version", s.version)}
+      ${field("Image pull policy", "spec.imagePullPolicy", s.imagePullPolicy)}
+      ${field("History limit", "spec.historyLimit", s.historyLimit, "number")}
+      ${field("Image pull secrets", "spec.imagePullSecrets", (s.imagePullSecrets || []).map((x) => x.name).join(", "))}
+      <p class="muted">Select an entity to edit it.</p>`;
+  } else {
+    const base = `spec.statefulEntities[${i}]`;
+    const others = entities().map((o, k) => (k === i ? "" : `<option value="${k}">${escapeHtml(o.name)}</option>`)).join("");
+    const pods = e.pods.map((pod, j) => `<fieldset class="podfields"><legend>Pod ${j + 1}</legend>
+      ${field("Pod name", `${base}.pods[${j}].name`, pod.name)}
+      ${field("Partitions", `${base}.pods[${j}].partitions`, pod.partitions.join(", "))}
+      ${RESOURCE_FIELDS.map(([section, name]) => field(`${section} ${name}`, `${base}.pods[${j}].resources.${section}.${name}`,
+        pod.resources?.[section]?.[name])).join("")}
+      <button class="remove-pod" data-pod="${j}" ${CAN_CHANGE ? "" : "disabled"}>Remove pod</button></fieldset>`).join("");
+    panel.innerHTML = `<h2>Entity</h2>
+      ${field("Name", `${base}.name`, e.name)}
+      ${field("Executor image", `${base}.executorImage`, e.executorImage)}
+      ${field("IO image", `${base}.ioImage`, e.ioImage)}
+      ${field("State image", `${base}.stateImage`, e.stateImage)}
+      ${field("IO address", `${base}.ioAddress`, e.ioAddress)}
+      ${field("Input topic", `${base}.inputTopic`, e.inputTopic)}
+      ${field("Output topic", `${base}.outputTopic`, e.outputTopic)}
+      ${field("Input partitions", `${base}.inputPartitions`, e.inputPartitions, "number")}
+      <label>Connect output to <select id="connect" ${CAN_CHANGE ? "" : "disabled"}><option value="">—</option>${others}</select></label>
+      <h3>Pods</h3>${pods}
+      <div class="toolbar"><button id="add-pod" ${CAN_CHANGE ? "" : "disabled"}>Add pod</button>
+      <button id="remove-entity" class="danger" ${CAN_CHANGE ? "" : "disabled"}>Remove entity</button></div>`;
+  }
+  showFieldErrors();
+}
+
+function showFieldErrors() {
+  const inputs = [...document.querySelectorAll("#panel [data-path]")];
+  const errors = $("#errors");
+  errors.innerHTML = state.errors.map((f, k) => `<li><a href="#" data-error="${k}">${escapeHtml(f.path || "deployment")}</a>: ${escapeHtml(f.message)}</li>`).join("");
+  for (const f of state.errors) {
+    const target = inputs.filter((el) => f.path === el.dataset.path || f.path.startsWith(`${el.dataset.path}.`) || f.path.startsWith(`${el.dataset.path}[`))
+      .sort((a, b) => b.dataset.path.length - a.dataset.path.length)[0];
+    if (!target) continue;
+    target.setAttribute("aria-invalid", "true");
+    (target.closest("label") || target).insertAdjacentHTML("afterend", `<span class="field-error">${escapeHtml(f.message)}</span>`);
+  }
+}
+
+function render() {
+  renderGraph();
+  renderPanel();
+  $("#undo").disabled = !state.undo.length;
+  $("#redo").disabled = !state.redo.length;
+  $("#save").disabled = !CAN_CHANGE || !dirty();
+  $("#dirty").hidden = !dirty();
+  for (const b of document.querySelectorAll(".rebalance")) b.disabled = !CAN_REBALANCE || dirty();
+  if (!$("#yaml-view").hidden) $("#yaml").value = toYaml(manifestForYaml());
+}
+
+function manifestForYaml() {
+  const m = manifest();
+  return { ...m, metadata: { name: NAME } };
+}
+
+// --- Field edits ---------------------------------------------------------------------------
+function setPath(spec, path, raw) {
+  const keys = path.replace(/^spec\./, "").split(/\.|\[(\d+)\]/).filter((k) => k !== undefined && k !== "");
+  const last = keys.pop();
+  const parent = keys.reduce((o, k) => (o[k] ??= {}), spec);
+  if (last === "name" && keys.length === 2 && keys[0] === "statefulEntities") return rename(parent, raw);
+  if (keys.includes("resources")) {
+    if (raw === "") delete parent[last]; else parent[last] = raw;
+    const pod = keys.slice(0, -2).reduce((o, k) => o[k], spec);
+    for (const section of ["requests", "limits"]) {
+      if (pod.resources[section] && !Object.keys(pod.resources[section]).length) delete pod.resources[section];
+    }
+  } else if (last === "imagePullSecrets") {
+    parent[last] = raw.split(/[\s,]+/).filter(Boolean).map((name) => ({ name }));
+  } else if (last === "partitions") {
+    parent[last] = raw.split(/[\s,]+/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  } else if (["inputPartitions", "historyLimit"].includes(last)) {
+    if (raw === "") delete parent[last]; else parent[last] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  } else {
+    parent[last] = raw;
+  }
+}
+
+$("#panel").addEventListener("change", (event) => {
+  const el = event.target;
+  if (el.dataset.path) change((spec) => setPath(spec, el.dataset.path, el.value.trim()));
+  if (el.id === "connect" && el.value !== "") {
+    const i = state.selected; const k = Number(el.value);
+    change((spec) => connect(spec.statefulEntities[i], spec.statefulEntities[k]));
+  }
+});
+
+$("#panel").addEventListener("click", (event) => {
+  const el = event.target;
+  const i = state.selected;
+  if (el.id === "add-pod") {
+    change((spec) => {
+      const e = spec.statefulEntities[i];
+      let n = e.pods.length;
+      while (e.pods.some((p) => p.name === `${e.name}-${n}`)) n += 1;
+      e.pods.push({ name: `${e.name}-${n}`, partitions: [], resources: {} });
+    });
+  } else if (el.classList.contains("remove-pod")) {
+    change((spec) => spec.statefulEntities[i].pods.splice(Number(el.dataset.pod), 1));
+  } else if (el.id === "remove-entity") {
+    change((spec) => { spec.statefulEntities.splice(i, 1); state.selected = null; });
+  }
+});
+
+$("#errors").addEventListener("click", (event) => {
+  const k = event.target.dataset.error;
+  if (k === undefined) return;
+  event.preventDefault();
+  const m = /statefulEntities\[(\d+)\]/.exec(state.errors[Number(k)].path || "");
+  state.selected = m ? Number(m[1]) : null;
+  render();
+});
+
+// --- The graph: selection, drag and drop, keyboard moves, rebalance ------------------------
+const nodes = $("#nodes");
+nodes.addEventListener("click", (event) => {
+  if (event.target.closest(".rebalance")) return planRebalance(Number(event.target.closest(".rebalance").dataset.entity));
+  const node = event.target.closest(".entity");
+  if (node && Number(node.dataset.entity) !== state.selected) { state.selected = Number(node.dataset.entity); render(); }
+});
+
+nodes.addEventListener("dragstart", (event) => {
+  const chip = event.target.closest(".chip");
+  if (!chip || !CAN_CHANGE) return event.preventDefault();
+  event.dataTransfer.setData("application/x-invoker-partition", JSON.stringify(chip.dataset));
+  event.dataTransfer.effectAllowed = "move";
+  nodes.dataset.dragEntity = chip.dataset.entity;
+});
+nodes.addEventListener("dragend", () => { delete nodes.dataset.dragEntity; });
+nodes.addEventListener("dragover", (event) => {
+  const pod = event.target.closest(".pod");
+  if (pod && pod.dataset.entity === nodes.dataset.dragEntity) { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }
+});
+nodes.addEventListener("drop", (event) => {
+  const pod = event.target.closest(".pod");
+  const raw = event.dataTransfer.getData("application/x-invoker-partition");
+  if (!pod || !raw) return;
+  event.preventDefault();
+  const chip = JSON.parse(raw);
+  if (chip.entity !== pod.dataset.entity) return;
+  movePartition(Number(chip.entity), Number(chip.pod), Number(pod.dataset.pod), chip.partition);
+});
+
+nodes.addEventListener("keydown", (event) => {
+  const chip = event.target.closest(".chip");
+  if (!chip || !["ArrowUp", "ArrowDown"].includes(event.key) || !CAN_CHANGE) return;
+  event.preventDefault();
+  const e = Number(chip.dataset.entity); const from = Number(chip.dataset.pod);
+  const to = from + (event.key === "ArrowDown" ? 1 : -1);
+  if (to < 0 || to >= entities()[e].pods.length) return;
+  movePartition(e, from, to, chip.dataset.partition);
+  document.querySelector(`.chip[data-entity="${e}"][data-pod="${to}"][data-partition="${CSS.escape(chip.dataset.partition)}"]`)?.focus();
+});
+
+async function planRebalance(i) {
+  const entity = entities()[i].name;
+  const url = `${URL_}entities/${entity}/rebalance/`;
+  try {
+    const { data } = await api("POST", url, { dry_run: true });
+    $("#plan-entity").textContent = entity;
+    $("#plan-summary").textContent = data.moves.length
+      ? `${data.moves.length} partition(s) move; nothing is changed until you apply.` : "Already balanced: nothing to move.";
+    $("#plan-moves").innerHTML = data.moves.map((m) => `<tr><td>${m.partition}</td><td>${escapeHtml(m.from_pod)}</td><td>${escapeHtml(m.to_pod)}</td></tr>`).join("");
+    $("#plan-apply").disabled = !data.moves.length;
+    const dialog = $("#plan-dialog");
+    dialog.onclose = async () => {
+      if (dialog.returnValue !== "apply") return;
+      try {
+        const { data: done } = await api("POST", url, { dry_run: false, resource_version: Number(state.version) });
+        await load();
+        message(`Rebalanced ${entity}: revision ${done.revision}; reconcile requested.`, "ok");
+      } catch (error) { message(`Rebalance refused: ${error.message}`, "error"); }
+    };
+    dialog.showModal();
+  } catch (error) { message(`Rebalance refused: ${error.message}`, "error"); }
+}
+
+// --- Toolbar, YAML, keyboard shortcuts, leaving the page -----------------------------------
+$("#add-entity").addEventListener("click", addEntity);
+$("#undo").addEventListener("click", () => step(state.undo, state.redo));
+$("#redo").addEventListener("click", () => step(state.redo, state.undo));
+$("#save").addEventListener("click", save);
+
+function showTab(yaml) {
+  $("#yaml-view").hidden = !yaml;
+  $("#graph-view").hidden = yaml;
+  $("#tab-yaml").setAttribute("aria-pressed", String(yaml));
+  $("#tab-graph").setAttribute("aria-pressed", String(!yaml));
+  render();
+}
+$("#tab-graph").addEventListener("click", () => showTab(false));
+$("#tab-yaml").addEventListener("click", () => showTab(true));
+$("#yaml-apply").addEventListener("click", async () => {
+  try {
+    await api("POST", "/api/deployments/import/", $("#yaml").value, { contentType: "application/yaml", ifMatch: `"${state.version}"` });
+    await load();
+    showTab(true);
+    message("YAML imported and saved; reconcile requested.", "ok");
+  } catch (error) {
+    state.errors = error.fields.length ? error.fields : [{ path: "", message: error.message }];
+    showFieldErrors();
+    message(`Import refused: ${error.message}`, "error");
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (!(event.ctrlKey || event.metaKey) || event.target.matches("input, textarea")) return;
+  const key = event.key.toLowerCase();
+  if (key === "z" && !event.shiftKey) { event.preventDefault(); step(state.undo, state.redo); }
+  else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); step(state.redo, state.undo); }
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (state.spec && dirty()) { event.preventDefault(); event.returnValue = ""; }
+});
+window.addEventListener("resize", () => state.spec && drawEdges(layers().edges));
+
+connectMetrics(NAME, {
+  onPayload: (payload) => {
+    renderStatus($("#status"), payload.status || {});
+    for (const pod of payload.pods || []) {
+      state.phases[pod.name] = pod.phase;
+      const li = document.querySelector(`.pod[data-name="${CSS.escape(pod.name)}"]`);
+      if (li) li.dataset.phase = pod.phase;
+    }
+  },
+  onState: (s) => showConnection($("#conn"), s),
+});
+
+load()
+  .then(() => loadStatus(NAME, $("#status")))
+  .catch((error) => message(`Could not load ${NAME}: ${error.message}`, "error"));

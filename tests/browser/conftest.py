@@ -1,0 +1,251 @@
+"""A real ASGI server (Uvicorn: HTTP and websockets) on a PostgreSQL database of its own, and
+headless Debian Chromium driven by Playwright.
+
+The server runs in a subprocess, so it cannot share pytest-django's test database: the
+session creates a fresh PostgreSQL database, migrates it, creates the personas (password
+``<name>-password``, plus an API token each) and drops it at the end. These tests use no
+pytest-django database fixture, so they are not marked ``db`` and run once per ``./dev test``.
+They fail, never skip, when Chromium, PostgreSQL or the server is missing.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("INVOKER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    *("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking"),
+    *("--disable-component-update", "--disable-sync"),
+]
+POSTGRES_URL = os.environ.get(
+    "INVOKER_BROWSER_POSTGRES_URL", "postgres://invoker:invoker@127.0.0.1:15432/invoker"
+)
+#: The README's screenshots are rewritten only on request (`INVOKER_SCREENSHOTS=1 ./dev test tests/browser`),
+#: so an ordinary test run leaves the tree clean; otherwise they go to a scratch directory.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("INVOKER_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "invoker-screenshots"
+)
+PERSONAS = ("owner", "editor", "operator", "viewer")
+SETUP_PERSONAS = """
+import json
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+tokens = {}
+for name in %r:
+    user = User.objects.create_user(
+        name, password=name + "-password", is_staff=True, is_superuser=name == "owner"
+    )
+    if name != "owner":
+        user.groups.set([Group.objects.get(name=name)])
+    tokens[name] = Token.objects.create(user=user).key
+print("TOKENS=" + json.dumps(tokens))
+""" % (PERSONAS,)  # noqa: UP031 - a literal tuple inside generated code
+
+
+COLLECT_AND_PUBLISH = """
+from jobs.backends import get_backend
+from jobs.collector import collect, publish
+from topology_editor.models import Deployment
+publish(collect(Deployment.objects.get(name=%r), get_backend()))
+"""
+
+
+@dataclass
+class Server:
+    url: str
+    tokens: dict[str, str]
+    env: dict[str, str]
+
+    def manage(self, *args: str) -> str:
+        """Runs ``manage.py`` against the server's database, Redis and local backend state."""
+        command = [sys.executable, str(ROOT / "manage.py"), *args]
+        done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    def reconcile(self, name: str) -> str:
+        """One real reconcile pass (``manage.py reconcile``) on the local backend: no Celery
+        worker runs in these tests, so this stands in for the one the save queued."""
+        return self.manage("reconcile", name)
+
+    def collect(self, name: str) -> None:
+        """One real collection of ``name`` published to its group, as Celery beat's task does."""
+        self.manage("shell", "-c", COLLECT_AND_PUBLISH % name)
+
+    def api(self, persona: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Token {self.tokens[persona]}", **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _admin(sql: str) -> None:
+    try:
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)
+    except psycopg.Error as exc:
+        pytest.fail(
+            f"PostgreSQL is not usable at {POSTGRES_URL} ({exc}); start it with `./dev start postgres`"
+        )
+
+
+def _wait_for_health(url: str, process: subprocess.Popen, log: Path, deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the server did not answer /healthz within {deadline_s}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    database = f"invoker_browser_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{database}"')
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    workdir = tmp_path_factory.mktemp("browser-server")
+    env = {
+        **os.environ, "DATABASE_URL": f"{base}/{database}", "REDIS_URL": redis_url, "DEBUG": "1",
+        "INVOKER_DATA_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "invoker_web.settings",
+    }  # fmt: skip
+    log_path = workdir / "server.log"
+    process = None
+    try:
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+        setup = subprocess.run(
+            [*manage, "shell", "-c", SETUP_PERSONAS],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        tokens = json.loads(setup.stdout.split("TOKENS=", 1)[1])
+        port = _free_port()
+        log = log_path.open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning", "--ws", "websockets"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        _wait_for_health(url, process, log_path)
+        yield Server(url, tokens, env)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}; install it with `./dev start chromium`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def login(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
+    """``login("editor")``: a page in a fresh browser context, signed in as that persona."""
+    contexts = []
+
+    def sign_in(persona: str) -> Page:
+        context = browser.new_context(viewport={"width": 1500, "height": 950})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{server.url}/accounts/login/")
+        page.fill("input[name=username]", persona)
+        page.fill("input[name=password]", f"{persona}-password")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.url}/")
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def example(server: Server) -> Callable[..., dict[str, Any]]:
+    """``example(name, mutate=None)``: imports the word-count example under ``name``."""
+    import yaml
+
+    def create(name: str, mutate: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        manifest = yaml.safe_load((ROOT / "examples" / "word-count.yaml").read_text())
+        manifest["metadata"]["name"] = name
+        if mutate:
+            mutate(manifest)
+        response = server.api("owner", "POST", "/api/deployments/", json=manifest)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return create
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def publish(payload: dict[str, Any]) -> None:
+    """Sends ``payload`` to its deployment's metrics group as the collector does
+    (``jobs.collector.publish``), from a thread of its own: Playwright's sync API keeps an event
+    loop in this one, where ``async_to_sync`` refuses to run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jobs.collector import publish as collector_publish
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(collector_publish, payload).result(timeout=30)
+
+
+def collected_until(page: Page, server: Server, name: str, revision: str) -> None:
+    """Collects and publishes until the page's status names ``revision`` as the one being
+    rolled out (a payload sent while the socket reconnects is lost; in production the
+    collector publishes every 2 s). No pod runtime runs here, so it stays the next revision,
+    with the pods not ready, rather than becoming current."""
+    from playwright.sync_api import expect
+
+    shown = page.locator("#status [data-status=nextRevision]")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        server.collect(name)
+        try:
+            expect(shown).to_have_text(revision, timeout=1000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the page never showed {revision} as the next revision")

@@ -1,0 +1,59 @@
+"""Page views: the deployments list, the topology editor and the live metrics page."""
+
+from pathlib import Path
+
+import plotly
+from django.contrib.auth.decorators import login_required as _login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from topology_editor import roles
+from topology_editor.models import Deployment
+
+#: The pages' own login form: the admin's only lets staff in.
+login_required = _login_required(login_url="pages:login")
+
+#: Plotly's bundle ships inside the pinned ``plotly`` Python package: no CDN, works offline.
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def _abilities(request: HttpRequest) -> dict[str, bool]:
+    user = request.user
+    return {
+        "can_add": user.has_perm(roles.ADD),
+        "can_change": user.has_perm(roles.CHANGE),
+        "can_rebalance": user.has_perm(roles.REBALANCE),
+    }
+
+
+def _deployment_page(request: HttpRequest, name: str, template: str) -> HttpResponse:
+    if not Deployment.objects.filter(name=name).exists():
+        raise Http404(name)
+    return render(request, template, {"name": name, **_abilities(request)})
+
+
+@login_required
+@require_GET
+def deployment_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/deployments.html", _abilities(request))
+
+
+@login_required
+@require_GET
+def editor(request: HttpRequest, name: str) -> HttpResponse:
+    return _deployment_page(request, name, "pages/editor.html")
+
+
+@login_required
+@require_GET
+def metrics(request: HttpRequest, name: str) -> HttpResponse:
+    return _deployment_page(request, name, "pages/metrics.html")
+
+
+@login_required
+@require_GET
+def plotly_js(request: HttpRequest) -> FileResponse:
+    response = FileResponse(PLOTLY_JS.open("rb"), content_type="text/javascript")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
