@@ -36,13 +36,9 @@ CHROMIUM_ARGS = [
 POSTGRES_URL = os.environ.get(
     "INVOKER_BROWSER_POSTGRES_URL", "postgres://invoker:invoker@127.0.0.1:15432/invoker"
 )
-#: The README's screenshots are rewritten only on request (`INVOKER_SCREENSHOTS=1 ./dev test tests/browser`),
-#: so an ordinary test run leaves the tree clean; otherwise they go to a scratch directory.
-SCREENSHOTS = (
-    ROOT / "docs" / "screenshots"
-    if os.environ.get("INVOKER_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "invoker-screenshots"
-)
+#: Screenshots of each browser test run, for looking at a failure. The README's screenshots are
+#: of the live word-count sample (`./dev up`), not of these synthetic payloads.
+SCREENSHOTS = Path(tempfile.gettempdir()) / "invoker-screenshots"
 PERSONAS = ("owner", "editor", "operator", "viewer")
 SETUP_PERSONAS = """
 import json
