@@ -150,7 +150,7 @@ class KubernetesBackend:
         return self._forced(
             lambda force: self._call(
                 not dry_run, self.api.call_api, path, "PATCH",
-                query_params=_apply_query(force, dry_run), header_params=APPLY_HEADERS, body=body,
+                query_params=_apply_query(force, dry_run), header_params=_apply_headers(), body=body,
                 response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True,
             )
         )  # fmt: skip
@@ -205,6 +205,12 @@ def _message(exc: ApiException) -> str:
         return json.loads(exc.body or "{}").get("message", exc.body)
     except ValueError:
         return str(exc.body)
+
+
+def _apply_headers() -> dict[str, str]:
+    """A fresh dict per call: ``call_api`` merges the client's default headers into the one it is
+    given, so a shared dict would carry one client's headers (say, impersonation) to the next."""
+    return dict(APPLY_HEADERS)
 
 
 def _apply_query(force: bool, dry_run: bool) -> list[tuple[str, str]]:

@@ -153,20 +153,30 @@ def to_manifest(spec: DeploymentSpec) -> dict[str, Any]:
     }
 
 
-def _entity_manifest(entity: EntitySpec) -> dict[str, Any]:
-    manifest: dict[str, Any] = {
-        "name": entity.name,
-        "executorImage": entity.executor_image,
-        "ioImage": entity.io_image,
-        "stateImage": entity.state_image,
-        "ioAddress": entity.io_address,
-        "inputTopic": entity.input_topic,
-        "outputTopic": entity.output_topic,
-    }
-    if entity.input_partitions is not None:
-        manifest["inputPartitions"] = entity.input_partitions
-    manifest["pods"] = [_pod_manifest(pod) for pod in entity.pods]
+#: An entity's scalar fields: manifest key → attribute. The attribute names are shared by
+#: :class:`EntitySpec` and the dashboard's entity rows, so both are written out by one function.
+ENTITY_FIELDS = (
+    ("name", "name"),
+    ("executorImage", "executor_image"),
+    ("ioImage", "io_image"),
+    ("stateImage", "state_image"),
+    ("ioAddress", "io_address"),
+    ("inputTopic", "input_topic"),
+    ("outputTopic", "output_topic"),
+)
+
+
+def entity_fields(entity: object) -> dict[str, Any]:
+    """The manifest keys of an entity (a spec or a row) other than its pods, in canonical order."""
+    manifest = {key: getattr(entity, attribute) for key, attribute in ENTITY_FIELDS}
+    partitions = getattr(entity, "input_partitions", None)
+    if partitions is not None:
+        manifest["inputPartitions"] = partitions
     return manifest
+
+
+def _entity_manifest(entity: EntitySpec) -> dict[str, Any]:
+    return {**entity_fields(entity), "pods": [_pod_manifest(pod) for pod in entity.pods]}
 
 
 def _pod_manifest(pod: PodSpec) -> dict[str, Any]:

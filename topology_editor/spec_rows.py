@@ -19,6 +19,7 @@ from orchestrator import (
     parse_deployment,
     to_manifest,
 )
+from orchestrator.spec import entity_fields
 from topology_editor.models import Deployment, Pod, StatefulEntity
 
 EntityRows = Sequence[tuple[StatefulEntity, Sequence[Pod]]]
@@ -49,19 +50,8 @@ def _secrets(value: object) -> object:
 
 
 def _entity(entity: StatefulEntity, pods: Iterable[Pod]) -> dict[str, Any]:
-    manifest = {
-        "name": entity.name,
-        "executorImage": entity.executor_image,
-        "ioImage": entity.io_image,
-        "stateImage": entity.state_image,
-        "ioAddress": entity.io_address,
-        "inputTopic": entity.input_topic,
-        "outputTopic": entity.output_topic,
-    }
-    if entity.input_partitions is not None:
-        manifest["inputPartitions"] = entity.input_partitions
-    manifest["pods"] = [{"name": p.name, "partitions": p.partitions, "resources": p.resources} for p in pods]
-    return manifest
+    rows = [{"name": p.name, "partitions": p.partitions, "resources": p.resources} for p in pods]
+    return {**entity_fields(entity), "pods": rows}
 
 
 def stored_rows(deployment: Deployment) -> list[tuple[StatefulEntity, list[Pod]]]:

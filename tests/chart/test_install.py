@@ -13,7 +13,6 @@ monitoring objects, so that everything else in it is still admitted.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -27,6 +26,7 @@ from orchestrator import load_manifest_yaml, parse_deployment
 from orchestrator.kube import KubernetesBackend, load_api_client
 from orchestrator.reconcile import Target, reconcile
 from tests.chart.conftest import CHART, ROOT, VALUES_IDS, VALUES_SETS
+from tests.polling import wait_until
 
 RELEASE = "inv"
 WORD_COUNT = ROOT / "examples" / "word-count.yaml"
@@ -34,12 +34,7 @@ NO_MONITORING = ("metrics.serviceMonitor.enabled=false", "metrics.executorPodMon
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 60) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    return wait_until(check, timeout, what, interval=0.25)
 
 
 class Cluster:

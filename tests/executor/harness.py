@@ -6,7 +6,6 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,9 @@ from kafka.errors import KafkaError
 
 from executor.localpod import LocalEntity, LocalPod, metric_sum
 from executor.state_store import delete_deployment_state
+from tests.polling import wait_until
 
 WORDS = [f"w{i:03d}" for i in range(400)]
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Polls `condition` until it returns something truthy; fails naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def make_lines(count: int, seed: int) -> list[str]:

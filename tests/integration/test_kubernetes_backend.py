@@ -6,7 +6,6 @@ Each test gets its own namespace; conditions are polled with deadlines, never sl
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,19 +19,15 @@ from orchestrator import load_manifest_yaml, parse_deployment
 from orchestrator.kube import KubernetesBackend, load_api_client
 from orchestrator.reconcile import ReconcileResult, Target, reconcile
 from orchestrator.spec import DeploymentSpec
+from tests.polling import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 STATE_URL = "redis://127.0.0.1:16379/0"
 NAME = "word-count-demo"
 
 
-def wait_for(what: str, check: Callable[[], object], timeout: float = 90) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+def wait_for(what: str, check: Callable[[], object], timeout: float = 60) -> object:
+    return wait_until(check, timeout, what, interval=0.25)
 
 
 class Harness:

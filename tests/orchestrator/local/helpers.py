@@ -24,6 +24,7 @@ from orchestrator.convert import (
 from orchestrator.local import LocalBackend
 from orchestrator.local.images import REPO_ROOT
 from orchestrator.local.runtime import Runtime
+from tests.polling import wait_until
 
 PROGRAMS = ["{python}", "-m", "tests.orchestrator.local.programs"]
 #: The objects convert names for ``manifest()``: its ConfigMap and its first two pods' Deployments.
@@ -80,18 +81,6 @@ def deploy(backend: LocalBackend, source: dict[str, Any], epoch: int = 1, grace:
             item["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = grace
         backend.apply(item)
     return spec.name
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Polls ``condition`` until it returns something truthy; fails naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def sync_until(runtime: Runtime, condition: Callable[[], Any], timeout: float, what: str) -> Any:
