@@ -21,6 +21,7 @@ from typing import Any
 from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
 from orchestrator.convert import LABEL_INSTANCE
 from orchestrator.local.store import StateDir, StateDirError, read_json, template_hash
+from orchestrator.merge_patch import merge_patch
 from orchestrator.spec import KIND
 
 log = logging.getLogger(__name__)
@@ -189,19 +190,6 @@ def merged(current: dict[str, Any] | None, manifest: dict[str, Any], namespace: 
             desired["status"] = current["status"]
     desired["metadata"] = metadata
     return desired
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386, as the API server applies a status patch: objects merge, ``null`` removes."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def deployment_status(workload: dict[str, Any], pod: dict[str, Any] | None) -> dict[str, Any]:

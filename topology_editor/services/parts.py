@@ -5,24 +5,12 @@ path, ``spec.statefulEntities[1].pods[0]...``) and recorded like any other chang
 
 from typing import Any
 
+from orchestrator.merge_patch import merge_patch
 from topology_editor.models import Interface
 from topology_editor.services.changes import Manifest, edit_deployment
 from topology_editor.services.errors import NotFoundError
 from topology_editor.services.recording import User
 from topology_editor.services.saving import Change
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge key by key, ``null`` removes a key, anything else replaces."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def patch_deployment(
