@@ -139,18 +139,21 @@ def to_manifest(spec: DeploymentSpec) -> dict[str, Any]:
 
     ``parse_deployment(to_manifest(spec)) == spec`` holds for every valid spec.
     """
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {"name": spec.name},
-        "spec": {
+    return custom_resource(
+        spec.name,
+        {
             "version": spec.version,
             "imagePullPolicy": spec.image_pull_policy,
             "imagePullSecrets": [{"name": name} for name in spec.image_pull_secrets],
             "historyLimit": spec.history_limit,
             "statefulEntities": [_entity_manifest(entity) for entity in spec.entities],
         },
-    }
+    )
+
+
+def custom_resource(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The InvokerDeployment document around a spec body, for specs and for unvalidated rows."""
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": name}, "spec": spec}
 
 
 #: An entity's scalar fields: manifest key → attribute. The attribute names are shared by

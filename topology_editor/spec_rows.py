@@ -11,15 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from orchestrator import (
-    API_VERSION,
-    KIND,
     DeploymentSpec,
     EntitySpec,
     SpecError,
     parse_deployment,
     to_manifest,
 )
-from orchestrator.spec import entity_fields
+from orchestrator.spec import custom_resource, entity_fields
 from topology_editor.models import Deployment, Pod, StatefulEntity
 
 EntityRows = Sequence[tuple[StatefulEntity, Sequence[Pod]]]
@@ -28,18 +26,16 @@ EntityRows = Sequence[tuple[StatefulEntity, Sequence[Pod]]]
 def manifest_from_rows(deployment: Deployment, entities: EntityRows) -> dict[str, Any]:
     """The custom-resource manifest that ``deployment`` and its ``(entity, pods)`` rows
     describe; the rows may be unsaved and unvalidated."""
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {"name": deployment.name},
-        "spec": {
+    return custom_resource(
+        deployment.name,
+        {
             "version": deployment.spec_version,
             "imagePullPolicy": deployment.image_pull_policy,
             "imagePullSecrets": _secrets(deployment.image_pull_secrets),
             "historyLimit": deployment.history_limit,
             "statefulEntities": [_entity(entity, pods) for entity, pods in entities],
         },
-    }
+    )
 
 
 def _secrets(value: object) -> object:

@@ -224,6 +224,19 @@ class WordCountTopology:
         assert sum(int(r.value) for r in records) == total_words
 
 
+def wait_for_exact_totals(topo: WordCountTopology, timeout: float = 120) -> Counter[str]:
+    """Waits until the totals topic holds exactly the word counts of everything in the input
+    topic, then checks the committed counts topic too; returns the expected counts."""
+    expected = count_words(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
+    totals = Totals(topo.bootstrap, topo.totals_topic, topo.PARTITIONS)
+    try:
+        totals.wait_exact(expected, timeout=timeout)
+    finally:
+        totals.close()
+    topo.assert_counts_topic_is_exact(sum(expected.values()))
+    return expected
+
+
 def split(partitions: int, pods: int, prefix: str) -> dict[str, list[int]]:
     """Partitions dealt round-robin over `pods` pods named prefix-0, prefix-1, ..."""
     return {f"{prefix}-{i}": list(range(i, partitions, pods)) for i in range(pods)}

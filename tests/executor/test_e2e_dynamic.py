@@ -9,12 +9,11 @@ import pytest
 from executor.localpod import metric_sum
 from tests.executor.harness import (
     LineProducer,
-    Totals,
-    count_words,
     make_lines,
     rates,
     reassign_and_wait,
     split,
+    wait_for_exact_totals,
 )
 
 pytestmark = pytest.mark.slow
@@ -30,13 +29,7 @@ def start(topo, seed):
 
 def finish(topo, producer):
     producer.stop()
-    expected = count_words(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
-    totals = Totals(topo.bootstrap, topo.totals_topic, topo.PARTITIONS)
-    try:
-        totals.wait_exact(expected, timeout=120)
-    finally:
-        totals.close()
-    topo.assert_counts_topic_is_exact(sum(expected.values()))
+    wait_for_exact_totals(topo)
     assert not [pod.name for pod in topo.pods() if pod.crashed()]
 
 

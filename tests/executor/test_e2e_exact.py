@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.executor.harness import LineProducer, Totals, count_words, make_lines, split
+from tests.executor.harness import LineProducer, make_lines, split, wait_for_exact_totals
 
 pytestmark = pytest.mark.slow
 
@@ -12,16 +12,10 @@ def test_word_count_into_sum_gives_exact_totals(topology):
     producer = LineProducer(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
     producer.produce(make_lines(100_000, seed=1))
     producer.stop()
-    expected = count_words(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
 
     topo.counter.assign(split(6, 3, "splitter"))
     topo.summer.assign(split(6, 1, "summer"))
-    totals = Totals(topo.bootstrap, topo.totals_topic, topo.PARTITIONS)
-    try:
-        totals.wait_exact(expected, timeout=120)
-    finally:
-        totals.close()
-    topo.assert_counts_topic_is_exact(sum(expected.values()))
+    wait_for_exact_totals(topo)
     assert not any(pod.crashed() for pod in topo.pods())
 
 
@@ -30,15 +24,10 @@ def test_a_batch_the_udf_fails_is_redone_exactly_once(topology):
     producer = LineProducer(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
     producer.produce(make_lines(30_000, seed=6))
     producer.stop()
-    expected = count_words(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
 
     topo.counter.assign(split(6, 1, "splitter"))
     topo.summer.assign(split(6, 1, "summer"))
-    totals = Totals(topo.bootstrap, topo.totals_topic, topo.PARTITIONS)
-    try:
-        totals.wait_exact(expected, timeout=120)
-    finally:
-        totals.close()
+    wait_for_exact_totals(topo, timeout=120)
     failures = topo.counter.pods["splitter-0"].metrics()[("invoker_errors_total", (("kind", "udf"),))]
     assert failures >= 5  # one per 5000 lines: the UDF host really failed batches
     assert not any(pod.crashed() for pod in topo.pods())
