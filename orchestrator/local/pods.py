@@ -21,7 +21,7 @@ from typing import Any
 
 from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_POD
 from orchestrator.local.images import REPO_ROOT, ImageMap, ImageNotRunnableError
-from orchestrator.local.process import Backoff, Container
+from orchestrator.local.process import Backoff, Container, inherited_env
 from orchestrator.local.store import StateDir, template_hash
 
 _LABEL_REF_RE = re.compile(r"metadata\.labels\['([^']+)'\]")
@@ -167,7 +167,7 @@ def _container(
     pod: LocalPod, manifest: dict[str, Any], images: ImageMap, base_env: Mapping[str, str]
 ) -> Container:
     command = images.resolve(manifest.get("image", ""))
-    env = {**base_env, **command.env, **_manifest_env(pod, manifest), **pod_env(pod)}
+    env = {**inherited_env(base_env), **command.env, **_manifest_env(pod, manifest), **pod_env(pod)}
     # The executor stays importable when a user's command runs from its own directory.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(REPO_ROOT)) if p)
     argv = [*command.argv, *manifest.get("args", [])]

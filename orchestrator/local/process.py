@@ -16,9 +16,40 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+#: What a pod's processes take from the runtime's own environment: the basics any process needs,
+#: and the executor's tuning knobs (the pod contract, docs/executor.md and executor/env.py).
+#: Everything else stays out: the runtime may run beside the control plane with its Redis URL,
+#: database URL, secret key and kubeconfig, which no pod should see. A pod's own variables (the
+#: manifest's, the image map's, POD_NAME and the directories) are added on top.
+INHERITED_ENV = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "PYTHONPATH",
+        "INVOKER_BATCH_MAX_RECORDS",
+        "INVOKER_BATCH_MAX_MS",
+        "INVOKER_IDLE_POLL_MS",
+        "INVOKER_HANDOFF_GRACE_MS",
+        "INVOKER_LOG_LEVEL",
+    }
+)
+
+
+def inherited_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``environ`` a pod's process may inherit (:data:`INHERITED_ENV` and ``LC_*``)."""
+    return {k: v for k, v in environ.items() if k in INHERITED_ENV or k.startswith("LC_")}
+
 
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
