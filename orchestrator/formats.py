@@ -125,7 +125,10 @@ def quantity(text: str) -> tuple[Decimal | None, str | None]:
     """
     if not _QUANTITY_RE.fullmatch(text):
         return None, f"{quoted(text)} is not a valid quantity (e.g. 250m, 0.5, 64Mi, 1G)"
-    value = parse_quantity(text)
+    try:
+        value = parse_quantity(text)
+    except ValueError:  # an exponent beyond what Decimal holds, such as 1e9999999999999999999999
+        return None, _out_of_decimal_range(text)
     if value < 0:
         return None, f"{quoted(text)} must not be negative"
     if value > _LARGEST_QUANTITY:
@@ -133,6 +136,14 @@ def quantity(text: str) -> tuple[Decimal | None, str | None]:
     if 0 < value < _SMALLEST_QUANTITY:
         return None, f"{quoted(text)} is smaller than the smallest unit, 1n"
     return value + 0, None  # + 0 turns -0 into 0
+
+
+def _out_of_decimal_range(text: str) -> str:
+    if text.startswith("-"):
+        return f"{quoted(text)} must not be negative"
+    if "e-" in text.lower():
+        return f"{quoted(text)} is smaller than the smallest unit, 1n"
+    return f"{quoted(text)} is too large"
 
 
 def one_of(choices: tuple[str, ...]) -> Check:

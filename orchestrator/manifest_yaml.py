@@ -12,12 +12,23 @@ recurses without Python's recursion limit and crashes the process (SIGSEGV) on a
 100,000 nested ``[``; the Python one raises ``RecursionError``, reported below. It parses
 about 350 KB per second, which is ample for manifests.
 
+Merge keys (``<<: *base``) are refused outright, naming their line: kubectl's strict decoding
+does not support them in manifests either, and PyYAML's merging copies every merged key once
+per use, so seven levels of ``<<: [*prev, *prev, ...]`` (470 bytes) cost it 16 s and 235 MB
+before any later check could count anything.
+
+Numbers are read the way JSON writes them, not YAML 1.1's way: ``-?(0|[1-9][0-9]*)`` is an
+int, and a float needs a plain decimal too. YAML 1.1 would read ``010`` as 8, ``0x10`` as 16,
+``1_000`` as 1000, ``1:30`` as 90 and ``+5`` as 5; here they stay the strings they look like,
+which validation then refuses where a number belongs (a partition must be a plain decimal).
+
 Every failure is a :class:`SpecError` at path ``yaml`` whose message names the 1-based line
 and column.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -30,21 +41,48 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 #: Values (scalars, lists and mappings, counting each alias use) a loaded manifest may have;
 #: a 1 MiB manifest of partition lists has fewer than 400,000.
 MAX_EXPANDED_VALUES = 1_000_000
+#: Levels of nested lists and mappings; a manifest has about 8 (15 with ``managedFields``).
+#: Deeper documents are refused before code that walks them recursively can overflow the stack.
+MAX_DEPTH = 64
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_PLAIN_INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_PLAIN_FLOAT_RE = re.compile(
+    r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z"
+    r"|[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z"
+)
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
-    """The safe loader, refusing duplicate keys in a mapping."""
+    """The safe loader, refusing duplicate keys and merge keys, reading numbers as JSON does."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        _reject_merge_keys(node)  # before SafeConstructor flattens (copies) them
         _reject_duplicate_keys(node)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictSafeLoader.add_implicit_resolver(_INT_TAG, _PLAIN_INT_RE, list("-0123456789"))
+_StrictSafeLoader.add_implicit_resolver(_FLOAT_TAG, _PLAIN_FLOAT_RE, list("-+.0123456789"))
+
+
+def _reject_merge_keys(node: yaml.MappingNode) -> None:
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            problem = "merge keys (<<) are not supported in manifests; write the fields out"
+            raise ConstructorError(None, None, problem, key_node.start_mark)
 
 
 def _reject_duplicate_keys(node: yaml.MappingNode) -> None:
     seen: dict[tuple[str, str], yaml.Mark] = {}
     for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+        if not isinstance(key_node, yaml.ScalarNode):
             continue
         key = (key_node.tag, key_node.value)
         if key in seen:
@@ -72,7 +110,9 @@ def load_manifest_yaml(text: str | bytes, max_bytes: int = MAX_MANIFEST_BYTES) -
     if not isinstance(document, dict):
         message = f"the document must be a mapping (an InvokerDeployment manifest), got {describe(document)}"
         raise SpecError.single("yaml", message, "invalid_type")
-    _check_expanded_size(document)
+    problem = document_shape_problem(document)
+    if problem is not None:
+        raise SpecError.single("yaml", *problem)
     return document
 
 
@@ -110,21 +150,25 @@ def _line_and_column(text: str | bytes, position: int) -> tuple[int, int]:
     return before.count("\n") + 1, len(before) - before.rfind("\n")
 
 
-def _check_expanded_size(document: object) -> None:
-    """Walks the document without recursion, counting every use of an aliased value."""
-    pending, count = [document], 0
+def document_shape_problem(
+    document: object, max_values: int = MAX_EXPANDED_VALUES, max_depth: int = MAX_DEPTH
+) -> tuple[str, str] | None:
+    """``(message, code)`` when a loaded document (YAML or JSON) has more values than any real
+    manifest, counting every use of an aliased value, or deeper nesting; ``None`` when it is fine.
+    Walks without recursion and stops at the first limit passed."""
+    pending: list[tuple[object, int]] = [(document, 1)]
+    count = 0
     while pending:
-        value = pending.pop()
+        value, depth = pending.pop()
         count += 1
-        if count > MAX_EXPANDED_VALUES:
-            message = (
-                f"the document expands to more than {MAX_EXPANDED_VALUES} values (through YAML aliases?)"
-            )
-            raise SpecError.single("yaml", message, "too_large")
-        if isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
+        if count > max_values:
+            message = f"the document expands to more than {max_values} values (through YAML aliases?)"
+            return message, "too_large"
+        if isinstance(value, dict | list) and depth > max_depth:
+            return f"the document is nested too deeply (more than {max_depth} levels)", "too_deep"
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 class _ManifestDumper(yaml.SafeDumper):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator import SpecError, dump_manifest_yaml, load_manifest_yaml, parse_deployment, to_manifest
-from orchestrator.manifest_yaml import MAX_EXPANDED_VALUES
+from orchestrator.manifest_yaml import MAX_DEPTH, MAX_EXPANDED_VALUES
 
 from .spec_helpers import EXAMPLE_PATH
 
@@ -114,10 +114,70 @@ def test_aliases_that_expand_beyond_any_real_manifest_are_refused() -> None:
     )
 
 
-def test_ordinary_anchors_and_merge_keys_still_work() -> None:
-    text = "base: &base {cpu: 1}\nrequests: *base\nlimits:\n  <<: *base\n  memory: 1Gi\n"
-    assert load_manifest_yaml(text) == {
-        "base": {"cpu": 1},
-        "requests": {"cpu": 1},
-        "limits": {"cpu": 1, "memory": "1Gi"},
-    }
+def merge_key_bomb(levels: int = 7) -> str:
+    """Each level merges the one before it ten times: 470 bytes for 7 levels, which cost PyYAML's
+    merging about 16 s and 235 MB (ten times more per extra level)."""
+    lines = ["l0: &l0 {a: 1}"]
+    lines += [f"l{i}: &l{i} {{<<: [{', '.join([f'*l{i - 1}'] * 10)}]}}" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_ordinary_anchors_still_work() -> None:
+    text = "base: &base {cpu: 1}\nrequests: *base\nlimits: *base\n"
+    assert load_manifest_yaml(text) == {"base": {"cpu": 1}, "requests": {"cpu": 1}, "limits": {"cpu": 1}}
+
+
+def test_merge_keys_are_refused_naming_their_line() -> None:
+    message, code = _yaml_error("base: &base {cpu: 1}\nlimits:\n  memory: 1Gi\n  <<: *base\n")
+    assert code == "yaml_syntax"
+    assert message == (
+        "line 4, column 3: merge keys (<<) are not supported in manifests; write the fields out"
+    )
+
+
+def test_a_quoted_merge_key_is_just_a_key() -> None:
+    assert load_manifest_yaml("'<<': 1\n") == {"<<": 1}
+
+
+@pytest.mark.timeout(10)  # a hang guard: merging this bomb took 16 s; refusing it takes milliseconds
+def test_the_merge_key_bomb_is_refused_before_any_merging() -> None:
+    bomb = merge_key_bomb()
+    assert len(bomb.encode()) == 470
+    message, code = _yaml_error(bomb)
+    assert (message, code) == (
+        "line 2, column 10: merge keys (<<) are not supported in manifests; write the fields out",
+        "yaml_syntax",
+    )
+
+
+def test_nesting_deeper_than_any_manifest_is_refused() -> None:
+    message, code = _yaml_error("a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    assert code == "too_deep"
+    assert message == f"the document is nested too deeply (more than {MAX_DEPTH} levels)"
+    assert load_manifest_yaml("a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1))
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        # YAML 1.1 reads these as 8, 16, 1000, 90 and 5; here they stay what they look like
+        ("010", "010"),
+        ("0x10", "0x10"),
+        ("1_000", "1_000"),
+        ("1:30", "1:30"),
+        ("0o10", "0o10"),
+        ("+5", "+5"),
+        ("1_0.5", "1_0.5"),
+        ("1:30.5", "1:30.5"),
+        # numbers as JSON writes them
+        ("10", 10),
+        ("-3", -3),
+        ("0", 0),
+        ("1.5", 1.5),
+        ("1e1", 10.0),
+        ("-2.5E-1", -0.25),
+    ],
+)
+def test_numbers_are_read_as_json_writes_them(written: str, read: object) -> None:
+    value = load_manifest_yaml(f"a: {written}\n")["a"]
+    assert (value, type(value)) == (read, type(read))

@@ -3,6 +3,7 @@ word-count example, the exact field path of the error, a fragment of its message
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,12 +13,13 @@ from orchestrator import (
     DEFAULT_STATE_IMAGE,
     DeploymentSpec,
     PodSpec,
+    load_manifest_yaml,
     parse_deployment,
     validate_manifest,
 )
 from orchestrator.fields import describe
 
-from .spec_helpers import changed, example_manifest, rejection, without
+from .spec_helpers import EXAMPLE_PATH, changed, example_manifest, rejection, without
 
 DELETE = object()
 E0 = "spec.statefulEntities[0]"
@@ -273,6 +275,8 @@ REJECTIONS: list[tuple[str, Any, str, str, str]] = [
     (f"{REQ}.cpu", "1_000m", f"{REQ}.cpu", "not a valid quantity", "invalid_value"),
     (f"{REQ}.cpu", "NaN", f"{REQ}.cpu", "not a valid quantity", "invalid_value"),
     (f"{REQ}.cpu", float("inf"), f"{REQ}.cpu", "not a valid quantity", "invalid_value"),
+    (f"{REQ}.cpu", "1e9999999999999999999999", f"{REQ}.cpu", "is too large", "invalid_value"),
+    (f"{REQ}.cpu", "1e-9999999999999999999999", f"{REQ}.cpu", "smaller than the smallest", "invalid_value"),
     (f"{REQ}.cpu", "-250m", f"{REQ}.cpu", "must not be negative", "invalid_value"),
     (f"{REQ}.cpu", "1e999999999", f"{REQ}.cpu", "'1e999999999' is too large", "invalid_value"),
     (f"{REQ}.cpu", "1e-12", f"{REQ}.cpu", "smaller than the smallest unit, 1n", "invalid_value"),
@@ -389,6 +393,31 @@ def test_it_parses_the_example_into_typed_values() -> None:
     assert totals.pods[0].partitions == (0, 1, 2, 3, 4, 5)
     assert (totals.io_image, totals.state_image) == (DEFAULT_IO_IMAGE, DEFAULT_STATE_IMAGE)
     assert totals.input_partitions is None
+
+
+@pytest.mark.parametrize(
+    ("written", "fragment", "code"),
+    [
+        # YAML 1.1 would have read these as 8, 16, 1000, 90, 8, 5 and 10.0
+        ("010", "'010' has a leading zero; write 10", "invalid_value"),
+        ("0x10", "must be a non-negative integer or a string of digits, got '0x10'", "invalid_type"),
+        ("1_000", "got '1_000'", "invalid_type"),
+        ("1:30", "got '1:30'", "invalid_type"),
+        ("0o10", "got '0o10'", "invalid_type"),
+        ("+5", "got '+5'", "invalid_type"),
+        ("1e1", "got 10.0", "invalid_type"),
+    ],
+)
+def test_a_partition_must_be_written_as_a_plain_decimal_in_yaml_and_json_alike(
+    written: str, fragment: str, code: str
+) -> None:
+    yaml_text = EXAMPLE_PATH.read_text().replace('partitions: ["2", "3"]', f"partitions: [2, {written}]")
+    from_yaml = rejection(load_manifest_yaml(yaml_text))
+    json_value = json.loads(written) if written == "1e1" else written  # the others are not JSON numbers
+    from_json = rejection(changed(example_manifest(), f"{P1}.partitions", [2, json_value]))
+    for errors in (from_yaml, from_json):
+        assert [(e.path, e.code) for e in errors] == [(f"{P1}.partitions[1]", code)]
+        assert fragment in errors[0].message
 
 
 def test_it_stores_partitions_as_sorted_integers() -> None:
