@@ -38,6 +38,7 @@ def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer
         isolation_level="read_committed",
         auto_offset_reset="earliest",
         max_poll_records=max_records,
+        allow_auto_create_topics=False,  # a deleted topic must stay deleted
         **RECONNECT,
     )
 
@@ -93,17 +94,20 @@ def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer
         max_block_ms=30000,  # also bounds every transaction step (see BoundedProducer)
         request_timeout_ms=15000,
         delivery_timeout_ms=60000,
+        allow_auto_create_topics=False,  # a pod still stopping must not recreate a deleted changelog
         **RECONNECT,
     )
+
+
+def admin_options() -> dict[str, Any]:
+    """Options of every admin client the io sidecar makes: short requests, quick reconnects."""
+    return {"request_timeout_ms": 10000, **RECONNECT}
 
 
 def ensure_output_topic(main: MainConfig) -> int:
     """Returns the output topic's partition count, creating the topic when `outputPartitions` says how."""
     admin = KafkaAdminClient(
-        bootstrap_servers=main.bootstrap_servers,
-        client_id="invoker-io-admin",
-        request_timeout_ms=10000,
-        **RECONNECT,
+        bootstrap_servers=main.bootstrap_servers, client_id="invoker-io-admin", **admin_options()
     )
     try:
         if main.output_partitions is not None:

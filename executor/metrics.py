@@ -64,6 +64,12 @@ HANDOFFS = Counter(
     ["how"],
 )
 ERRORS = Counter("invoker_errors", "Batches or acquisitions that failed and were retried, by kind", ["kind"])
+RESTORE_SECONDS = Histogram(
+    "invoker_state_restore_seconds",
+    "Time to restore a partition's state cache from its changelog",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+RESTORED_KEYS = Counter("invoker_state_restored_keys", "Keys loaded into the state cache from the changelog")
 
 
 class RestartCollector(Collector):

@@ -9,8 +9,9 @@ A partition the config gives this pod is *pending* until it is acquired:
    takes a partition back.
 2. init a producer with the partition's transactional id: this fences the previous owner in
    Kafka and commits or aborts its open transaction;
-3. read the committed input offset (now final) and let the state store resolve a half-finished
-   batch against it (`recover`);
+3. read the committed input offset (now final), let the state store resolve a half-finished
+   batch against it and, for a stateful UDF, bring the state cache in line with the changelog
+   (executor/recovery.py: nothing, a restore, or a seed);
 4. seek there and start consuming.
 
 A partition the config takes away is released right after the batch in flight is committed.
@@ -32,6 +33,7 @@ from executor import metrics
 from executor.config import MainConfig, PodConfig
 from executor.env import Tuning
 from executor.protocol import Client, DisconnectedError, RemoteError
+from executor.recovery import StateRecovery
 from executor.tasks import Pending, Task, open_producer
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class Ownership:
         self.main, self.pod, self.token = main, pod, token
         self.consumer, self.state, self.stateful = consumer, state, stateful
         self.tuning, self.pool = tuning, pool
+        self.recovery = StateRecovery(main, pod, consumer, state, stateful)
         self.epoch = -1
         self.active: dict[int, Task] = {}
         self.pending: dict[int, Pending] = {}
@@ -182,9 +185,7 @@ class Ownership:
                 continue
             try:
                 committed = self.consumer.committed(self._tp(p), timeout_ms=15000)
-                resume = self.state.call(
-                    "recover", partition=p, committed=committed, stateful=self.stateful, **self.fence()
-                )["offset"]
+                resume = self.recovery.resume(p, producer, committed, self.fence())
             except RETRY_ERRORS as exc:
                 producer.discard()
                 self._backoff([p], "recover", exc)

@@ -1,6 +1,7 @@
 """One batch through the pod: poll, process in the UDF, produce, and commit exactly once.
 
-    poll  -> process (UDF host)  -> begin + send (one transaction per input partition)
+    poll  -> process (UDF host)  -> begin + send outputs and changelog records
+                                    (one transaction per input partition)
           -> prepare (state)      -> send offsets + commit (Kafka, partitions in parallel)
           -> finalize (state)
 
@@ -21,7 +22,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from executor import metrics
+from executor import changelog, metrics
 from executor.env import Tuning
 from executor.kafka_clients import OutputRouter
 from executor.ownership import RETRY_ERRORS, Ownership
@@ -83,7 +84,7 @@ class Pipeline:
         metrics.UDF_LATENCY.observe(response["udf_seconds"])
         metrics.STATE_LATENCY.observe(response["state_seconds"])
         started = time.perf_counter()
-        sent = self._produce(response["outputs"], list(polled))
+        sent = self._produce(response["outputs"], response["writes"], next_offsets)
         done = self._commit(sent, next_offsets, response["writes"])
         metrics.COMMIT_LATENCY.observe(time.perf_counter() - started)
         self._update_lag()
@@ -129,11 +130,14 @@ class Pipeline:
                 log.info("partition %d: first record %.3fs after the config change", p, now - task.gained_at)
                 task.gained_at = None
 
-    def _produce(self, outputs: dict[int, list[list[Any]]], partitions: list[int]) -> list[int]:
-        """Opens each partition's transaction and sends its outputs; returns the partitions that worked."""
-        topic, sent = self.own.main.output_topic, []
+    def _produce(
+        self, outputs: dict[int, list[list[Any]]], writes: dict[int, Any], next_offsets: dict[int, int]
+    ) -> list[int]:
+        """Opens each partition's transaction and sends its outputs and (for a stateful UDF) its
+        changelog records; returns the partitions that worked."""
+        topic, changelog_topic, sent = self.own.main.output_topic, self.own.recovery.topic, []
         records, size = Counter[int](), Counter[int]()
-        for p in partitions:
+        for p in next_offsets:
             producer = self.own.active[p].producer
             try:
                 producer.begin_transaction()
@@ -142,6 +146,8 @@ class Pipeline:
                     producer.send(topic, value=value, key=key, partition=out)
                     records[out] += 1
                     size[out] += len(key or b"") + len(value or b"")
+                if changelog_topic is not None:
+                    changelog.send(producer, changelog_topic, p, writes.get(p, {}), next_offsets[p])
             except KafkaError as exc:
                 self.own.retry([p], "produce", exc)
                 continue
@@ -155,13 +161,13 @@ class Pipeline:
         """Two-phase commit of each partition's batch; returns the partitions that committed."""
         own = self.own
         try:
-            prepared = own.state.call(
-                "prepare", batches={p: [offsets[p], writes.get(p, {})] for p in partitions}, **own.fence()
-            )["results"]
+            batches = {p: [own.active[p].committed, offsets[p], writes.get(p, {})] for p in partitions}
+            prepared = own.state.call("prepare", batches=batches, **own.fence())["results"]
         except RETRY_ERRORS as exc:
             own.retry(partitions, "prepare", exc)
             return []
-        own.retry([p for p in partitions if prepared[p] != "ok"], "fenced in state store")
+        own.retry([p for p in partitions if prepared[p] == "fenced"], "fenced in state store")
+        own.retry([p for p in partitions if prepared[p] == "behind"], "state cache behind")
         ready = [p for p in partitions if prepared[p] == "ok"]
         outcomes = list(own.pool.map(lambda p: self._commit_kafka(own.active[p], offsets[p]), ready))
         for p, error in zip(ready, outcomes, strict=True):

@@ -35,11 +35,14 @@ local function claim(epoch, owner, token, force)
   return 'ok'
 end
 
--- prepare(epoch, token, offset, key1, value1, ...): stages one batch's writes.
-local function prepare(epoch, token, offset)
+-- prepare(epoch, token, base, offset, key1, value1, ...): stages one batch's writes. `base` is
+-- the input offset the batch started from (-1: the beginning); a cache that does not reflect it
+-- (emptied, or reverted to an old snapshot) answers 'behind' and is restored before going on.
+local function prepare(epoch, token, base, offset)
   if fenced(epoch, token) then return 'fenced' end
+  if tonumber(redis.call('HGET', meta, 'offset') or '-1') ~= tonumber(base) then return 'behind' end
   redis.call('DEL', pending)
-  for i = 5, #ARGV, 2 do redis.call('HSET', pending, ARGV[i], ARGV[i + 1]) end
+  for i = 6, #ARGV, 2 do redis.call('HSET', pending, ARGV[i], ARGV[i + 1]) end
   redis.call('HSET', meta, 'pending_offset', offset)
   return 'ok'
 end
@@ -58,7 +61,8 @@ local function finalize(epoch, token, offset)
 end
 
 -- recover(epoch, token, committed, stateful): Kafka's committed offset (-1: none) decides the
--- fate of a staged batch; returns {status, offset to resume from or -1}.
+-- fate of a staged batch; returns {status, offset the cache reflects or -1}: 'behind' when a
+-- stateful cache does not reflect the committed offset (it is then restored from the changelog).
 local function recover(epoch, token, committed, stateful)
   if fenced(epoch, token) then return {'fenced', -1} end
   committed = tonumber(committed)
@@ -77,7 +81,32 @@ local function recover(epoch, token, committed, stateful)
     redis.call('HSET', meta, 'offset', committed)
     return {'ok', committed}
   end
-  return {'diverged', offset}
+  return {'behind', offset}
+end
+
+-- restore(epoch, token, first, done, offset, key1, value1, ...): replaces the cache with the
+-- changelog's content, one chunk per call. The first chunk empties the partition and forgets its
+-- offset, so a restore cut short is seen as 'behind' and done again; the last sets the offset.
+local function restore(epoch, token, first, done, offset)
+  if fenced(epoch, token) then return 'fenced' end
+  if first == '1' then
+    redis.call('DEL', state, pending)
+    redis.call('HDEL', meta, 'offset', 'pending_offset')
+  end
+  local sets, dels = {}, {}
+  for i = 7, #ARGV, 2 do
+    local value = ARGV[i + 1]
+    if string.sub(value, 1, 1) == 's' then
+      sets[#sets + 1] = ARGV[i]
+      sets[#sets + 1] = string.sub(value, 2)
+    else
+      dels[#dels + 1] = ARGV[i]
+    end
+  end
+  for i = 1, #sets, 4000 do redis.call('HSET', state, unpack(sets, i, math.min(i + 3999, #sets))) end
+  for i = 1, #dels, 4000 do redis.call('HDEL', state, unpack(dels, i, math.min(i + 3999, #dels))) end
+  if done == '1' and tonumber(offset) >= 0 then redis.call('HSET', meta, 'offset', offset) end
+  return 'ok'
 end
 
 -- release(epoch, token): the owner committed its last batch and stopped consuming.
@@ -88,8 +117,9 @@ local function release(epoch, token)
 end
 
 if op == 'claim' then return claim(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
-if op == 'prepare' then return prepare(ARGV[2], ARGV[3], ARGV[4]) end
+if op == 'prepare' then return prepare(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
 if op == 'finalize' then return finalize(ARGV[2], ARGV[3], ARGV[4]) end
 if op == 'recover' then return recover(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
 if op == 'release' then return release(ARGV[2], ARGV[3]) end
+if op == 'restore' then return restore(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
 return redis.error_reply('unknown op ' .. tostring(op))

@@ -2,7 +2,8 @@
 
 Two clients talk to it: the UDF host reads the committed values of a batch's keys (`get`), and
 the io sidecar drives ownership and the two-phase commit (`claim`, `recover`, `prepare`,
-`finalize`, `release`). Committed values are cached per partition: while this pod's io sidecar
+`finalize`, `release`) and refills Redis from the changelog it reads from Kafka (`restore`,
+`scan`). Committed values are cached per partition: while this pod's io sidecar
 holds a partition's fence nobody else can write it, so the cache is exact; it is dropped
 whenever ownership changes hands or is re-established.
 
@@ -67,15 +68,34 @@ class StateService:
     def op_recover(self, request: dict[str, Any]) -> dict[str, Any]:
         partition = int(request["partition"])
         self._forget([partition])
-        offset = self.store().recover(
+        found = self.store().recover(
             partition, request["committed"], _fence(request), bool(request["stateful"])
         )
-        return {"offset": offset}
+        return {"offset": found.offset, "behind": found.behind}
+
+    def op_restore(self, request: dict[str, Any]) -> dict[str, Any]:
+        partition = int(request["partition"])
+        self._forget([partition])
+        result = self.store().restore(
+            partition,
+            _fence(request),
+            request["items"],
+            first=bool(request["first"]),
+            done=bool(request["done"]),
+            offset=request.get("offset"),
+        )
+        return {"result": result}
+
+    def op_scan(self, request: dict[str, Any]) -> dict[str, Any]:
+        cursor, items = self.store().scan(
+            int(request["partition"]), int(request["cursor"]), int(request["count"])
+        )
+        return {"cursor": cursor, "items": items}
 
     def op_prepare(self, request: dict[str, Any]) -> dict[str, Any]:
-        batches = {int(p): (int(o), w) for p, (o, w) in request["batches"].items()}
+        batches = {int(p): (b, int(o), w) for p, (b, o, w) in request["batches"].items()}
         results = self.store().prepare(batches, _fence(request))
-        for p, (_, writes) in batches.items():
+        for p, (_, _, writes) in batches.items():
             self._prepared[p] = writes if results[p] == "ok" else {}
         return {"results": results}
 

@@ -7,12 +7,15 @@ Cluster keeps them on one shard and a Lua script can change them together:
     state    hash: record key -> committed value
     pending  hash: record key -> b"s"+value | b"d"   (writes of the batch being committed)
 
-A batch is committed in two phases around the Kafka transaction that carries its outputs and
-input offsets: `prepare` stages its writes in `pending`, the transaction commits, `finalize`
-moves `pending` into `state` and sets `offset`. Kafka's committed offset is the decision: on
-recovery `pending` is applied if and only if its offset is the one Kafka committed. Every
-write checks `token` (one per io-sidecar process) and `epoch`, so a fenced owner cannot touch
-a partition that has moved on. The atomic steps are one Lua script, executor/state.lua.
+A batch is committed in two phases around the Kafka transaction that carries its outputs, its
+input offsets and its changelog records (executor/changelog.py): `prepare` stages its writes in
+`pending`, the transaction commits, `finalize` moves `pending` into `state` and sets `offset`.
+Kafka's committed offset is the decision: on recovery `pending` is applied if and only if its
+offset is the one Kafka committed. Redis is a cache of the changelog: `offset` is the input
+offset it reflects, and one that does not reflect the committed offset (lost, emptied, reverted)
+is `behind` and gets restored from the changelog (`restore`). Every write checks `token` (one
+per io-sidecar process) and `epoch`, so a fenced owner cannot touch a partition that has moved
+on. The atomic steps are one Lua script, executor/state.lua.
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ from typing import Any
 
 import redis
 
+SET, DELETE = b"s", b"d"  # how a write is staged: b"s" + value, or b"d" for a deletion
 
-class StateDivergedError(RuntimeError):
-    """Redis and Kafka disagree about how far a partition's state got: state was lost or reset."""
+
+def _staged(value: bytes | None) -> bytes:
+    return DELETE if value is None else SET + value
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What `recover` found: the input offset the cache reflects, and whether that is behind Kafka."""
+
+    offset: int | None
+    behind: bool
 
 
 @dataclass(frozen=True)
@@ -58,14 +71,18 @@ class StateStore:
         return self._each("claim", {p: args for p in partitions})
 
     def prepare(
-        self, batches: Mapping[int, tuple[int, Mapping[bytes, bytes | None]]], fence: Fence
+        self, batches: Mapping[int, tuple[int | None, int, Mapping[bytes, bytes | None]]], fence: Fence
     ) -> dict[int, str]:
-        """Stages each partition's writes with the offset after its batch: "ok" or "fenced"."""
+        """Stages each partition's writes with the offsets before and after its batch.
+
+        "ok", "fenced", or "behind" when the cache does not reflect the offset the batch started
+        from (Redis lost or reverted it): then nothing is staged and the partition is restored.
+        """
         calls = {}
-        for p, (offset, writes) in batches.items():
-            args: list[Any] = [fence.epoch, fence.token, offset]
+        for p, (base, offset, writes) in batches.items():
+            args: list[Any] = [fence.epoch, fence.token, -1 if base is None else base, offset]
             for key, value in writes.items():
-                args += [key, b"d" if value is None else b"s" + value]
+                args += [key, _staged(value)]
             calls[p] = args
         return self._each("prepare", calls)
 
@@ -73,21 +90,45 @@ class StateStore:
         """Applies the staged writes once Kafka committed: "ok", "fenced" or "missing"."""
         return self._each("finalize", {p: [fence.epoch, fence.token, o] for p, o in offsets.items()})
 
-    def recover(self, partition: int, committed: int | None, fence: Fence, stateful: bool) -> int | None:
-        """Resolves a staged batch against Kafka's committed offset; returns where to resume."""
+    def recover(self, partition: int, committed: int | None, fence: Fence, stateful: bool) -> Recovered:
+        """Resolves a staged batch against Kafka's committed offset; says whether the cache is behind.
+
+        A stateless partition simply adopts Kafka's offset. A stateful one whose cache does not
+        reflect the committed offset is `behind`: the caller restores it from the changelog.
+        """
         status, offset = self._script(
             keys=self.keys(partition),
             args=["recover", fence.epoch, fence.token, -1 if committed is None else committed, int(stateful)],
         )
         status = status.decode()
-        if status == "diverged":
-            raise StateDivergedError(
-                f"partition {partition}: Kafka committed input offset {committed} but the state reflects "
-                f"offset {offset if offset >= 0 else 'none'}; the state store lost data or offsets were reset"
-            )
-        if status != "ok":
+        if status not in ("ok", "behind"):
             raise PermissionError(f"partition {partition}: {status} while recovering")
-        return None if offset < 0 else int(offset)
+        return Recovered(offset=None if offset < 0 else int(offset), behind=status == "behind")
+
+    def restore(
+        self,
+        partition: int,
+        fence: Fence,
+        items: Mapping[bytes, bytes | None],
+        first: bool,
+        done: bool,
+        offset: int | None = None,
+    ) -> str:
+        """Loads one chunk of the changelog into the cache: "ok" or "fenced".
+
+        The first chunk empties the partition (and forgets its offset, so a restore cut short is
+        redone); the last one (`done`) records the input offset the restored state reflects.
+        """
+        args: list[Any] = ["restore", fence.epoch, fence.token, int(first), int(done)]
+        args.append(-1 if offset is None else offset)
+        for key, value in items.items():
+            args += [key, _staged(value)]
+        return self._script(keys=self.keys(partition), args=args).decode()
+
+    def scan(self, partition: int, cursor: int, count: int) -> tuple[int, dict[bytes, bytes]]:
+        """One page of a partition's committed state (HSCAN): the next cursor (0: done) and the items."""
+        next_cursor, items = self._redis.hscan(self.keys(partition)[1], cursor, count=count)
+        return int(next_cursor), items
 
     def release(self, partitions: Iterable[int], fence: Fence) -> dict[int, str]:
         """Marks partitions as cleanly handed over, so their next owner needs no grace period."""
