@@ -19,6 +19,8 @@ import redis as redis_lib
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from tests.isolation import TEST_REDIS_URL
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_FIXTURES = {
     "redis_url",
@@ -47,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:16379/0")
+    url = os.environ.get("REDIS_URL", TEST_REDIS_URL)  # tests.isolation sets it, never to database 0
     client = redis_lib.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
