@@ -1,9 +1,16 @@
 """Settings, read from the environment only.
 
-Local use needs no variable at all (`DEBUG` on, SQLite in `data/`, services on the loopback
-ports the project's scripts use). With `DEBUG` off the process refuses to start without a
-`SECRET_KEY` and `ALLOWED_HOSTS`, and turns on the HTTPS protections that
-`manage.py check --deploy` asks for, so that an unsafe production start is loud, not silent.
+`DEBUG` is off unless the environment turns it on (``./dev`` and the tests do, with a
+development key of their own): the image, the chart and a bare start are production-safe. With
+`DEBUG` off the process refuses to start without a `SECRET_KEY` and `ALLOWED_HOSTS`, and turns on
+the HTTPS protections that `manage.py check --deploy` asks for, so that an unsafe production
+start is loud, not silent. Everything else has a local default (SQLite in `data/`, services on
+the loopback ports the project's scripts use).
+
+`DEBUG` is for a server bound to the loopback interface only: its `ALLOWED_HOSTS` default is the
+loopback names, which is no protection on a public address (any client can send
+`Host: localhost`), and its error pages show the code and settings (URL passwords masked,
+:mod:`invoker_web.debug`).
 """
 
 from pathlib import Path
@@ -32,13 +39,17 @@ def _required(name: str, value: object) -> None:
         raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (see README, 'Configuration').")
 
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("INVOKER_DATA_DIR", default=str(BASE_DIR / "data")))
 
 SECRET_KEY = _secret("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if DEBUG:
-    SECRET_KEY = SECRET_KEY or "django-insecure-local-development-only"
+    if not SECRET_KEY:  # no default key at all: ./dev and the tests export a development one
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set, even with DEBUG on (./dev exports a development key)."
+        )
+    # Loopback names only: DEBUG is for a server bound to the loopback interface (see above).
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]", "testserver"]
 else:
     _required("SECRET_KEY", SECRET_KEY)
@@ -180,6 +191,9 @@ SPECTACULAR_SETTINGS = {
         "topology_editor.api.schema.add_error_responses",
     ],
 }
+
+# Error reports (the DEBUG page, error mails) mask the passwords of URLs, not just secret names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "invoker_web.debug.CredentialMaskingFilter"
 
 LOGGING = {
     "version": 1,
