@@ -56,12 +56,15 @@ print("TOKENS=" + json.dumps(tokens))
 """ % (PERSONAS,)  # noqa: UP031 - a literal tuple inside generated code
 
 
-COLLECT_AND_PUBLISH = """
+COLLECT = """
+import json
 from jobs.backends import get_backend
-from jobs.collector import collect, publish
+from jobs.collector import collect
 from topology_editor.models import Deployment
-publish(collect(Deployment.objects.get(name=%r), get_backend()))
+print("PAYLOAD=" + json.dumps(collect(Deployment.objects.get(name=%r), get_backend())))
 """
+#: Appended to the example's topic names: a `./dev up` on the same broker runs the example as is.
+RUN_ID = uuid.uuid4().hex[:8]
 
 
 @dataclass
@@ -82,9 +85,9 @@ class Server:
         worker runs in these tests, so this stands in for the one the save queued."""
         return self.manage("reconcile", name)
 
-    def collect(self, name: str) -> None:
-        """One real collection of ``name`` published to its group, as Celery beat's task does."""
-        self.manage("shell", "-c", COLLECT_AND_PUBLISH % name)
+    def collect(self, name: str) -> dict[str, Any]:
+        """One real collection of ``name`` (the payload Celery beat's task publishes)."""
+        return json.loads(self.manage("shell", "-c", COLLECT % name).split("PAYLOAD=", 1)[1])
 
     def api(self, persona: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Token {self.tokens[persona]}", **kwargs.pop("headers", {})}
@@ -127,9 +130,12 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     _admin(f'CREATE DATABASE "{database}"')
     base = POSTGRES_URL.rsplit("/", 1)[0]
     workdir = tmp_path_factory.mktemp("browser-server")
+    # Everything the server and its manage.py calls keep is theirs alone: no runtime runs the
+    # pods of this state directory (the tests count on that), and nothing here is a `./dev up`'s.
     env = {
         **os.environ, "DATABASE_URL": f"{base}/{database}", "REDIS_URL": redis_url, "DEBUG": "1",
-        "INVOKER_DATA_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "invoker_web.settings",
+        "INVOKER_DATA_DIR": str(workdir), "INVOKER_LOCAL_STATE_DIR": str(workdir / "local-runtime"),
+        "DJANGO_SETTINGS_MODULE": "invoker_web.settings",
     }  # fmt: skip
     log_path = workdir / "server.log"
     process = None
@@ -196,12 +202,16 @@ def login(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
 
 @pytest.fixture
 def example(server: Server) -> Callable[..., dict[str, Any]]:
-    """``example(name, mutate=None)``: imports the word-count example under ``name``."""
+    """``example(name, mutate=None)``: imports the word-count example under ``name``, with topics
+    of this run."""
     import yaml
 
     def create(name: str, mutate: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         manifest = yaml.safe_load((ROOT / "examples" / "word-count.yaml").read_text())
         manifest["metadata"]["name"] = name
+        for entity in manifest["spec"]["statefulEntities"]:
+            entity["inputTopic"] = f"{entity['inputTopic']}-{RUN_ID}"
+            entity["outputTopic"] = f"{entity['outputTopic']}-{RUN_ID}"
         if mutate:
             mutate(manifest)
         response = server.api("owner", "POST", "/api/deployments/", json=manifest)
@@ -228,20 +238,32 @@ def publish(payload: dict[str, Any]) -> None:
         pool.submit(collector_publish, payload).result(timeout=30)
 
 
-def collected_until(page: Page, server: Server, name: str, revision: str) -> None:
-    """Collects and publishes until the page's status names ``revision`` as the one being
-    rolled out (a payload sent while the socket reconnects is lost; in production the
-    collector publishes every 2 s). No pod runtime runs here, so it stays the next revision,
-    with the pods not ready, rather than becoming current."""
+def shown_after_publishing(page: Page, payload: dict[str, Any], selector: str, text: str) -> None:
+    """Publishes ``payload`` once the page's websocket is open, until ``selector`` shows ``text``.
+
+    A payload sent while the socket is not subscribed is lost (in production the collector sends
+    a fresh one every 2 s), so each attempt first waits for the socket to be open; under load the
+    deadlines are long, and nothing here waits on a fixed delay."""
     from playwright.sync_api import expect
 
-    shown = page.locator("#status [data-status=nextRevision]")
-    deadline = time.monotonic() + 30
+    connection = page.locator("#conn[data-state=open]")
+    shown = page.locator(selector)
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        server.collect(name)
+        expect(connection).to_have_count(1, timeout=30_000)
+        publish(payload)
         try:
-            expect(shown).to_have_text(revision, timeout=1000)
+            expect(shown).to_have_text(text, timeout=5_000)
             return
         except AssertionError:
-            continue
-    raise AssertionError(f"the page never showed {revision} as the next revision")
+            continue  # the socket closed and reopened meanwhile: send it again
+    raise AssertionError(f"the page never showed {text!r} at {selector}; it shows {shown.all_inner_texts()}")
+
+
+def collected_until(page: Page, server: Server, name: str, revision: str) -> None:
+    """One real collection of ``name``, published until the page's status names ``revision`` as
+    the one being rolled out. No pod runtime runs the server's state directory, so it stays the
+    next revision, with the pods not ready, rather than becoming current."""
+    payload = server.collect(name)
+    assert payload["status"]["nextRevision"] == revision, payload["status"]
+    shown_after_publishing(page, payload, "#status [data-status=nextRevision]", revision)

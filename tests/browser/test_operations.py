@@ -1,10 +1,8 @@
 """Rebalancing from the editor, the reconcile it requests, and what a viewer may not do."""
 
-import time
-
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server, collected_until, publish
+from tests.browser.conftest import Server, collected_until
 
 
 def all_on_first_pod(manifest: dict) -> None:
@@ -47,19 +45,6 @@ def test_an_operator_sees_the_rebalance_plan_then_applies_it_and_sees_the_reconc
     collected_until(page, server, "rebalanced", revision)
     expect(page.locator("#status [data-status=lastReconcile]")).to_contain_text("success")
     expect(page.locator("#status [data-status=message]")).to_have_text("0/4 pods ready")
-
-
-def published_until(page, payload: dict, selector: str = "#status [data-status=state]") -> None:
-    """Publishes until the page shows the payload's state (the socket may be reconnecting)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        publish(payload)
-        try:
-            expect(page.locator(selector)).to_have_text(payload["status"]["state"], timeout=1000)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"the page never showed {payload['status']}")
 
 
 def test_a_viewer_can_neither_move_partitions_nor_rebalance(login, example, server: Server) -> None:
