@@ -116,8 +116,15 @@ def parse_pod(data: Any, where: str) -> PodConfig:
 def read_json(path: Path) -> Any:
     """Reads one JSON file, turning I/O and syntax errors into ConfigError."""
     try:
-        return json.loads(path.read_text())
+        text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path.name}: cannot read ({exc.strerror})") from exc
+    return decode_json(text, path.name)
+
+
+def decode_json(text: str, name: str) -> Any:
+    """Decodes one config file's text, from the mounted file or from the API alike."""
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path.name}: not JSON (line {exc.lineno}: {exc.msg})") from exc
+        raise ConfigError(f"{name}: not JSON (line {exc.lineno}: {exc.msg})") from exc

@@ -1,84 +1,177 @@
-"""Watches a kubelet-style mounted ConfigMap and hands out consistent snapshots of it.
+"""Watches the pod's config from two sources and hands out consistent snapshots of it.
 
-The kubelet writes every version of a ConfigMap into a fresh timestamped directory and then
-swaps the `..data` symlink to it atomically; `main.json` and `<pod>.json` are symlinks through
-`..data`. Reading both files through the *resolved* target directory therefore always yields
-one version, never a mix of two. A change is noticed by a `readlink` per poll (cheap enough to
-do every loop iteration), which also works where inotify misses symlink swaps. A directory of
-plain files (no `..data`) is supported for development; its version is the files' mtimes.
+**The mounted ConfigMap.** The kubelet writes every version of a ConfigMap into a fresh
+timestamped directory and then swaps the `..data` symlink to it atomically; `main.json` and
+`<pod>.json` are symlinks through `..data`. Reading both files through the *resolved* target
+directory therefore always yields one version, never a mix of two. A change is noticed by a
+`readlink` per poll (cheap enough to do every loop iteration), which also works where inotify
+misses symlink swaps. A directory of plain files (no `..data`) is supported for development;
+its version is the files' mtimes. The kubelet updates these files only on its periodic sync.
+
+**The API.** In a cluster the pod also watches its ConfigMap through the API server
+(`configmap_watch.py`), which reports a change within milliseconds. Both sources go through
+the same parsing, and `config_arbiter.py` decides which version runs: a lower assignment epoch
+never does, from either source; the mounted file is the fallback whenever the API watch is not
+in sync.
 
 An invalid new version is logged and ignored: the last valid snapshot keeps running.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-from executor.config import ConfigError, MainConfig, PodConfig, parse_main, parse_pod, read_json
+from executor.config import ConfigError, PodConfig, decode_json, parse_main, parse_pod
+from executor.config_arbiter import API, FILE, Arbiter, Snapshot, Verdict
+from executor.configmap_watch import ApiVersion, ConfigMapWatch, from_environ
 
+__all__ = ["ConfigWatcher", "Snapshot"]
 log = logging.getLogger(__name__)
 DATA_LINK = "..data"
+MAIN_FILE = "main.json"
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """One consistent version of the pod's configuration."""
+class _Api(enum.Enum):
+    FROM_ENVIRONMENT = "the API watch the pod's environment describes"
 
-    main: MainConfig
-    pod: PodConfig
-    version: str
-    changed_at: float  # wall-clock time the version was written (mtime of its directory)
+
+#: The default ``api`` of a ConfigWatcher: watch through the API when the environment allows it.
+FROM_ENVIRONMENT = _Api.FROM_ENVIRONMENT
 
 
 class ConfigWatcher:
-    """Loads the pod's config and reports when a new valid version appears."""
+    """Loads the pod's config and reports when a new valid version appears, from either source."""
 
-    def __init__(self, config_dir: Path, pod_name: str) -> None:
+    def __init__(
+        self, config_dir: Path, pod_name: str, api: ConfigMapWatch | _Api | None = FROM_ENVIRONMENT
+    ) -> None:
+        """``api``: by default the watch ``configmap_watch.from_environ`` describes (none outside a
+        cluster, e.g. in the local backend's pods), started here; None for the files only."""
+        if api is FROM_ENVIRONMENT:
+            api = from_environ()
+            if api is not None:
+                api.start()
         self._dir = config_dir
         self._pod_name = pod_name
-        self._current: Snapshot | None = None
+        self._api: ConfigMapWatch | None = api
+        self._arbiter = Arbiter()
+        self._file_version: str | None = None  # the last valid file version offered
+        self._api_taken: ApiVersion | None = None  # the last API version offered
         self._rejected: str | None = None
 
     @property
     def current(self) -> Snapshot | None:
-        return self._current
+        return self._arbiter.current
+
+    @property
+    def api(self) -> ConfigMapWatch | None:
+        return self._api
 
     def load(self) -> Snapshot:
-        """Reads the current version; raises ConfigError when it is not usable."""
-        for _ in range(5):  # a swap can delete the directory between readlink and read
-            version, base = self._locate()
-            try:
-                snapshot = self._read(version, base)
-            except ConfigError:
-                if self._locate()[0] != version:
-                    continue
+        """The running version after reading the files (and taking what the API has); raises
+        ConfigError when neither source has a usable version."""
+        try:
+            self._offer(self._load_file())
+        except ConfigError:
+            self._poll_api()
+            if self.current is None:
                 raise
-            self._current = snapshot
-            return snapshot
-        raise ConfigError(f"{self._dir}: the config kept changing while it was read")
+        self._poll_api()
+        assert self.current is not None  # the first valid version offered is always applied
+        return self.current
 
     def poll(self) -> Snapshot | None:
-        """Returns a new snapshot when the version changed and is valid, else None."""
+        """Returns the new running snapshot when a source brought one, else None; never blocks."""
+        before = self.current
+        self._poll_api()
+        self._poll_file()
+        return self.current if self.current is not before else None
+
+    # --- the sources ---------------------------------------------------------------------------
+    def _poll_api(self) -> None:
+        latest = self._api.latest() if self._api is not None else None
+        if latest is None or latest is self._api_taken:
+            return
+        self._api_taken = latest
+        version = f"api:{latest.resource_version}"
+        try:
+            snapshot = self._parse(latest.data.get, version, latest.received_at, API)
+        except ConfigError as exc:
+            self._reject(version, str(exc))
+            return
+        self._offer(snapshot)
+
+    def _poll_file(self) -> None:
         try:
             version, _ = self._locate()
         except ConfigError as exc:
             self._reject(str(exc), str(exc))
-            return None
-        if (self._current is not None and version == self._current.version) or version == self._rejected:
-            return None
+            return
+        if version in (self._file_version, self._rejected):
+            return
         try:
-            return self.load()
+            snapshot = self._load_file()
         except ConfigError as exc:
             self._reject(version, str(exc))
-            return None
+            return
+        self._offer(snapshot)
+
+    def _offer(self, snapshot: Snapshot) -> None:
+        if snapshot.source == FILE:
+            self._file_version = snapshot.version
+        running = self.current
+        verdict = self._arbiter.offer(snapshot, api_in_sync=self._api is not None and self._api.in_sync)
+        if verdict is Verdict.STALE and running is not None:
+            log.warning(
+                "ignoring config version %s from the %s: its epoch %d is older than the running %d",
+                snapshot.version, snapshot.source, snapshot.pod.epoch, running.pod.epoch,
+            )  # fmt: skip
+        elif verdict is Verdict.APPLY and running is not None:
+            log.info(
+                "config version %s from the %s (epoch %d)",
+                snapshot.version,
+                snapshot.source,
+                snapshot.pod.epoch,
+            )
 
     def _reject(self, version: str, reason: str) -> None:
         if version != self._rejected:
             log.error("ignoring invalid config version %s: %s (keeping the last valid one)", version, reason)
         self._rejected = version
+
+    # --- parsing, shared by both sources -------------------------------------------------------
+    def _parse(
+        self, read: Callable[[str], str | None], version: str, changed_at: float, source: str
+    ) -> Snapshot:
+        main_text = read(MAIN_FILE)
+        if main_text is None:
+            raise ConfigError(f"{MAIN_FILE}: missing")
+        main = parse_main(decode_json(main_text, MAIN_FILE))
+        pod_file = f"{self._pod_name}.json"
+        pod_text = read(pod_file)
+        if pod_text is not None:
+            pod = parse_pod(decode_json(pod_text, pod_file), pod_file)
+        else:  # the pod was removed from the entity: it keeps nothing and releases what it had
+            epoch = self.current.pod.epoch if self.current else 0
+            log.warning("%s is absent from config version %s: owning no partitions", pod_file, version)
+            pod = PodConfig(pod=self._pod_name, partitions=frozenset(), epoch=epoch)
+        return Snapshot(main=main, pod=pod, version=version, changed_at=changed_at, source=source)
+
+    # --- the mounted files ---------------------------------------------------------------------
+    def _load_file(self) -> Snapshot:
+        for _ in range(5):  # a swap can delete the directory between readlink and read
+            version, base = self._locate()
+            try:
+                return self._read(version, base)
+            except ConfigError:
+                if self._locate()[0] != version:
+                    continue
+                raise
+        raise ConfigError(f"{self._dir}: the config kept changing while it was read")
 
     def _locate(self) -> tuple[str, Path]:
         link = self._dir / DATA_LINK
@@ -92,7 +185,7 @@ class ConfigWatcher:
 
     def _plain_version(self) -> str:
         parts = []
-        for name in ("main.json", f"{self._pod_name}.json"):
+        for name in (MAIN_FILE, f"{self._pod_name}.json"):
             try:
                 st = (self._dir / name).stat()
                 parts.append(f"{st.st_mtime_ns}:{st.st_size}")
@@ -101,16 +194,18 @@ class ConfigWatcher:
         return "plain:" + ",".join(parts)
 
     def _read(self, version: str, base: Path) -> Snapshot:
-        main = parse_main(read_json(base / "main.json"))
-        pod_path = base / f"{self._pod_name}.json"
-        if pod_path.exists():
-            pod = parse_pod(read_json(pod_path), pod_path.name)
-        else:  # the pod was removed from the entity: it keeps nothing and releases what it had
-            epoch = self._current.pod.epoch if self._current else 0
-            log.warning("%s is absent from config version %s: owning no partitions", pod_path.name, version)
-            pod = PodConfig(pod=self._pod_name, partitions=frozenset(), epoch=epoch)
         try:
             changed_at = base.stat().st_mtime
         except OSError as exc:
             raise ConfigError(f"{base}: {exc.strerror}") from exc
-        return Snapshot(main=main, pod=pod, version=version, changed_at=changed_at)
+        return self._parse(lambda name: _read_text(base / name), version, changed_at, FILE)
+
+
+def _read_text(path: Path) -> str | None:
+    """A config file's text; None when it does not exist."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read ({exc.strerror})") from exc
