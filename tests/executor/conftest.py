@@ -1,9 +1,11 @@
 """Fixtures of the executor tests: a short run directory (Unix socket paths are limited to ~107
-bytes) and word-count topologies whose processes and topics are always cleaned up."""
+bytes), word-count topologies whose processes and topics are always cleaned up, and private
+servers for the tests that kill or restart them."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.executor.harness import WordCountTopology
+from tests.executor.services import PrivateKafka, PrivateRedis
 
 TEST_ENV = {"INVOKER_HANDOFF_GRACE_MS": "3000", "INVOKER_LOG_LEVEL": "INFO"}
 
@@ -42,11 +45,46 @@ def topology(
 ) -> Iterator[Callable[..., WordCountTopology]]:
     made: list[WordCountTopology] = []
 
-    def make(counter_udf: str = "executor.samples.word_count:udf") -> WordCountTopology:
+    def make(
+        counter_udf: str = "executor.samples.word_count:udf",
+        state_url: str | None = None,
+        bootstrap: str | None = None,
+    ) -> WordCountTopology:
         name = f"wc-{uuid.uuid4().hex[:8]}"
-        made.append(WordCountTopology(kafka_bootstrap, redis_url, run_dir, name, TEST_ENV, counter_udf))
+        made.append(
+            WordCountTopology(
+                bootstrap or kafka_bootstrap, state_url or redis_url, run_dir, name, TEST_ENV, counter_udf
+            )
+        )
         return made[-1]
 
     yield make
     for topo in made:
         topo.stop()
+
+
+@pytest.fixture
+def state_redis() -> Iterator[PrivateRedis]:
+    """A redis-server of this test's own for the executors' state, which the test may kill."""
+    server = PrivateRedis()
+    try:
+        server.start()
+    except (RuntimeError, AssertionError) as exc:
+        server.stop()
+        pytest.fail(f"cannot start a private redis-server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def private_kafka() -> Iterator[PrivateKafka]:
+    """A Kafka broker of this module's own (started by `./dev start kafka` on free ports), which
+    tests may stop and restart without disturbing the shared one."""
+    broker = PrivateKafka()
+    try:
+        broker.start()
+    except subprocess.CalledProcessError as exc:
+        broker.remove()
+        pytest.fail(f"cannot start a private Kafka broker: {exc}")
+    yield broker
+    broker.remove()

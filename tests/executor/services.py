@@ -1,0 +1,124 @@
+"""Private instances of the real servers, for tests that kill or restart them.
+
+The shared Redis and Kafka that `./dev` runs serve every test running at the same time, so a
+test that takes its server away gets its own: a redis-server on a free port in a temporary
+directory, or a second Kafka broker started by the project's own script (`./dev start kafka`)
+with its own ports and run directory. Both are the real programs, stopped when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+from executor.localpod import free_port
+from tests.polling import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, without persistence, as `./dev` runs the state store."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="inv-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed; run ./dev setup")
+        log = open(self.dir / "redis.log", "ab")  # noqa: SIM115 (owned by the child)
+        args = ["--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [binary, *args, "--dir", str(self.dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        wait_until(self._answers, 20, f"a private redis-server on port {self.port}")
+
+    def kill9(self) -> None:
+        """SIGKILL: everything in memory is gone, as in a crash of the node."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def shutdown_nosave(self) -> None:
+        """A clean stop that keeps nothing (`SHUTDOWN NOSAVE`), like `./dev down` of a Redis without disk."""
+        client = redis.Redis.from_url(self.url)
+        try:
+            client.shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
+        finally:
+            client.close()
+        assert self.process is not None
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def keys(self) -> int:
+        client = redis.Redis.from_url(self.url)
+        try:
+            return int(client.dbsize())
+        finally:
+            client.close()
+
+    def _answers(self) -> bool:
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+
+class PrivateKafka:
+    """A single-node broker of the test's own, through `./dev start/stop kafka` with private ports."""
+
+    def __init__(self) -> None:
+        self.port, self.controller_port = free_port(), free_port()
+        self.run_dir = Path(tempfile.mkdtemp(prefix="inv-kafka-"))
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _dev(self, *args: str) -> None:
+        env = {
+            **os.environ,
+            "INVOKER_RUN": str(self.run_dir),
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+        }
+        subprocess.run([str(ROOT / "dev"), *args, "kafka"], env=env, check=True, timeout=240)
+
+    def start(self) -> float:
+        """Starts the broker; returns the monotonic time it answered a metadata request."""
+        self._dev("start")
+        return time.monotonic()
+
+    def stop(self) -> None:
+        self._dev("stop")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
