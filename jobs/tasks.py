@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 
 from celery import shared_task
 from celery.app.task import Task
 
+from jobs import coalesce
 from jobs.backends import get_backend
-from jobs.coalesce import clear_pending, deployment_lock, mark_pending
 from jobs.collector import collect, publish
 from jobs.runs import run_reconcile
+from orchestrator.reconcile import ReconcileResult
 from topology_editor.models import Deployment
 
 log = logging.getLogger(__name__)
-#: A short pause lets a burst of saves (a drag, then another) land before the pass starts.
-DEBOUNCE_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 60
+#: How soon a task that found its deployment busy looks again. It only matters when the holder
+#: died (its lock times out): otherwise the holder runs the pass this task asked for.
+BUSY_RETRY_SECONDS = 1.0
 
 
 def backoff_seconds(retries: int) -> int:
@@ -27,34 +30,62 @@ def backoff_seconds(retries: int) -> int:
 
 
 def request_reconcile(name: str, reason: str) -> bool:
-    """Queues one reconcile of ``name`` unless one is already waiting; True when it queued."""
-    if not mark_pending(name):
-        log.info("reconcile of %s already pending; coalesced (%s)", name, reason)
+    """Queues a reconcile of ``name`` at once, unless a pass is already queued or running (then
+    this request folds into the one trailing pass that follows it); True when it queued."""
+    if not coalesce.request(name):
+        log.info("reconcile of %s already queued or running; folded into its next pass (%s)", name, reason)
         return False
-    reconcile_deployment.apply_async(args=[name, reason], countdown=DEBOUNCE_SECONDS)
+    reconcile_deployment.apply_async(args=[name, reason])
     return True
 
 
 @shared_task(bind=True, name="jobs.reconcile", max_retries=None, acks_late=True)
-def reconcile_deployment(self: Task, name: str, reason: str = "") -> str:
-    """One pass for ``name``; retryable failures back off exponentially, permanent ones are
-    recorded on the deployment and not retried until the spec changes."""
-    lock = deployment_lock(name)
-    if not lock.acquire():
-        raise self.retry(countdown=1)  # another pass runs; look again soon
+def reconcile_deployment(self: Task, name: str, reason: str = "", passes_seen: int | None = None) -> str:
+    """Passes for ``name`` until no request is left: the first at once, then one trailing pass
+    for everything that arrived meanwhile. Retryable failures back off exponentially; permanent
+    ones are recorded on the deployment and not retried until the spec changes."""
+    token = self.request.id or uuid.uuid4().hex
+    begun = coalesce.begin(name, token, passes_seen)
+    if begun.state == "served":
+        return "coalesced"
+    if not begun.started:  # another task runs passes for it and will run one more for this one
+        raise self.retry(
+            args=[name], kwargs={"reason": reason, "passes_seen": begun.count}, countdown=BUSY_RETRY_SECONDS
+        )
     try:
-        clear_pending(name)
-        if not Deployment.objects.filter(name=name).exists():
-            get_backend().delete_deployment(name)  # its root object owns everything else
-            return "deleted"
-        result = run_reconcile(name, get_backend(), trigger=reason or "request")
-    finally:
-        lock.release()
-    if result.error and not result.permanent:
-        raise self.retry(countdown=backoff_seconds(self.request.retries))
-    if result.requeue_after:
+        outcome, result = _passes(name, reason or "request", token)
+    except BaseException:
+        coalesce.release(name, token)
+        raise
+    if result is not None and result.error and not result.permanent:
+        coalesce.release(name, token, again=True)  # requests until the retry fold into it
+        raise self.retry(
+            args=[name], kwargs={"reason": reason}, countdown=backoff_seconds(self.request.retries)
+        )
+    if result is not None and result.requeue_after:
         reconcile_deployment.apply_async(args=[name, "rollout in progress"], countdown=result.requeue_after)
-    return result.result
+    return outcome
+
+
+def _passes(name: str, trigger: str, token: str) -> tuple[str, ReconcileResult | None]:
+    """Runs a pass, then one more while requests arrived during the last; returns with the lock
+    released, except after a retryable failure (the caller releases it and retries)."""
+    while True:
+        result = _one_pass(name, trigger)
+        if result is not None and result.error and not result.permanent:
+            return result.result, result
+        folded = coalesce.finish(name, token)
+        if folded <= 0:
+            return ("deleted" if result is None else result.result), result
+        trigger = f"{folded} change(s) made during the previous pass"
+
+
+def _one_pass(name: str, trigger: str) -> ReconcileResult | None:
+    """One reconcile; None when the deployment is gone and its objects were deleted instead."""
+    if not Deployment.objects.filter(name=name).exists():
+        get_backend().delete_deployment(name)  # its root object owns everything else
+        return None
+    return run_reconcile(name, get_backend(), trigger=trigger)
 
 
 @shared_task(name="jobs.resync_all")

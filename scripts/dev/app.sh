@@ -1,7 +1,8 @@
-# The processes of `up`: the local pod runtime, the ASGI server, a Celery worker, Celery beat,
-# and the sample's feeder (lines of text into the word-count input topic).
+# The processes of `up`: the local pod runtime, the ASGI server, a Celery worker (the default
+# queue: metrics collection, resync), a Celery worker for reconciles alone (so a click's pass never
+# waits behind other work), Celery beat, and the sample's feeder (lines into the word-count topic).
 APP_DIR="$INVOKER_RUN/app"
-APP_PROCESSES=(runtime web worker beat feeder)
+APP_PROCESSES=(runtime web worker reconciler beat feeder)
 SAMPLE="$INVOKER_ROOT/examples/word-count.yaml"
 SAMPLE_NAME=word-count-demo
 
@@ -12,9 +13,6 @@ app_env() {
   export INVOKER_BACKEND=${INVOKER_BACKEND:-local}
   export INVOKER_LOCAL_STATE_DIR=${INVOKER_LOCAL_STATE_DIR:-$INVOKER_ROOT/data/local-runtime}
   export PATH="$VENV/bin:$PATH"
-  # Development only (the server listens on the loopback): DEBUG and a key that exists nowhere else.
-  export DEBUG=${DEBUG:-1}
-  export SECRET_KEY=${SECRET_KEY:-django-insecure-local-development-only}
 }
 
 app_command() {
@@ -22,7 +20,8 @@ app_command() {
     runtime) echo "$VENV/bin/python -m orchestrator.local.runtime --state-dir $INVOKER_LOCAL_STATE_DIR" ;;
     feeder) echo "$VENV/bin/python examples/feed_lines.py --bootstrap $KAFKA_BOOTSTRAP_SERVERS --topic lines --rate 200" ;;
     web) echo "$VENV/bin/uvicorn invoker_web.asgi:application --host 127.0.0.1 --port ${INVOKER_PORT:-8000} --no-access-log" ;;
-    worker) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --concurrency 2 --hostname worker@%h" ;;
+    worker) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --queues celery --concurrency 2 --hostname worker@%h" ;;
+    reconciler) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --queues reconcile --concurrency 1 --hostname reconciler@%h" ;;
     beat) echo "$VENV/bin/celery -A invoker_web beat --loglevel INFO --schedule $APP_DIR/celerybeat-schedule" ;;
   esac
 }
@@ -67,7 +66,7 @@ app_wait_sample() {
   if wait_until 120 "the word-count sample's pods to run" app_sample_ready; then
     log "the word-count sample is running: all its pods are Ready"
   else
-    warn "the sample is not Ready yet; see $APP_DIR/worker.log and $INVOKER_LOCAL_STATE_DIR/runtime/logs"
+    warn "the sample is not Ready yet; see $APP_DIR/reconciler.log and $INVOKER_LOCAL_STATE_DIR/runtime/logs"
   fi
 }
 

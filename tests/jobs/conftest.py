@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.backends import get_backend
+from jobs.backends import reset_backend
 from orchestrator import load_manifest_yaml
 from topology_editor import services
 from topology_editor.models import Deployment, Interface
@@ -17,9 +17,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 def local_backend(settings, tmp_path: Path) -> Iterator[None]:
     settings.INVOKER_BACKEND = "local"
     settings.INVOKER_LOCAL_STATE_DIR = tmp_path / "local-runtime"
-    get_backend.cache_clear()
+    reset_backend()
     yield
-    get_backend.cache_clear()
+    reset_backend()
 
 
 @pytest.fixture

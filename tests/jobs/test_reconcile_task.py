@@ -8,7 +8,8 @@ import redis
 from celery.exceptions import Retry
 from django.conf import settings
 
-from jobs.coalesce import clear_pending, deployment_lock
+from invoker_web.celery import RECONCILE_QUEUE, app
+from jobs import coalesce
 from jobs.runs import run_reconcile
 from jobs.tasks import backoff_seconds, reconcile_deployment, request_reconcile
 from orchestrator.kube import KubernetesBackend, load_api_client
@@ -16,31 +17,41 @@ from topology_editor import services
 from topology_editor.models import Deployment, Interface, ReconcileRun
 
 
-def queued_reconciles(name: str) -> int:
-    """Reconcile messages for ``name`` waiting in the real broker's default queue."""
+def queued_reconciles(name: str) -> list[dict]:
+    """Reconcile messages for ``name`` waiting in the real broker's reconcile queue."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    messages = [json.loads(m) for m in broker.lrange("celery", 0, -1)]
-    return sum(
-        1 for m in messages if m["headers"]["task"] == "jobs.reconcile" and name in m["headers"]["argsrepr"]
-    )
+    messages = [json.loads(m) for m in broker.lrange(RECONCILE_QUEUE, 0, -1)]
+    return [
+        m for m in messages if m["headers"]["task"] == "jobs.reconcile" and name in m["headers"]["argsrepr"]
+    ]
 
 
-def test_a_burst_of_requests_queues_one_reconcile(redis_url: str) -> None:
+def test_a_burst_of_requests_queues_one_reconcile_at_once(redis_url: str) -> None:
     name = f"burst-{uuid.uuid4().hex[:6]}"
     assert [request_reconcile(name, f"save {i}") for i in range(5)] == [True, False, False, False, False]
-    assert queued_reconciles(name) == 1
+    (queued,) = queued_reconciles(name)
+    assert queued["headers"]["eta"] is None, "the first request must not wait (no debounce)"
+
+
+def test_reconciles_have_their_own_queue_and_collection_stays_off_it() -> None:
+    def queue_of(task: str) -> str:
+        return app.amqp.router.route({}, task)["queue"].name
+
+    assert queue_of("jobs.reconcile") == RECONCILE_QUEUE
+    assert queue_of("jobs.collect_metrics") != RECONCILE_QUEUE
+    assert queue_of("jobs.resync_all") != RECONCILE_QUEUE
 
 
 def test_a_committed_change_through_the_services_queues_a_reconcile(
     deployment: Deployment, django_capture_on_commit_callbacks
 ) -> None:
-    clear_pending(deployment.name)
-    before = queued_reconciles(deployment.name)
+    coalesce.clear(deployment.name)
+    before = len(queued_reconciles(deployment.name))
     with django_capture_on_commit_callbacks(execute=True):
         services.move_partition(
             deployment.name, "splitter", 0, "splitter-1", actor=None, interface=Interface.CLI
         )
-    assert queued_reconciles(deployment.name) == before + 1
+    assert len(queued_reconciles(deployment.name)) == before + 1
 
 
 @pytest.mark.usefixtures("local_backend")
@@ -60,14 +71,18 @@ def test_the_task_applies_the_spec_records_the_run_and_the_status(deployment: De
 
 
 @pytest.mark.usefixtures("local_backend")
-def test_a_pass_waits_while_another_holds_the_lock(deployment: Deployment) -> None:
-    lock = deployment_lock(deployment.name)
-    assert lock.acquire()
+def test_a_task_that_finds_the_deployment_busy_leaves_its_pass_to_the_holder(deployment: Deployment) -> None:
+    coalesce.clear(deployment.name)
+    assert coalesce.begin(deployment.name, "holder").started
     try:
         with pytest.raises(Retry):  # a direct call raises what the worker would schedule
             reconcile_deployment(deployment.name, "test")
+        assert not ReconcileRun.objects.filter(deployment=deployment).exists()
+        assert coalesce.finish(deployment.name, "holder") == 1, "the holder runs one more pass for it"
     finally:
-        lock.release()
+        coalesce.release(deployment.name, "holder")
+    # The retry sees that a pass started after it looked: it was served and runs nothing.
+    assert reconcile_deployment.apply(args=[deployment.name], kwargs={"passes_seen": 1}).get() == "coalesced"
     assert not ReconcileRun.objects.filter(deployment=deployment).exists()
 
 
