@@ -13,6 +13,9 @@ app_env() {
   export INVOKER_BACKEND=${INVOKER_BACKEND:-local}
   export INVOKER_LOCAL_STATE_DIR=${INVOKER_LOCAL_STATE_DIR:-$INVOKER_ROOT/data/local-runtime}
   export PATH="$VENV/bin:$PATH"
+  # Development only (the server listens on the loopback): DEBUG and a key that exists nowhere else.
+  export DEBUG=${DEBUG:-1}
+  export SECRET_KEY=${SECRET_KEY:-django-insecure-local-development-only}
 }
 
 app_command() {
