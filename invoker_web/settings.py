@@ -171,10 +171,11 @@ REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate: Token` header makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Its CSRF check never parses the body before the role check (see the module).
+        "topology_editor.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["topology_editor.api.formats.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "topology_editor.api.pagination.Pagination",
     "EXCEPTION_HANDLER": "topology_editor.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

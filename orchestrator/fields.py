@@ -3,6 +3,9 @@
 A :class:`Report` never raises: each reader returns the value when it is usable and ``None``
 when it is not (after recording why), so that validation visits the whole document and the
 user sees all of its problems at once rather than one per attempt.
+
+It lists at most :data:`MAX_REPORTED_ERRORS` problems and only counts the rest: a body of
+100,000 unknown keys took 8.4 s (a spelling suggestion each) and answered 16.7 MB of errors.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from orchestrator import formats
 from orchestrator.formats import quoted
 from orchestrator.spec import MAX_PARTITION_ID, FieldError
 
+#: Problems one report lists; more are counted in a last ``too_many_errors`` entry.
+MAX_REPORTED_ERRORS = 100
+TOO_MANY_ERRORS = "too_many_errors"
 _PLAIN_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _DECIMAL_RE = re.compile(r"0|[1-9][0-9]{0,18}")  # bounded: int() refuses over 4,300 digits
 _DIGITS_RE = re.compile(r"[0-9]+")
@@ -118,11 +124,28 @@ def quantity_text(value: object) -> str | None:
 class Report:
     """Collects :class:`FieldError` s while typed readers walk a manifest."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_errors: int = MAX_REPORTED_ERRORS) -> None:
         self.errors: list[FieldError] = []
+        self.omitted = 0
+        self.max_errors = max_errors
+
+    @property
+    def full(self) -> bool:
+        """Whether further problems are only counted (so need no message)."""
+        return len(self.errors) >= self.max_errors
 
     def add(self, path: str, message: str, code: str) -> None:
-        self.errors.append(FieldError(path, message, code))
+        if self.full:
+            self.omitted += 1
+        else:
+            self.errors.append(FieldError(path, message, code))
+
+    def omitted_entry(self) -> list[FieldError]:
+        """The last entry of a full report: how many problems it does not list."""
+        if not self.omitted:
+            return []
+        message = f"{self.omitted} more problems were found; only the first {self.max_errors} are listed"
+        return [FieldError("", message, TOO_MANY_ERRORS)]
 
     def mapping(
         self, value: object, path: str, allowed: Collection[str], required: Collection[str] = ()
@@ -132,7 +155,9 @@ class Report:
             self.add(path, f"must be a mapping, got {describe(value)}", "invalid_type")
             return None
         for key in value:
-            if key not in allowed:
+            if key not in allowed and self.full:
+                self.omitted += 1
+            elif key not in allowed:
                 self.add(join(path, key), _unknown_field_message(key, allowed), "unknown_field")
         for key in required:
             if not present(value, key):

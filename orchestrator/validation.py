@@ -84,7 +84,9 @@ def parse_deployment(manifest: object) -> DeploymentSpec:
 
 
 def validate_manifest(manifest: object) -> list[FieldError]:
-    """Every problem of ``manifest``; empty when :func:`parse_deployment` would accept it."""
+    """Every problem of ``manifest`` in document order, up to
+    :data:`~orchestrator.fields.MAX_REPORTED_ERRORS` of them (then a last entry counts the
+    rest); empty when :func:`parse_deployment` would accept it."""
     report = Report()
     root = report.mapping(manifest, "", TOP_FIELDS, ("apiVersion", "kind", "metadata", "spec"))
     if root is not None:
@@ -94,7 +96,7 @@ def validate_manifest(manifest: object) -> list[FieldError]:
             _check_metadata(root["metadata"], report)
         if present(root, "spec"):
             _check_spec(root["spec"], "spec", report)
-    return sorted(report.errors, key=lambda error: _document_order(error.path))
+    return sorted(report.errors, key=lambda error: _document_order(error.path)) + report.omitted_entry()
 
 
 def _document_order(path: str) -> list[str | int]:

@@ -3,8 +3,9 @@
 of a manifest, or ``resource_version`` of an action's body), and is refused with 412 and
 ``stale_version`` if the deployment has changed since.
 
-``If-Match: *`` matches any version; a tag this API never issued (weak, or not a number)
-matches none, so such a write is refused too (RFC 9110, section 13.1.1).
+``If-Match: *`` matches any version; a tag this API never issued (weak, not a number, or a
+number of more digits than a version can have) matches none, so such a write is refused too
+(RFC 9110, section 13.1.1).
 """
 
 from typing import Any
@@ -16,6 +17,9 @@ from topology_editor.api.errors import ApiError, invalid_request
 from topology_editor.models import Deployment
 
 NEVER_MATCHES = -1
+#: Versions are 64-bit counters: 19 digits at most. Longer ones are never turned into ints
+#: (Python refuses more than 4,300 digits with a ValueError, which was a 500).
+MAX_VERSION_DIGITS = 19
 
 
 def etag(deployment: Deployment) -> str:
@@ -42,8 +46,14 @@ def _from_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     tag = value.strip()
-    if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
-        return int(tag[1:-1])
+    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+        return _version_number(tag[1:-1])
+    return NEVER_MATCHES
+
+
+def _version_number(digits: str) -> int:
+    if digits.isascii() and digits.isdigit() and len(digits) <= MAX_VERSION_DIGITS:
+        return int(digits)
     return NEVER_MATCHES
 
 
@@ -52,4 +62,4 @@ def _from_body(value: Any, path: str) -> int:
         raise invalid_request(path, 'must be the resourceVersion you read, e.g. "3"', "invalid_type")
     if not str(value).isdigit():
         raise invalid_request(path, f"must be a number, got {value!r}", "invalid_value")
-    return int(value)
+    return _version_number(str(value))

@@ -12,12 +12,20 @@ field is at fault). The codes: ``invalid_spec``, ``invalid_yaml``, ``invalid_req
 ``throttled`` (429), ``server_error`` (500). Spec rejections keep the validator's paths and
 codes; request fields use their own names (``to_pod``, ``metadata.resourceVersion``). URLs
 under ``/api/`` that match no route get the same shape from :func:`not_found`.
+
+``fields`` lists at most 100 problems: when the validator found more, a last entry with path
+``""`` and code ``too_many_errors`` says how many more ("99900 more problems were found; only
+the first 100 are listed"). A body over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB), a
+manifest over 1 MiB and a document with more values than any manifest are all ``too_large``
+(413); JSON nested deeper than any manifest is ``malformed_request``.
 """
 
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -27,6 +35,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from orchestrator import SpecError
+from orchestrator.fields import TOO_MANY_ERRORS
 from topology_editor import services
 
 logger = logging.getLogger(__name__)
@@ -51,6 +60,7 @@ _SERVICE_STATUS = {
     services.StaleVersionError: status.HTTP_412_PRECONDITION_FAILED,
     services.ConflictError: status.HTTP_409_CONFLICT,
     services.InvalidRequestError: status.HTTP_400_BAD_REQUEST,
+    services.RoleError: status.HTTP_403_FORBIDDEN,
 }
 
 
@@ -118,6 +128,8 @@ def as_api_error(exc: Exception) -> ApiError | None:
         return ApiError(404, "not_found", str(exc) or "not found")
     if isinstance(exc, DjangoPermissionDenied):
         return ApiError(403, "permission_denied", str(exc) or "permission denied")
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return _upload_too_large(exc)
     if isinstance(exc, exceptions.APIException):
         return _drf_error(exc)
     return None
@@ -129,9 +141,22 @@ def _spec_error(exc: SpecError) -> ApiError:
         return ApiError(413, "too_large", str(exc), fields)
     if any(field["path"] == "yaml" for field in fields):
         return ApiError(400, "invalid_yaml", f"the YAML could not be read: {exc}", fields)
+    listed = [field for field in fields if field["code"] != TOO_MANY_ERRORS]
     first = str(exc.errors[0]) if exc.errors else "rejected"
-    more = f" (and {len(fields) - 1} more problems)" if len(fields) > 1 else ""
+    more = f" (and {len(listed) - 1} more problems)" if len(listed) > 1 else ""
+    if len(listed) < len(fields):
+        more += f"; {fields[-1]['message']}"
     return ApiError(400, "invalid_spec", f"the spec is invalid: {first}{more}", fields)
+
+
+def _upload_too_large(exc: Exception) -> ApiError:
+    """Django's upload limits (``DATA_UPLOAD_MAX_MEMORY_SIZE`` and the field and file counts),
+    which Django itself would answer with an HTML 400."""
+    if isinstance(exc, RequestDataTooBig):
+        message = f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes"
+    else:
+        message = f"the request has too many form fields or files ({exc})"
+    return ApiError(413, "too_large", message)
 
 
 def _service_error(exc: services.ServiceError) -> ApiError:
@@ -147,7 +172,7 @@ def _protected_error(exc: ProtectedError) -> ApiError:
 
 
 def _drf_error(exc: exceptions.APIException) -> ApiError:
-    code = next((code for kind, code in _DRF_CODES if isinstance(exc, kind)), "error")
+    code = next((code for kind, code in _DRF_CODES if isinstance(exc, kind)), exc.default_code)
     if isinstance(exc, exceptions.ValidationError):
         fields = list(_flatten(exc.detail, ""))
         message = "; ".join(f"{f['path']}: {f['message']}" if f["path"] else f["message"] for f in fields)

@@ -3,11 +3,42 @@ safe, size-limited loader and its stable dumper."""
 
 from typing import Any
 
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework import parsers
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
 from orchestrator import dump_manifest_yaml, load_manifest_yaml
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
+from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES, document_shape_problem
+
+
+class PayloadTooLarge(APIException):
+    """A body with more than a manifest may hold; the API answers it as 413 ``too_large``.
+    (Parsers load with DRF's settings, before :mod:`topology_editor.api.errors` can be imported.)"""
+
+    status_code = 413
+    default_code = "too_large"
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing what no manifest looks like before any code walks it:
+    nesting deeper than :data:`orchestrator.manifest_yaml.MAX_DEPTH` (1,000 ``[`` raised a
+    ``RecursionError`` in the decoder, a 500; a few hundred would raise one later, in code
+    that walks the body recursively) is a 400 ``malformed_request``, more values than a
+    manifest may expand to a 413 ``too_large``."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply") from None
+        problem = document_shape_problem(data)
+        if problem is None:
+            return data
+        message, code = problem
+        if code == "too_large":
+            raise PayloadTooLarge(message)
+        raise ParseError(f"JSON parse error - {message}")
 
 
 class YAMLParser(BaseParser):

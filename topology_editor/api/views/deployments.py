@@ -4,13 +4,12 @@ from typing import Any
 
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from topology_editor import roles, services
 from topology_editor.api.concurrency import expected_version, with_etag
-from topology_editor.api.formats import MergePatchParser
+from topology_editor.api.formats import JSONParser, MergePatchParser
 from topology_editor.api.serializers.manifests import Manifest
 from topology_editor.api.serializers.records import DeploymentSummarySerializer
 from topology_editor.api.views.base import DeploymentScopedViewSet, resource, with_desired_revision

@@ -4,7 +4,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +14,7 @@ from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
 from topology_editor import roles, services
 from topology_editor.api.concurrency import expected_version, with_etag
 from topology_editor.api.errors import ApiError, invalid_request
-from topology_editor.api.formats import YAML_PARSERS, YAMLRenderer
+from topology_editor.api.formats import YAML_PARSERS, JSONParser, YAMLRenderer
 from topology_editor.api.serializers.actions import ImportResultSerializer
 from topology_editor.api.views.base import DeploymentScopedViewSet, change_result
 from topology_editor.api.views.deployments import IF_MATCH, metadata_version

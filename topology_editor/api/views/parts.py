@@ -4,14 +4,13 @@ spec at a time. Every write stores the whole resulting spec, so errors name full
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestrator import DeploymentSpec
 from topology_editor import services
 from topology_editor.api.concurrency import expected_version, with_etag
-from topology_editor.api.formats import MergePatchParser
+from topology_editor.api.formats import JSONParser, MergePatchParser
 from topology_editor.api.serializers.manifests import Entity, Pod
 from topology_editor.api.views.base import DeploymentScopedViewSet, entity_manifests
 from topology_editor.api.views.deployments import IF_MATCH
