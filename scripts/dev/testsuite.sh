@@ -1,5 +1,10 @@
 # The whole test suite, as `./dev test` and CI run it. Every step runs, so one run shows every
 # failure; the suite fails if any step fails (pytest's "no tests collected" included).
+#
+# A `./dev up` may be running in this clone (or another) while the suite runs: the suite never
+# uses its environment (app_env). It gets state of its own (suite_env), and a guard records the
+# live instance before the suite and fails the suite, naming what changed, if it is not the same
+# afterwards (scripts/dev/live_guard.py).
 run_step() {
   local name=$1; shift
   log "── $name"
@@ -7,13 +12,37 @@ run_step() {
   warn "FAILED: $name"; FAILED_STEPS+=("$name")
 }
 
+# suite_env DIR: the settings of the test run alone, with nothing a live instance uses: its own
+# data and local-runtime state under DIR, Redis database 15 (the live one is 0), no inherited
+# database URL (the PostgreSQL step names its own) and a dashboard port nobody listens on.
+# pytest makes a fresh state directory per run on top of this (tests/isolation.py).
+suite_env() {
+  local dir=$1
+  unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND CHANNELS_REDIS_URL INVOKER_STATE_REDIS_URL
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/15"
+  export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
+  export INVOKER_BACKEND=local
+  export INVOKER_DATA_DIR="$dir/data"
+  export INVOKER_LOCAL_STATE_DIR="$dir/local-runtime"
+  INVOKER_PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export INVOKER_PORT
+  # Development settings of the tests' own (pytest sets the same through pytest-env).
+  export DEBUG=1 SECRET_KEY=django-insecure-tests-only
+  export PATH="$VENV/bin:$PATH"
+}
+
+live_guard() { "$VENV/bin/python" "$INVOKER_ROOT/scripts/dev/live_guard.py" "$@" --root "$INVOKER_ROOT" --run "$INVOKER_RUN"; }
+
 run_test_suite() {
   FAILED_STEPS=()
-  # The tests get a Redis database of their own, emptied first, so queued test tasks never
-  # reach the worker of a running `./dev up` and never pile up across runs.
-  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/15"
+  local dir; dir=$(mktemp -d /tmp/inv-test.XXXXXX)
+  # shellcheck disable=SC2064 # the directory is known now
+  trap "rm -rf '$dir'" EXIT
+  log "── live guard: recording the live instance"
+  live_guard snapshot >"$dir/live-before.json" || FAILED_STEPS+=("live guard snapshot")
+  suite_env "$dir"
+  # Emptied first, so queued test tasks never pile up across runs.
   redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null
-  app_env
   local started=$SECONDS
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
@@ -21,7 +50,9 @@ run_test_suite() {
   run_step "migrations are committed" "$VENV/bin/python" manage.py makemigrations --check --dry-run
   run_step "pytest (SQLite)" "$VENV/bin/pytest" "$@"
   run_step "pytest -m db (PostgreSQL)" env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db "$@"
+  [ -s "$dir/live-before.json" ] && run_step "live instance unchanged" live_guard check "$dir/live-before.json"
   log "test suite took $((SECONDS - started))s"
+  rm -rf "$dir"
   if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
     warn "failed steps: ${FAILED_STEPS[*]}"; return 1
   fi
