@@ -2,10 +2,13 @@
 
 - ``viewer`` reads deployments, revisions, reconcile runs and the audit trail;
 - ``editor`` also changes specs: create, update, delete, move a partition, import;
-- ``operator`` also rebalances entities and rolls deployments back.
+- ``operator`` also rebalances entities and rolls deployments back. A change whose result is
+  an earlier stored revision (other than the desired one) is a rollback too, however it was
+  made, and needs :data:`ROLLBACK` (``services.saving.require_rollback_role``).
 
 Each group holds every permission its role needs, so one group per user is enough; superusers
-have them all. The API and the admin both ask ``user.has_perm`` for the permissions below.
+have them all. The API, the admin, the pages and the websocket ask ``user.has_perm`` for the
+permissions below; README's "Roles" table says the same (tests/topology/test_roles.py checks).
 """
 
 VIEWER, EDITOR, OPERATOR = "viewer", "editor", "operator"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from tests.topology.conftest import EXAMPLE_NAME
@@ -30,8 +30,10 @@ OPEN = {
     "pages:login",
     "pages:logout",
 }
-#: The dashboard's pages (and Plotly's bundle): any signed-in user; anonymous ones go to their login.
+#: The dashboard's pages (and Plotly's bundle); anonymous users go to their login.
 PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly-js"}
+#: The pages of one deployment need the viewer role; the others any signed-in user.
+VIEWER_PAGES = {"pages:editor", "pages:metrics"}
 #: Any signed-in user: the API's description.
 SIGNED_IN = {"api:schema", "api:docs"}
 OPERATOR_ONLY = {"api:entity-rebalance", "api:revision-rollback"}
@@ -144,6 +146,31 @@ def test_api_users_without_the_role_are_refused_and_with_it_let_through(api, sam
             assert response.status_code not in (401, 403), (method, route, response.content[:300])
         else:
             assert error(response)[:2] == (403, "permission_denied"), (method, route)
+
+
+PAGE_ROUTES = [route for route in ROUTES if route.name in PAGES]
+
+
+@pytest.mark.parametrize("route", PAGE_ROUTES, ids=str)
+@pytest.mark.parametrize("persona", RANKS)
+def test_pages_need_a_sign_in_and_a_deployments_pages_the_viewer_role(
+    client, samples, personas, route, persona
+) -> None:
+    client.force_login(personas[persona])
+    status = client.get(concrete(route, samples)).status_code
+    needs_viewer = route.name in VIEWER_PAGES and persona == "outsider"
+    assert status == (403 if needs_viewer else 200), (route, persona)
+
+
+@pytest.mark.parametrize("page", ["editor", "metrics"])
+def test_a_user_without_a_role_cannot_tell_which_deployments_exist(client, example, personas, page) -> None:
+    client.force_login(personas.outsider)
+    existing = client.get(reverse(f"pages:{page}", args=[EXAMPLE_NAME]))
+    missing = client.get(reverse(f"pages:{page}", args=["no-such-deployment"]))
+    assert (existing.status_code, missing.status_code) == (403, 403)
+    assert EXAMPLE_NAME.encode() not in existing.content
+    client.force_login(personas.viewer)
+    assert client.get(reverse(f"pages:{page}", args=["no-such-deployment"])).status_code == 404
 
 
 ADMIN_CASES = [

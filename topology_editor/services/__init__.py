@@ -9,7 +9,9 @@ audit entry, and asks for a reconcile once the transaction commits
 moved on since, it raises :class:`StaleVersionError` and changes nothing.
 
 Rejections: :class:`orchestrator.SpecError` (the resulting spec is invalid),
-:class:`InvalidRequestError`, :class:`NotFoundError`, :class:`StaleVersionError`, :class:`ConflictError`.
+:class:`InvalidRequestError`, :class:`NotFoundError`, :class:`StaleVersionError`, :class:`ConflictError`,
+:class:`RoleError` (a change whose result is an earlier revision is a rollback: see
+:func:`topology_editor.services.saving.save_spec`).
 """
 
 from topology_editor.services.changes import (
@@ -23,6 +25,7 @@ from topology_editor.services.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    RoleError,
     ServiceError,
     StaleVersionError,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "NotFoundError",
     "Origin",
     "Rebalance",
+    "RoleError",
     "ServiceError",
     "StaleVersionError",
     "add_entity",

@@ -45,6 +45,12 @@ class ConflictError(ServiceError):
     code = "conflict"
 
 
+class RoleError(ServiceError):
+    """The caller's role does not allow this change (a rollback made as an edit, for one)."""
+
+    code = "permission_denied"
+
+
 class InvalidRequestError(ServiceError):
     """The request itself names something wrong (an unknown pod to move a partition to),
     with the request fields at fault; an invalid *resulting spec* is a SpecError instead."""

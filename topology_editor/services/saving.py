@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from orchestrator import DeploymentSpec, SpecChange, diff_specs, revision_name, to_manifest
-from topology_editor import reconcile_hook
+from topology_editor import reconcile_hook, roles
 from topology_editor.models import Deployment, Revision
-from topology_editor.services.errors import NotFoundError, StaleVersionError
+from topology_editor.services.errors import NotFoundError, RoleError, StaleVersionError
 from topology_editor.services.recording import Origin, record_audit, record_revision
 from topology_editor.spec_rows import write_spec_rows
 
@@ -55,9 +55,12 @@ def save_spec(
 ) -> Change:
     """Stores ``new`` over ``old`` (``None`` for a new deployment) inside the caller's
     transaction. Identical specs store nothing; specs that differ only in order or notation
-    (the same revision) store the rows but need no new revision and no reconcile."""
+    (the same revision) store the rows but need no new revision and no reconcile. A change
+    whose result is an earlier revision is a rollback, whatever the interface called it."""
     if old == new:
         return Change(deployment, new, desired_revision(deployment), changed=False)
+    if old is not None and action != "rollback":
+        require_rollback_role(deployment, new, origin)
     if old is not None:
         deployment.resource_version += 1
     write_spec_rows(deployment, new)
@@ -68,3 +71,22 @@ def save_spec(
         reason = f"{action} by {origin.describe()}: revision {revision.name}"
         transaction.on_commit(lambda: reconcile_hook.request_reconcile(deployment.name, reason))
     return Change(deployment, new, revision, changed=True, created=old is None, changes=changes)
+
+
+def require_rollback_role(deployment: Deployment, new: DeploymentSpec, origin: Origin) -> None:
+    """Rolling back needs the operator role; an editor who saves (PUT, PATCH, import, the
+    editor's Save) an earlier revision's spec again would roll back all the same, so any change
+    whose result is a stored revision other than the desired one needs that role too. System
+    callers (``actor`` None: commands, tasks) may."""
+    actor = origin.actor
+    if actor is None or actor.has_perm(roles.ROLLBACK):
+        return
+    name = revision_name(new)
+    desired = desired_revision(deployment)
+    earlier = deployment.revisions.filter(name=name).first()
+    if earlier is None or (desired is not None and desired.name == name):
+        return
+    raise RoleError(
+        f"this spec is revision {name} (#{earlier.number}), an earlier spec of {deployment.name!r}: "
+        "restoring it is a rollback, which needs the operator role"
+    )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import plotly
 from django.contrib.auth.decorators import login_required as _login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -28,6 +29,9 @@ def _abilities(request: HttpRequest) -> dict[str, bool]:
 
 
 def _deployment_page(request: HttpRequest, name: str, template: str) -> HttpResponse:
+    # The role first: a user without one learns nothing, not even which names exist (403, not 404).
+    if not request.user.has_perm(roles.VIEW):
+        raise PermissionDenied("your role does not allow reading deployments")
     if not Deployment.objects.filter(name=name).exists():
         raise Http404(name)
     return render(request, template, {"name": name, **_abilities(request)})
