@@ -66,15 +66,17 @@ class ConfigMapWatch:
         name: str,
         server_timeout: int = SERVER_TIMEOUT_SECONDS,
         max_backoff: float = MAX_BACKOFF_SECONDS,
+        resource_version: str | None = None,
     ) -> None:
         """``api_factory`` returns a ``kubernetes.client.CoreV1Api``; it is called in the watch
-        thread, so importing and configuring the client never delays the caller."""
+        thread, so importing and configuring the client never delays the caller.
+        ``resource_version``: where the first watch resumes (None: from the current object)."""
         self.namespace, self.name = namespace, name
         self._api_factory = api_factory
         self._server_timeout = server_timeout
         self._max_backoff = max_backoff
         self._latest: ApiVersion | None = None  # replaced whole: readers need no lock
-        self._resume_from: str | None = None
+        self._resume_from = resource_version
         self._in_sync = threading.Event()
         self._last_error = ""
         self._stop = threading.Event()
@@ -115,7 +117,7 @@ class ConfigMapWatch:
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Exception),
-            wait=tenacity.wait_exponential_jitter(initial=0.1, max=self._max_backoff),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=self._max_backoff, jitter=0.2),
             stop=tenacity.stop_when_event_set(self._stop),
             sleep=self._stop.wait,
             before_sleep=self._on_error,
@@ -158,6 +160,7 @@ class ConfigMapWatch:
                 if line:
                     self._handle(json.loads(line))
         finally:
+            self._in_sync.clear()  # until the next watch is connected
             response.close()
             response.release_conn()
 

@@ -56,8 +56,9 @@ class Observed:
         return self.objects.get(kind, {}).get(name)
 
 
-#: The kinds convert produces, in the order they are created (ConfigMaps before their users).
-MANAGED_KINDS = ("ConfigMap", "Deployment")
+#: The kinds convert produces, in the order they are created (ConfigMaps and the pods' access to
+#: them before the pods that use them); deletes go in the reverse order.
+MANAGED_KINDS = ("ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Deployment")
 
 
 class Backend(Protocol):

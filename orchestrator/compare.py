@@ -15,7 +15,12 @@ from kubernetes.utils.quantity import parse_quantity
 from orchestrator.convert import ANNOTATION_REVISION
 
 #: Fields compared for each kind; the rest of the object belongs to the server or to others.
-COMPARED_FIELDS = {"ConfigMap": ("data",), "Deployment": ("spec",)}
+COMPARED_FIELDS = {
+    "ConfigMap": ("data",),
+    "Deployment": ("spec",),
+    "Role": ("rules",),
+    "RoleBinding": ("roleRef", "subjects"),
+}
 
 
 def satisfies(live: Any, desired: Any, in_resources: bool = False) -> bool:

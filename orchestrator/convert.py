@@ -1,10 +1,13 @@
 """The convert phase: a deployment's spec becomes plain Kubernetes manifests (dicts).
 
 Pure functions of their inputs, so they are tested table-driven without a cluster and shared
-by both backends. Per entity: one ConfigMap (``main.json`` + ``<pod>.json`` per pod). Per pod
-of the spec: one ``apps/v1`` Deployment with a single replica, because each spec pod has its
-own resources and its own partition file; the ``Recreate`` strategy keeps two copies of one
-pod from ever consuming the same partitions at once.
+by both backends. Per entity: one ConfigMap (``main.json`` + ``<pod>.json`` per pod) and the
+pods' access to it (a ServiceAccount, a Role allowing only ``watch`` on that one ConfigMap, and
+their RoleBinding), so the io sidecar hears of a move from the API within a second instead of
+after the kubelet's sync of the mounted file. Per pod of the spec: one ``apps/v1`` Deployment
+with a single replica, because each spec pod has its own resources and its own partition file;
+the ``Recreate`` strategy keeps two copies of one pod from ever consuming the same partitions at
+once.
 
 What a partition move must not do is restart pods, so nothing that changes with the
 assignment (the ConfigMap's content, the revision) is put in a pod template.
@@ -31,6 +34,11 @@ ANNOTATION_REVISION = "invoker.io/revision"
 CONFIG_DIR = "/etc/invoker"
 SOCKET_DIR = "/var/run/invoker"
 METRICS_PORT = 9400
+#: What an entity's pods may do with their own ConfigMap, and nothing else: a watch without a
+#: resourceVersion starts with the current object, so neither ``get`` nor ``list`` is needed
+#: (a watch with a ``metadata.name`` field selector is authorized against ``resourceNames``).
+POD_CONFIG_MAP_VERBS = ("watch",)
+RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
 #: Which sidecar image plays which role; the local backend maps the same names to commands.
 CONTAINER_UDF, CONTAINER_IO, CONTAINER_STATE = "udf", "io", "state"
 
@@ -65,6 +73,11 @@ def config_map_name(deployment: str, entity: str) -> str:
     """``<deployment>.<entity>``: names are DNS labels (no dots), so the dot keeps the objects of
     deployment ``x`` pod ``a-b`` and deployment ``x-a`` pod ``b`` apart; a dash would not."""
     return f"{deployment}.{entity}"
+
+
+def service_account_name(deployment: str, entity: str) -> str:
+    """The entity's ServiceAccount, Role and RoleBinding share the ConfigMap's name."""
+    return config_map_name(deployment, entity)
 
 
 def workload_name(deployment: str, pod: str) -> str:
@@ -113,7 +126,11 @@ def entity_manifests(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertConte
     """One entity's objects: its ConfigMap first (its pods mount it), then a workload per pod.
     A new per-entity kind goes here, and into ``backend.MANAGED_KINDS``."""
     parts = _EntityParts(spec, entity, ctx)
-    return [entity_config_map(spec, entity, ctx), *(parts.workload(pod) for pod in entity.pods)]
+    return [
+        entity_config_map(spec, entity, ctx),
+        *entity_access(spec, entity, ctx),
+        *(parts.workload(pod) for pod in entity.pods),
+    ]
 
 
 def labels(deployment: str, entity: str, pod: str | None = None) -> dict[str, str]:
@@ -192,6 +209,36 @@ def entity_config_map(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertCont
     }
 
 
+def entity_access(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -> list[dict[str, Any]]:
+    """The entity's ServiceAccount, a Role allowing only a watch of the entity's own ConfigMap
+    (by name), and the RoleBinding between them: least privilege for the io sidecar's watch.
+    They come before the workloads: a pod naming a missing ServiceAccount is refused."""
+    name = service_account_name(spec.name, entity.name)
+    rule = {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": [config_map_name(spec.name, entity.name)],
+        "verbs": list(POD_CONFIG_MAP_VERBS),
+    }
+    subject = {"kind": "ServiceAccount", "name": name, "namespace": ctx.namespace}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(name, spec, entity.name, ctx)},
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "Role",
+            "metadata": _metadata(name, spec, entity.name, ctx),
+            "rules": [rule],
+        },
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "RoleBinding",
+            "metadata": _metadata(name, spec, entity.name, ctx),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [subject],
+        },
+    ]
+
+
 def _json(value: Mapping[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -253,7 +300,8 @@ def _resources_key(resources: Mapping[str, Mapping[str, str]]) -> tuple:
 
 
 def pod_template_spec(spec: DeploymentSpec, entity: EntitySpec, pod: PodSpec) -> dict[str, Any]:
-    env, mounts = _env(), _volume_mounts()
+    config_map = config_map_name(spec.name, entity.name)
+    env, mounts = [*_env(), *_config_map_env(config_map)], _volume_mounts()
     template: dict[str, Any] = {
         "containers": [
             _container(CONTAINER_UDF, entity.executor_image, spec, pod.resources, env=env, mounts=mounts),
@@ -265,6 +313,9 @@ def pod_template_spec(spec: DeploymentSpec, entity: EntitySpec, pod: PodSpec) ->
             {"name": "sockets", "emptyDir": {}},
         ],
         "terminationGracePeriodSeconds": 30,
+        # The io sidecar watches its ConfigMap as the entity's ServiceAccount (entity_access).
+        "serviceAccountName": service_account_name(spec.name, entity.name),
+        "automountServiceAccountToken": True,
     }
     if spec.image_pull_secrets:
         template["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
@@ -310,6 +361,14 @@ def _env() -> list[dict[str, Any]]:
         {"name": "INVOKER_CONFIG_DIR", "value": CONFIG_DIR},
         {"name": "INVOKER_SOCKET_DIR", "value": SOCKET_DIR},
         {"name": "INVOKER_METRICS_PORT", "value": str(METRICS_PORT)},
+    ]
+
+
+def _config_map_env(name: str) -> list[dict[str, Any]]:
+    """Which ConfigMap the io sidecar watches through the API, and in which namespace."""
+    return [
+        {"name": "INVOKER_CONFIG_MAP", "value": name},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
     ]
 
 

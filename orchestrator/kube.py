@@ -31,6 +31,9 @@ APPLY_HEADERS = {"Content-Type": "application/apply-patch+yaml", "Accept": "appl
 KIND_PATHS = {
     "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
     "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
 }
 #: Statuses worth retrying: throttling, timeouts and server-side failures.
 RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
@@ -57,6 +60,7 @@ class KubernetesBackend:
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
+        self.rbac = client.RbacAuthorizationV1Api(api_client)
 
     # --- the counted, error-mapped call ------------------------------------------------------
     def _call(self, write: bool, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -113,6 +117,9 @@ class KubernetesBackend:
         lists = {
             "ConfigMap": self.core.list_namespaced_config_map,
             "Deployment": self.apps.list_namespaced_deployment,
+            "ServiceAccount": self.core.list_namespaced_service_account,
+            "Role": self.rbac.list_namespaced_role,
+            "RoleBinding": self.rbac.list_namespaced_role_binding,
         }
         for kind, list_call in lists.items():
             items = self._list(list_call, selector)
@@ -159,6 +166,9 @@ class KubernetesBackend:
         delete = {
             "ConfigMap": self.core.delete_namespaced_config_map,
             "Deployment": self.apps.delete_namespaced_deployment,
+            "ServiceAccount": self.core.delete_namespaced_service_account,
+            "Role": self.rbac.delete_namespaced_role,
+            "RoleBinding": self.rbac.delete_namespaced_role_binding,
         }[kind]
         self._ignore_missing(
             lambda: self._call(True, delete, name, self.namespace, propagation_policy="Background")

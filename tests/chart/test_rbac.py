@@ -4,7 +4,9 @@ that is exactly the table of docs/orchestrator.md ("Least RBAC"): three sources,
 What the code needs is read from its AST: each client call maps to a verb, and each
 server-side apply (a raw PATCH) needs `patch` and `create`, because the API server authorizes
 an apply that creates the object, and its dry run, as `create` (test_install.py proves both the
-need and the sufficiency against the real apiserver).
+need and the sufficiency against the real apiserver). On top of that, the orchestrator must hold
+every permission the Roles it creates for the pods grant (read from convert's output), because
+the API server refuses to let anyone grant what they do not hold.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator import kube
+from orchestrator import convert, kube, load_manifest_yaml, parse_deployment
 from tests.chart.conftest import CHART, NAMESPACE, ROOT, by_kind, one
 
 Rule = tuple[str, str, str]  # (API group, resource, verb)
@@ -25,7 +27,15 @@ CLIENT_CALL = re.compile(r"^(list|read|get|create|patch|replace|delete)_namespac
 CLIENT_VERBS = {"read": "get"}
 #: A server-side apply is authorized as `patch`, or as `create` when it creates the object.
 APPLY_VERBS = ("patch", "create")
-CORE_RESOURCES = {"config_map": "configmaps", "pod": "pods", "deployment": "deployments"}
+CORE_RESOURCES = {
+    "config_map": "configmaps",
+    "pod": "pods",
+    "deployment": "deployments",
+    "service_account": "serviceaccounts",
+    "role": "roles",
+    "role_binding": "rolebindings",
+}
+RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
 def documented_rules() -> set[Rule]:
@@ -59,7 +69,7 @@ def granted_rules(role: dict[str, Any]) -> set[Rule]:
 def used_by_code() -> set[Rule]:
     """Every API call orchestrator/kube.py makes, as (group, resource, verb), read from its AST."""
     tree = ast.parse((ROOT / "orchestrator" / "kube.py").read_text())
-    groups = {"core": "", "apps": "apps"}
+    groups = {"core": "", "apps": "apps", "rbac": RBAC_GROUP}
     rules: set[Rule] = set()
     api_classes = set()
     for node in ast.walk(tree):
@@ -75,7 +85,7 @@ def used_by_code() -> set[Rule]:
             and isinstance(node.value, ast.Attribute)
             and isinstance(node.value.value, ast.Name)
             and node.value.value.id == "self"
-            and node.value.attr in ("core", "apps", "custom", "api")
+            and node.value.attr in ("core", "apps", "custom", "api", "rbac")
         ):
             continue
         api, call = node.value.attr, node.attr
@@ -105,7 +115,7 @@ def used_by_code() -> set[Rule]:
                 raw_methods.add(ast.literal_eval(n.args[i + 2]))
     assert raw_methods == {"PATCH"}, raw_methods
     for path in kube.KIND_PATHS.values():
-        match = re.fullmatch(r"/(?:api/v1|apis/([a-z.]+)/v[0-9a-z]+)/namespaces/\{ns\}/([a-z]+)", path)
+        match = re.fullmatch(r"/(?:api/v1|apis/([a-z0-9.]+)/v[0-9a-z]+)/namespaces/\{ns\}/([a-z]+)", path)
         assert match, path
         rules |= {(match.group(1) or "", match.group(2), verb) for verb in APPLY_VERBS}
     assert "{PLURAL}" in ast.get_source_segment(
@@ -113,12 +123,35 @@ def used_by_code() -> set[Rule]:
         next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_apply_custom"),
     )
     rules |= {(kube.GROUP, kube.PLURAL, verb) for verb in APPLY_VERBS}
-    assert api_classes == {"CoreV1Api", "AppsV1Api", "CustomObjectsApi"}, api_classes
+    assert api_classes == {"CoreV1Api", "AppsV1Api", "CustomObjectsApi", "RbacAuthorizationV1Api"}, (
+        api_classes
+    )
     return rules
 
 
+def granted_to_pods() -> set[Rule]:
+    """What the Roles convert makes for the pods grant, without their resourceNames: the
+    orchestrator must hold these to create them (RBAC escalation prevention)."""
+    spec = parse_deployment(load_manifest_yaml((ROOT / "examples" / "word-count.yaml").read_text()))
+    ctx = convert.ConvertContext(namespace=NAMESPACE, revision="r", state_url="redis://r:6379/0")
+    roles = [m for m in convert.convert(spec, ctx) if m["kind"] == "Role"]
+    assert roles, "convert makes no Role for the pods"
+    return {
+        (group, resource, verb)
+        for role in roles
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def needed_rules() -> set[Rule]:
+    return used_by_code() | granted_to_pods()
+
+
 def test_the_docs_table_is_what_the_orchestrator_code_needs() -> None:
-    needed, documented = used_by_code(), documented_rules()
+    needed, documented = needed_rules(), documented_rules()
     assert documented == needed, (
         "docs/orchestrator.md's Least RBAC table differs from what orchestrator/kube.py needs: "
         f"missing {sorted(needed - documented)}, not needed {sorted(documented - needed)}"
@@ -134,7 +167,7 @@ def test_the_namespaced_role_grants_exactly_what_the_code_needs(helm) -> None:
     assert not by_kind(docs, "ClusterRole")
     assert not by_kind(docs, "ClusterRoleBinding")
     role, binding = one(docs, "Role"), one(docs, "RoleBinding")
-    assert granted_rules(role) == used_by_code()
+    assert granted_rules(role) == needed_rules()
     assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == NAMESPACE
     check_binding(docs, role, binding)
 
@@ -152,7 +185,7 @@ def test_cluster_wide_is_an_opt_in_with_the_same_rules(helm) -> None:
     assert not by_kind(docs, "RoleBinding")
     role, binding = one(docs, "ClusterRole"), one(docs, "ClusterRoleBinding")
     assert "namespace" not in role["metadata"]
-    assert granted_rules(role) == used_by_code()
+    assert granted_rules(role) == needed_rules()
     check_binding(docs, role, binding)
 
 

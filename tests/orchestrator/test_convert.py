@@ -24,15 +24,67 @@ def manifests() -> dict[tuple[str, str], dict]:
     return {(m["kind"], m["metadata"]["name"]): m for m in convert(spec, CTX)}
 
 
-def test_it_makes_one_config_map_per_entity_and_one_workload_per_pod(manifests) -> None:
-    assert sorted(manifests) == [
-        ("ConfigMap", "word-count-demo.splitter"),
-        ("ConfigMap", "word-count-demo.totals"),
-        ("Deployment", "word-count-demo.splitter-0"),
-        ("Deployment", "word-count-demo.splitter-1"),
-        ("Deployment", "word-count-demo.splitter-2"),
-        ("Deployment", "word-count-demo.totals-0"),
+def test_it_makes_one_config_map_and_its_access_per_entity_and_one_workload_per_pod(manifests) -> None:
+    per_entity = [
+        (kind, f"word-count-demo.{entity}")
+        for kind in ("ConfigMap", "Role", "RoleBinding", "ServiceAccount")
+        for entity in ("splitter", "totals")
     ]
+    workloads = [
+        ("Deployment", f"word-count-demo.{pod}")
+        for pod in ("splitter-0", "splitter-1", "splitter-2", "totals-0")
+    ]
+    assert sorted(manifests) == sorted(per_entity + workloads)
+
+
+def test_access_objects_come_after_their_config_map_and_before_the_pods_that_use_them() -> None:
+    spec = parse_deployment(load_manifest_yaml(EXAMPLE.read_text()))
+    kinds = [
+        m["kind"] for m in convert(spec, CTX) if m["metadata"]["labels"]["invoker.io/entity"] == "splitter"
+    ]
+    assert kinds == ["ConfigMap", "ServiceAccount", "Role", "RoleBinding", *["Deployment"] * 3]
+
+
+def test_an_entitys_role_lets_its_pods_only_watch_their_own_config_map(manifests) -> None:
+    role = manifests[("Role", "word-count-demo.splitter")]
+    assert role["apiVersion"] == "rbac.authorization.k8s.io/v1"
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": ["word-count-demo.splitter"],
+            "verbs": ["watch"],
+        }
+    ]
+
+
+def test_the_role_binding_binds_the_entitys_role_to_the_entitys_service_account(manifests) -> None:
+    binding = manifests[("RoleBinding", "word-count-demo.totals")]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "word-count-demo.totals",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "word-count-demo.totals", "namespace": "team-a"}
+    ]
+    account = manifests[("ServiceAccount", "word-count-demo.totals")]
+    assert set(account) == {"apiVersion", "kind", "metadata"}  # no secrets, no pull secrets
+
+
+@pytest.mark.parametrize("pod", ["splitter-0", "splitter-2", "totals-0"])
+def test_a_pod_runs_as_its_entitys_account_and_knows_which_config_map_to_watch(manifests, pod) -> None:
+    entity = pod.split("-")[0]
+    template = manifests[("Deployment", f"word-count-demo.{pod}")]["spec"]["template"]["spec"]
+    assert template["serviceAccountName"] == f"word-count-demo.{entity}"
+    assert template["automountServiceAccountToken"] is True
+    for container in template["containers"]:
+        env = {e["name"]: e for e in container["env"]}
+        assert env["INVOKER_CONFIG_MAP"] == {
+            "name": "INVOKER_CONFIG_MAP",
+            "value": f"word-count-demo.{entity}",
+        }
+        assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
 
 
 @pytest.mark.parametrize(
@@ -107,12 +159,17 @@ def test_nothing_that_changes_with_the_assignment_is_in_a_pod_template() -> None
     other = ConvertContext(
         namespace="team-a", revision="other", state_url="redis://r:6379/0", epochs={"splitter": 8}
     )
-    before = {m["metadata"]["name"]: m for m in convert(spec, CTX)}
-    after = {m["metadata"]["name"]: m for m in convert(moved, other)}
-    for name, manifest in after.items():
+    before = {(m["kind"], m["metadata"]["name"]): m for m in convert(spec, CTX)}
+    after = {(m["kind"], m["metadata"]["name"]): m for m in convert(moved, other)}
+    for key, manifest in after.items():
         if manifest["kind"] == "Deployment":
-            assert manifest["spec"]["template"] == before[name]["spec"]["template"]
-    assert after["word-count-demo.splitter"]["data"] != before["word-count-demo.splitter"]["data"]
+            assert manifest["spec"]["template"] == before[key]["spec"]["template"]
+        elif manifest["kind"] != "ConfigMap":  # the pods' access does not move with partitions
+            assert {k: v for k, v in manifest.items() if k != "metadata"} == {
+                k: v for k, v in before[key].items() if k != "metadata"
+            }
+    cm = ("ConfigMap", "word-count-demo.splitter")
+    assert after[cm]["data"] != before[cm]["data"]
 
 
 def test_pull_secrets_reach_the_pod_template() -> None:

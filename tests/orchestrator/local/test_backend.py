@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.backend import PermanentError
+from orchestrator.backend import MANAGED_KINDS, PermanentError
 from orchestrator.convert import workload_name
 from orchestrator.local import LocalBackend
 from orchestrator.local.store import StateDir, template_hash, write_json
@@ -128,7 +128,7 @@ def test_deleting_a_deployment_removes_what_its_root_owns_and_nothing_else(backe
     backend.delete_deployment(name)
     gone = backend.observe(name)
     assert gone.root is None
-    assert gone.objects == {"ConfigMap": {}, "Deployment": {}}
+    assert gone.objects == {kind: {} for kind in MANAGED_KINDS}
     assert sorted(backend.observe("other").objects["Deployment"]) == [workload_name("other", "e-0")]
     assert backend.store.read_object("default", "ConfigMap", "cm") is not None
     backend.delete_deployment(name)  # absent is fine
