@@ -108,6 +108,17 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+# Concurrent writes wait for each other, up to this long, instead of failing. SQLite takes its
+# write lock when a transaction begins (IMMEDIATE): two deferred transactions that both read and
+# then write fail at once with "database is locked", whatever the timeout. A write still waiting
+# after it gets 503 "busy" (topology_editor.services.saving), on SQLite as on PostgreSQL.
+DATABASE_LOCK_TIMEOUT_SECONDS = env.float("DATABASE_LOCK_TIMEOUT_SECONDS", default=10.0)
+_database_options = DATABASES["default"].setdefault("OPTIONS", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _database_options.update(transaction_mode="IMMEDIATE", timeout=DATABASE_LOCK_TIMEOUT_SECONDS)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _lock_timeout = f"-c lock_timeout={round(DATABASE_LOCK_TIMEOUT_SECONDS * 1000)}"
+    _database_options["options"] = f"{_database_options.get('options', '')} {_lock_timeout}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -9,9 +9,11 @@ field is at fault). The codes: ``invalid_spec``, ``invalid_yaml``, ``invalid_req
 ``malformed_request`` (400), ``not_authenticated`` (401), ``permission_denied`` (403),
 ``not_found`` (404), ``method_not_allowed`` (405), ``not_acceptable`` (406), ``conflict``
 (409), ``stale_version`` (412), ``too_large`` (413), ``unsupported_media_type`` (415),
-``throttled`` (429), ``server_error`` (500). Spec rejections keep the validator's paths and
-codes; request fields use their own names (``to_pod``, ``metadata.resourceVersion``). URLs
-under ``/api/`` that match no route get the same shape from :func:`not_found`.
+``throttled`` (429), ``server_error`` (500), ``busy`` (503, with ``Retry-After``: other writes
+held the database's lock longer than ``DATABASE_LOCK_TIMEOUT_SECONDS``; nothing changed). Spec
+rejections keep the validator's paths and codes; request fields use their own names
+(``to_pod``, ``metadata.resourceVersion``). URLs under ``/api/`` that match no route get the
+same shape from :func:`not_found`.
 
 ``fields`` lists at most 100 problems: when the validator found more, a last entry with path
 ``""`` and code ``too_many_errors`` says how many more ("99900 more problems were found; only
@@ -61,6 +63,7 @@ _SERVICE_STATUS = {
     services.ConflictError: status.HTTP_409_CONFLICT,
     services.InvalidRequestError: status.HTTP_400_BAD_REQUEST,
     services.RoleError: status.HTTP_403_FORBIDDEN,
+    services.BusyError: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
@@ -98,8 +101,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+    wait = getattr(exc, "wait", None) or getattr(exc, "retry_after_seconds", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     set_rollback()
     return Response(
         body(error.error_code, error.message, error.fields), status=error.status_code, headers=headers

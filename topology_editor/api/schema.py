@@ -34,16 +34,20 @@ ERROR_SCHEMA = {
 }
 _REF = {"$ref": "#/components/schemas/Error"}
 _ALWAYS = {"401": "not_authenticated", "403": "permission_denied", "404": "not_found"}
-_WRITES = {"400": "invalid_spec, invalid_request, invalid_yaml", "409": "conflict", "412": "stale_version"}
+_WRITES = {
+    "400": "invalid_spec, invalid_request, invalid_yaml, malformed_request",
+    "409": "conflict",
+    "412": "stale_version",
+    "413": "too_large",
+    "503": "busy",
+}
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             codes = {**_ALWAYS, **(_WRITES if method != "get" else {"400": "invalid_request"})}
-            if path.endswith("/import/"):
-                codes["413"] = "too_large"
             for status, code in codes.items():
                 operation["responses"].setdefault(status, _response(code))
             operation["responses"].setdefault("default", _response("any other error"))

@@ -11,7 +11,9 @@ moved on since, it raises :class:`StaleVersionError` and changes nothing.
 Rejections: :class:`orchestrator.SpecError` (the resulting spec is invalid),
 :class:`InvalidRequestError`, :class:`NotFoundError`, :class:`StaleVersionError`, :class:`ConflictError`,
 :class:`RoleError` (a change whose result is an earlier revision is a rollback: see
-:func:`topology_editor.services.saving.save_spec`).
+:func:`topology_editor.services.saving.save_spec`), :class:`BusyError` (other writes held the
+database's lock for longer than ``DATABASE_LOCK_TIMEOUT_SECONDS``; see
+:func:`topology_editor.services.saving.write_transaction`).
 """
 
 from topology_editor.services.changes import (
@@ -22,6 +24,7 @@ from topology_editor.services.changes import (
     update_deployment,
 )
 from topology_editor.services.errors import (
+    BusyError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -45,6 +48,7 @@ from topology_editor.services.rollback import roll_back
 from topology_editor.services.saving import Change
 
 __all__ = [
+    "BusyError",
     "Change",
     "ConflictError",
     "InvalidRequestError",

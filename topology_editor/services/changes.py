@@ -10,7 +10,7 @@ from topology_editor import reconcile_hook
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import ConflictError
 from topology_editor.services.recording import Origin, User, record_audit
-from topology_editor.services.saving import Change, locked, save_spec
+from topology_editor.services.saving import Change, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows, stored_manifest
 
 Manifest = dict[str, Any]
@@ -19,14 +19,14 @@ Manifest = dict[str, Any]
 def create_deployment(manifest: object, *, actor: User | None, interface: Interface) -> Change:
     """A new deployment from a custom-resource manifest; :class:`ConflictError` if the name is taken."""
     spec = parse_deployment(manifest)
-    with transaction.atomic():
+    with write_transaction():
         return _create(spec, Origin(actor, interface))
 
 
 def _create(spec: DeploymentSpec, origin: Origin) -> Change:
     deployment = Deployment(name=spec.name)
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint inside the caller's write transaction
             deployment.save()
     except IntegrityError:
         raise ConflictError(f"a deployment named {spec.name!r} already exists") from None
@@ -58,7 +58,7 @@ def edit_deployment(
 ) -> Change:
     """Stores ``edit(current canonical manifest)`` as the spec of ``name``; what every change
     of a part of a spec (an entity, a pod, a merge patch) goes through."""
-    with transaction.atomic():
+    with write_transaction():
         deployment = locked(name, expected_version)
         old = spec_from_rows(deployment)
         new = parse_deployment(edit(to_manifest(old)))
@@ -80,7 +80,7 @@ def import_manifest(
 ) -> Change:
     """Creates the deployment ``manifest`` names, or replaces its spec if it exists."""
     spec = parse_deployment(manifest)
-    with transaction.atomic():
+    with write_transaction():
         if not Deployment.objects.filter(name=spec.name).exists():
             return _create(spec, Origin(actor, interface))
         deployment = locked(spec.name, expected_version)
@@ -100,7 +100,7 @@ def delete_deployment(
 ) -> None:
     """Deletes ``name`` with its revisions and runs; its audit trail stays, and a reconcile
     removes what runs."""
-    with transaction.atomic():
+    with write_transaction():
         deployment = locked(name, expected_version)
         origin = Origin(actor, interface)
         record_audit(

@@ -63,3 +63,14 @@ class InvalidRequestError(ServiceError):
 
     def as_dicts(self) -> list[dict[str, str]]:
         return [{"path": e.path, "message": e.message, "code": e.code} for e in self.errors]
+
+
+class BusyError(ServiceError):
+    """The database stayed locked by other writes for longer than ``DATABASE_LOCK_TIMEOUT_SECONDS``;
+    nothing was changed and the same request can simply be sent again."""
+
+    code = "busy"
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__("the database is busy with other changes; nothing was changed, try again")

@@ -7,15 +7,13 @@ the whole resulting spec is validated and stored with its revision and audit ent
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from orchestrator import DeploymentSpec, RebalancePlan, SpecError, parse_deployment, to_manifest
 from orchestrator import move_partition as plan_move
 from orchestrator import rebalance_entity as plan_rebalance_entity
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import InvalidRequestError, NotFoundError
 from topology_editor.services.recording import Origin, User
-from topology_editor.services.saving import Change, check_version, locked, save_spec
+from topology_editor.services.saving import Change, check_version, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows
 
 
@@ -31,7 +29,7 @@ def move_partition(
 ) -> Change:
     """Gives ``partition`` of ``entity`` to ``to_pod``. Naming an unknown entity or pod, or a
     partition no pod owns, is an :class:`InvalidRequestError` at the request field at fault."""
-    with transaction.atomic():
+    with write_transaction():
         deployment = locked(name, expected_version)
         old = spec_from_rows(deployment)
         new = _validated(_request_checked(plan_move, old, entity, partition, to_pod))
@@ -61,7 +59,7 @@ def rebalance_entity(
 ) -> Rebalance:
     """Splits ``entity``'s partitions evenly over its pods less ``removed`` (which leave the
     spec), moving as few as possible; a dry run returns the plan and changes nothing."""
-    with transaction.atomic():
+    with write_transaction():
         deployment = _for_rebalance(name, expected_version, dry_run)
         old = spec_from_rows(deployment)
         if old.entity(entity) is None:

@@ -1,12 +1,10 @@
 """Making an earlier revision's spec the desired spec again."""
 
-from django.db import transaction
-
 from orchestrator import parse_deployment
 from topology_editor.models import Interface
 from topology_editor.services.errors import NotFoundError
 from topology_editor.services.recording import Origin, User
-from topology_editor.services.saving import Change, locked, save_spec
+from topology_editor.services.saving import Change, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows
 
 
@@ -16,7 +14,7 @@ def roll_back(
     """Restores the spec of ``revision`` (validated again: the rules may have grown since it
     was saved); the revision is re-used with the next number. Rolling back to the desired
     spec's own revision changes nothing."""
-    with transaction.atomic():
+    with write_transaction():
         deployment = locked(name, expected_version)
         stored = deployment.revisions.filter(name=revision).first()
         if stored is None:

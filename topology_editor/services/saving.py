@@ -1,14 +1,16 @@
 """The one way a new spec is stored: lock, check the version, compare, write the rows, record
 the revision and the audit entry, and ask for a reconcile once the transaction commits."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from orchestrator import DeploymentSpec, SpecChange, diff_specs, revision_name, to_manifest
 from topology_editor import reconcile_hook, roles
 from topology_editor.models import Deployment, Revision
-from topology_editor.services.errors import NotFoundError, RoleError, StaleVersionError
+from topology_editor.services.errors import BusyError, NotFoundError, RoleError, StaleVersionError
 from topology_editor.services.recording import Origin, record_audit, record_revision
 from topology_editor.spec_rows import write_spec_rows
 
@@ -24,6 +26,30 @@ class Change:
     changed: bool
     created: bool = False
     changes: list[SpecChange] = field(default_factory=list)
+
+
+#: PostgreSQL's lock_timeout, deadlock and serialization failures: another write was in the way.
+_LOCK_SQLSTATES = {"55P03", "40P01", "40001"}
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """``transaction.atomic()`` for a change, turning "another write held the lock for longer
+    than ``DATABASE_LOCK_TIMEOUT_SECONDS``" into :class:`BusyError` (the transaction was rolled
+    back, so nothing changed) rather than letting it surface as a server error."""
+    try:
+        with transaction.atomic():
+            yield
+    except OperationalError as error:
+        if not _is_lock_conflict(error):
+            raise
+        raise BusyError() from error
+
+
+def _is_lock_conflict(error: OperationalError) -> bool:
+    if getattr(error.__cause__, "sqlstate", None) in _LOCK_SQLSTATES:
+        return True
+    return "database is locked" in str(error) or "database table is locked" in str(error)  # SQLite
 
 
 def locked(name: str, expected_version: int | None = None) -> Deployment:
