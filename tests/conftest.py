@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICE_FIXTURES = {
     "redis_url",
     "kafka_bootstrap",
-    "kafka_broker",
     "celery_worker_process",
     "live_server",
     "kube_cluster",
@@ -81,22 +80,6 @@ def kafka_bootstrap() -> str:
     if error:
         pytest.fail(f"Kafka is not reachable at {bootstrap} ({error}); start it with `./dev start kafka`")
     return bootstrap
-
-
-@dataclass
-class KafkaBroker:
-    """The real broker started by ./dev, with the one operation tests need beyond its address."""
-
-    bootstrap: str
-
-    def restart(self) -> None:
-        """Stops and starts the broker through the project's script; returns once it answers again."""
-        subprocess.run([str(ROOT / "dev"), "restart", "kafka"], check=True, timeout=180)
-
-
-@pytest.fixture(scope="session")
-def kafka_broker(kafka_bootstrap: str) -> KafkaBroker:
-    return KafkaBroker(kafka_bootstrap)
 
 
 @dataclass
