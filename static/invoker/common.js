@@ -34,7 +34,11 @@ export async function api(method, url, body, { ifMatch, contentType } = {}) {
   return { data, etag: response.headers.get("ETag") };
 }
 
-/** The metrics websocket of one deployment; reconnects with back-off, never polls. */
+/** Close codes after which reconnecting cannot help (consumers.py: HTTP 401 and 403). */
+const FINAL_CLOSE = { 4401: "unauthenticated", 4403: "forbidden" };
+
+/** The metrics websocket of one deployment; reconnects with back-off, never polls. Signed out
+ * (4401) or without the role (4403) it stops and says so. */
 export function connectMetrics(name, { onPayload, onState }) {
   let delay = 500;
   let socket;
@@ -48,8 +52,9 @@ export function connectMetrics(name, { onPayload, onState }) {
       if (message.type === "metrics") onPayload(message.payload);
     };
     socket.onclose = (event) => {
-      onState(event.code === 4401 ? "unauthenticated" : "lost");
-      if (event.code === 4401) return;
+      const final = FINAL_CLOSE[event.code];
+      onState(final || "lost");
+      if (final) return;
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 10000);
     };
@@ -62,6 +67,7 @@ export function connectMetrics(name, { onPayload, onState }) {
 const CONNECTION_TEXT = {
   connecting: "connecting…", open: "live", lost: "connection lost — reconnecting…",
   unauthenticated: "signed out — reload to sign in",
+  forbidden: "signed out of live updates — your role does not allow reading deployments",
 };
 
 export function showConnection(element, state) {
