@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # A real Kubernetes control plane for integration tests: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler and KWOK (fake nodes whose pods go Running without a
-# kubelet). Sourced by ./dev after scripts/lib.sh, never run.
+# kubelet), plus one real node (a kubelet with containerd and runc: scripts/services/node.sh).
+# Sourced by ./dev after scripts/lib.sh, never run.
 #
 # Why built from source: no Docker, no GitHub downloads here; the Go module proxy is the only
 # source of Kubernetes. scripts/kube/ is a wrapper module around k8s.io/kubernetes (its own
@@ -13,7 +14,8 @@
 # Interface: kube_install, kube_start, kube_stop, kube_status, kube_kubeconfig,
 #            kube_apiserver_stop, kube_apiserver_start, kube_reset.
 # Environment: INVOKER_KUBE_{ETCD,ETCD_PEER,APISERVER,KCM,SCHEDULER,KWOK}_PORT, INVOKER_KUBE_NODES
-# (fake nodes, default 1), INVOKER_KUBE_LOG_LEVEL (klog -v, default 0).
+# (fake nodes, default 1), INVOKER_KUBE_LOG_LEVEL (klog -v, default 0), INVOKER_KUBE_REAL_NODE
+# (1; 0 starts the control plane without the real node).
 
 KUBE_SRC=$INVOKER_ROOT/scripts/kube
 KUBE_RUN=$INVOKER_RUN/kube
@@ -116,6 +118,13 @@ _kube_install() {
       k8s.io/kubernetes/cmd/kubectl || die "building Kubernetes $KUBE_VERSION failed"
     echo "$k8s" >"$KUBE_BIN/.kubernetes.stamp"
   fi
+  # The real node's kubelet: same module, same version flags; most of its packages are the
+  # control plane's, so after that build it compiles only its own (measured: docs/kubernetes-node.md).
+  if _node_enabled && _kube_stale "$k8s" kubelet kubelet; then
+    log "building the kubelet $KUBE_VERSION"
+    _kube_build kubernetes "$KUBE_SRC" k8s.io/kubernetes/cmd/kubelet || die "building the kubelet $KUBE_VERSION failed"
+    echo "$k8s" >"$KUBE_BIN/.kubelet.stamp"
+  fi
   if _kube_stale "$etcd" etcd etcd; then
     log "building etcd $KUBE_ETCD_VERSION"
     # The wrapper's import path ends in /etcd, so the binary is named etcd.
@@ -162,6 +171,29 @@ _kube_pki_generate() (
     && openssl "${sign[@]}" -in front-proxy-client.csr -out front-proxy-client.crt \
     && openssl genrsa -out sa.key 2048 && openssl rsa -in sa.key -pubout -out sa.pub \
     && _kube_tokens >tokens.csv.tmp && mv tokens.csv.tmp tokens.csv
+)
+
+# _kube_pki_node_additions: what the real node needs beside the control plane's credentials,
+# added to an existing pki (so upgrading keeps every other token and the CA): the apiserver's
+# client certificate for kubelets (group system:masters, as kubeadm's apiserver-kubelet-client)
+# and the node's static token (user system:node:NAME in group system:nodes, which the Node
+# authorizer and NodeRestriction confine to its own node and pods). A changed token file
+# changes the apiserver's config hash, so _kube_ensure restarts it to load the token.
+_kube_pki_node_additions() (
+  cd "$KUBE_RUN/pki" || exit 1
+  if [ ! -s kubelet-client.crt ]; then
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" -keyout kubelet-client.key \
+      -out kubelet-client.csr \
+      && openssl x509 -req -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -in kubelet-client.csr \
+           -out kubelet-client.crt.tmp && mv kubelet-client.crt.tmp kubelet-client.crt || exit 1
+  fi
+  user=system:node:$NODE_NAME
+  if [ -z "$(_kube_token "$user")" ]; then
+    token=$(openssl rand -hex 24) || exit 1
+    { cat tokens.csv && echo "$token,$user,uid-$NODE_NAME,\"system:nodes\""; } >tokens.csv.tmp \
+      && mv tokens.csv.tmp tokens.csv
+  fi
 )
 
 # Static tokens (token,user,uid,"groups"). The admin is system:masters; the controller-manager
@@ -226,7 +258,10 @@ _kube_cmd() {
         --unsafe-no-fsync --log-level=warn ;;
     kube-apiserver)
       # --endpoint-reconciler-type=none: there is no reachable kube-apiserver Service endpoint
-      # to advertise (no kube-proxy, no pod network). --shutdown-send-retry-after: on SIGTERM,
+      # to advertise (no kube-proxy; the real node DNATs the Service address itself).
+      # Node,RBAC + NodeRestriction: the real node's kubelet gets what a kubelet needs and no
+      # more; the apiserver reaches kubelets on their InternalIP (the node name does not
+      # resolve) with its kubelet client certificate. --shutdown-send-retry-after: on SIGTERM,
       # drain plain requests then close open watches after 2 s; by default it waits up to 60 s
       # for the watches of the controllers, which makes kube_apiserver_stop hang.
       printf '%s\n' "$KUBE_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$KUBE_ETCD_PORT" \
@@ -238,7 +273,10 @@ _kube_cmd() {
         --requestheader-extra-headers-prefix=X-Remote-Extra- \
         --proxy-client-cert-file="$pki/front-proxy-client.crt" \
         --proxy-client-key-file="$pki/front-proxy-client.key" \
-        --authorization-mode=RBAC --allow-privileged=true \
+        --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+        --allow-privileged=true \
+        --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
+        --kubelet-certificate-authority="$pki/ca.crt" --kubelet-preferred-address-types=InternalIP \
         --service-account-issuer=https://kubernetes.default.svc.cluster.local \
         --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
         --service-cluster-ip-range="$KUBE_SERVICE_CIDR" --endpoint-reconciler-type=none \
@@ -255,13 +293,15 @@ _kube_cmd() {
         --service-cluster-ip-range="$KUBE_SERVICE_CIDR"
       ;;
     kwok)
-      # Manages only nodes annotated kwok.x-k8s.io/node=fake, so a real node could coexist.
-      # --config points at our (empty) file so a stray ~/.kwok/kwok.yaml cannot change behaviour.
+      # Manages only nodes annotated kwok.x-k8s.io/node=fake (and only their pods), so the real
+      # node's kubelet (node.sh) runs its own. --config points at our (empty) file so a stray
+      # ~/.kwok/kwok.yaml cannot change behaviour. --node-ip on loopback: the apiserver dials a
+      # node's InternalIP for logs and exec, and a fake node's must not lead off this machine.
       printf '%s\n' "$KUBE_BIN/kwok" --kubeconfig="$KUBE_RUN/kwok.kubeconfig" \
         --config="$KUBE_RUN/kwok.yaml" --manage-all-nodes=false \
         --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
         --server-address="127.0.0.1:$KUBE_KWOK_PORT" --node-lease-duration-seconds=40 \
-        --cidr=10.244.0.1/16 --node-ip=10.0.0.1 ;;
+        --cidr=10.244.0.1/16 --node-ip=127.0.0.1 ;;
     *) die "unknown kube component: $1" ;;
   esac
 }
@@ -292,6 +332,18 @@ _kube_state() {
   echo "$state"
 }
 
+# _kube_config_hash NAME: what NAME runs with (its command line; the apiserver also reads the
+# token file once at start). Recorded at spawn; a running component whose hash differs (flags
+# or tokens changed since) is restarted by the next start.
+_kube_config_hash() {
+  { _kube_cmd "$1"; [ "$1" != kube-apiserver ] || cat "$KUBE_RUN/pki/tokens.csv"; } | sha256sum | cut -c1-16
+}
+
+_kube_outdated() {
+  [ "$(_kube_state "$1")" = running ] \
+    && [ "$(cat "$KUBE_RUN/$1.config" 2>/dev/null)" != "$(_kube_config_hash "$1")" ]
+}
+
 # _kube_spawn NAME: starts the component detached from our session (Ctrl-C in ./dev must not
 # take the cluster down); the previous log is kept as NAME.log.prev for post-mortems.
 _kube_spawn() {
@@ -299,6 +351,7 @@ _kube_spawn() {
   mapfile -t cmd < <(_kube_cmd "$name")
   [ -f "$log" ] && mv -f "$log" "$log.prev"
   rm -f "$pidfile"
+  _kube_config_hash "$name" >"$KUBE_RUN/$name.config"
   # The inner shell records its own pid then execs, so the pid file holds the server's pid
   # whether or not setsid had to fork.
   # The server must not inherit the lock (it would hold it for its whole life).
@@ -330,6 +383,10 @@ stop it (kill PID) or move $1 to another port (INVOKER_KUBE_*_PORT), then retry"
 # _kube_ensure NAME [TIMEOUT]: makes NAME running and healthy; restarts it if it crashed.
 _kube_ensure() {
   local name=$1 timeout=${2:-60} state
+  if _kube_outdated "$name"; then
+    log "restarting $name: its flags or credentials changed"
+    _kube_stop_one "$name"
+  fi
   state=$(_kube_state "$name")
   if [ "$state" = running ] && _kube_healthy "$name"; then return 0; fi
   case $state in
@@ -415,12 +472,15 @@ _kube_start() {
     _kube_pki_generate 2>"$KUBE_RUN/pki.log" \
       || die "could not generate certificates in $KUBE_RUN/pki (see $KUBE_RUN/pki.log)"
   fi
+  _kube_pki_node_additions 2>"$KUBE_RUN/pki-node.log" \
+    || die "could not add the node's credentials to $KUBE_RUN/pki (see $KUBE_RUN/pki-node.log)"
   _kube_kubeconfigs
   [ -f "$KUBE_RUN/kwok.yaml" ] || : >"$KUBE_RUN/kwok.yaml"
   _kube_ensure etcd
   _kube_ensure_apiserver
   _kube_bootstrap
   log "Kubernetes $KUBE_VERSION ready at https://127.0.0.1:$KUBE_APISERVER_PORT (KUBECONFIG=$KUBE_KUBECONFIG)"
+  if _node_enabled; then _node_start; fi
 }
 
 # _kube_stop_one NAME: stops NAME; only signals a pid that still runs our binary.
@@ -446,14 +506,20 @@ _kube_stop_clients() {
 # Deployment ran 12 s after a 3 s outage, 85 s after a 20 s one; 0.3 s with the restart).
 _kube_ensure_apiserver() {
   local before name
+  if _kube_outdated kube-apiserver; then
+    log "restarting kube-apiserver: its flags or credentials changed"
+    _kube_stop_one kube-apiserver
+  fi
   before=$(_kube_state kube-apiserver)
   _kube_ensure kube-apiserver
   [ "$before" = running ] || _kube_stop_clients
   for name in "${KUBE_API_CLIENTS[@]}"; do _kube_ensure "$name"; done
 }
 
-# Clients first, then the apiserver, then etcd, so nothing writes to a store going away.
+# The real node first (its pods are torn down while the API still answers), then the clients,
+# then the apiserver, then etcd, so nothing writes to a store going away.
 _kube_stop() {
+  _node_stop
   _kube_stop_clients
   _kube_stop_one kube-apiserver
   _kube_stop_one etcd
@@ -471,6 +537,7 @@ kube_status() {
   else
     printf '%-24s %s\n' readyz failing; ok=1
   fi
+  if _node_enabled; then _node_status || ok=1; fi
   return $ok
 }
 
@@ -482,6 +549,8 @@ _kube_apiserver_stop() { _kube_stop_one kube-apiserver; }
 # so they reconnect at once (see _kube_ensure_apiserver); the caller's own clients are untouched.
 _kube_apiserver_start() {
   _kube_pki_complete || die "kube was never started; run kube_start first"
+  _kube_pki_node_additions 2>"$KUBE_RUN/pki-node.log" \
+    || die "could not add the node's credentials to $KUBE_RUN/pki (see $KUBE_RUN/pki-node.log)"
   _kube_ensure etcd
   _kube_ensure_apiserver
 }
