@@ -154,6 +154,25 @@ INVOKER_NAMESPACE = env.str("INVOKER_NAMESPACE", default="default")
 INVOKER_LOCAL_STATE_DIR = Path(env.str("INVOKER_LOCAL_STATE_DIR", default=str(DATA_DIR / "local-runtime")))
 READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=2.0)
 
+
+def _limit(name: str) -> int | None:
+    """A positive size limit from ``name``; ``None`` (unset) keeps the orchestrator's default."""
+    raw = env.str(name, default="")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ImproperlyConfigured(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+# How large one deployment may be (orchestrator.spec.Limits; README, "Configuration").
+INVOKER_SPEC_LIMITS = {
+    "max_entities": _limit("INVOKER_MAX_ENTITIES"),
+    "max_pods_per_entity": _limit("INVOKER_MAX_PODS_PER_ENTITY"),
+    "max_pods": _limit("INVOKER_MAX_PODS"),
+    "max_partitions_per_pod": _limit("INVOKER_MAX_PARTITIONS_PER_POD"),
+}
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True

@@ -130,6 +130,11 @@ class Report:
         self.max_errors = max_errors
 
     @property
+    def found(self) -> int:
+        """Problems found so far, listed or not."""
+        return len(self.errors) + self.omitted
+
+    @property
     def full(self) -> bool:
         """Whether further problems are only counted (so need no message)."""
         return len(self.errors) >= self.max_errors

@@ -47,6 +47,27 @@ Resources = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How large one deployment may be; :func:`orchestrator.validation.parse_deployment` checks
+    them when it is given them, and names the limit a spec passes.
+
+    The control plane passes its configured limits (``INVOKER_MAX_ENTITIES``,
+    ``INVOKER_MAX_PODS_PER_ENTITY``, ``INVOKER_MAX_PODS``, ``INVOKER_MAX_PARTITIONS_PER_POD``;
+    see the README) on every change, and none when it reads what it stored, so that lowering a
+    limit never makes a saved deployment unreadable. The defaults leave room above the largest
+    topology the dashboard is tested with (100 entities of 20 pods); every pod is three
+    processes (about 90 MB on the local backend), and the local backend also refuses a
+    topology that cannot fit the machine's memory.
+    """
+
+    max_entities: int = 200
+    max_pods_per_entity: int = 200
+    max_pods: int = 2000
+    #: As many as a topic may have: one pod may own every partition.
+    max_partitions_per_pod: int = MAX_INPUT_PARTITIONS
+
+
+@dataclass(frozen=True)
 class PodSpec:
     """One parallel instance of an entity: the input partitions it owns and its resources.
 
@@ -105,7 +126,9 @@ class FieldError:
     for the document as a whole); ``code`` is stable and machine-readable (``required``,
     ``unknown_field``, ``invalid_type``, ``invalid_value``, ``duplicate``,
     ``out_of_range``, ``unassigned``, ``exceeds_limit``, ``conflict``, ``not_found``,
-    ``yaml_syntax``, ``too_large``); ``message`` is for people.
+    ``yaml_syntax``, ``too_large``, ``too_deep``, ``too_many`` (a :class:`Limits` passed),
+    ``too_many_errors`` (a last entry counting the problems not listed)); ``message`` is for
+    people.
     """
 
     path: str

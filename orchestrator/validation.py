@@ -22,6 +22,9 @@ Decisions the design left open:
   topology runs nothing.
 - ``version`` (default ``v1``) must be a valid label value so that it can label workloads.
 - The pod name ``main`` is reserved: ``main.json`` holds an entity's shared settings.
+- Size :class:`~orchestrator.spec.Limits` are checked only when given (every change the control
+  plane makes); a list over its limit is reported at its path, and only the items within the
+  limit are checked further, so an oversized list costs no more than an allowed one.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any, cast
 
 from orchestrator import formats
 from orchestrator.consistency import check_consistency
-from orchestrator.fields import Problem, Report, at, describe, join, partition_value, present
+from orchestrator.fields import Problem, Report, at, describe, items, join, partition_value, present
 from orchestrator.image_reference import image_reference
 from orchestrator.resources import build_resources, check_resources
 from orchestrator.spec import (
@@ -51,6 +54,7 @@ from orchestrator.spec import (
     DeploymentSpec,
     EntitySpec,
     FieldError,
+    Limits,
     PodSpec,
     SpecError,
 )
@@ -72,18 +76,19 @@ POD_FIELDS = ("name", "partitions", "resources")
 _name = formats.dns_label(MAX_NAME_LENGTH)
 
 
-def parse_deployment(manifest: object) -> DeploymentSpec:
-    """The spec of a custom-resource manifest (a dict as loaded from YAML or JSON).
+def parse_deployment(manifest: object, limits: Limits | None = None) -> DeploymentSpec:
+    """The spec of a custom-resource manifest (a dict as loaded from YAML or JSON), within
+    ``limits`` when given.
 
     Raises :class:`SpecError` naming every problem with its field path.
     """
-    errors = validate_manifest(manifest)
+    errors = validate_manifest(manifest, limits)
     if errors:
         raise SpecError(errors)
     return _build_deployment(cast(Mapping[str, Any], manifest))
 
 
-def validate_manifest(manifest: object) -> list[FieldError]:
+def validate_manifest(manifest: object, limits: Limits | None = None) -> list[FieldError]:
     """Every problem of ``manifest`` in document order, up to
     :data:`~orchestrator.fields.MAX_REPORTED_ERRORS` of them (then a last entry counts the
     rest); empty when :func:`parse_deployment` would accept it."""
@@ -95,7 +100,7 @@ def validate_manifest(manifest: object) -> list[FieldError]:
         if present(root, "metadata"):
             _check_metadata(root["metadata"], report)
         if present(root, "spec"):
-            _check_spec(root["spec"], "spec", report)
+            _check_spec(root["spec"], "spec", report, limits)
     return sorted(report.errors, key=lambda error: _document_order(error.path)) + report.omitted_entry()
 
 
@@ -115,7 +120,7 @@ def _check_metadata(value: object, report: Report) -> None:
         report.string(metadata, "name", "metadata", _name)
 
 
-def _check_spec(value: object, path: str, report: Report) -> None:
+def _check_spec(value: object, path: str, report: Report, limits: Limits | None) -> None:
     spec = report.mapping(value, path, SPEC_FIELDS, ("statefulEntities",))
     if spec is None:
         return
@@ -124,9 +129,58 @@ def _check_spec(value: object, path: str, report: Report) -> None:
     report.integer(spec, "historyLimit", path, 1, MAX_HISTORY_LIMIT)
     secrets = report.list(spec, "imagePullSecrets", path) or []
     _check_pull_secrets(secrets, join(path, "imagePullSecrets"), report)
-    for i, entity in enumerate(report.list(spec, "statefulEntities", path) or []):
+    entities = report.list(spec, "statefulEntities", path) or []
+    within = _within_limits(entities, join(path, "statefulEntities"), limits, report)
+    for i, entity in enumerate(within):
         _check_entity(entity, at(join(path, "statefulEntities"), i), report)
-    check_consistency(spec, path, report)
+    if within is entities:  # cross-field checks of a trimmed list would report what is not missing
+        check_consistency(spec, path, report)
+
+
+def _within_limits(entities: list[Any], path: str, limits: Limits | None, report: Report) -> list[Any]:
+    """``entities`` if they are within ``limits``; otherwise what is, for the other checks,
+    each list over its limit reported at its path."""
+    if limits is None:
+        return entities
+    total = sum(len(entity["pods"]) for _, entity in items(entities) if isinstance(entity.get("pods"), list))
+    if total > limits.max_pods:
+        message = f"the entities have {total} pods in all; the limit is {limits.max_pods} pods per deployment"
+        report.add(path, message, "too_many")
+    found = report.found
+    _limit(entities, "entities", limits.max_entities, "per deployment", path, report)
+    within = [
+        _entity_within_limits(entity, at(path, i), limits, report)
+        for i, entity in enumerate(entities[: limits.max_entities])
+    ]
+    return entities if report.found == found else within
+
+
+def _entity_within_limits(entity: Any, path: str, limits: Limits, report: Report) -> Any:
+    pods = entity.get("pods") if isinstance(entity, Mapping) else None
+    if not isinstance(pods, list):
+        return entity
+    _limit(pods, "pods", limits.max_pods_per_entity, "per entity", join(path, "pods"), report)
+    within = pods[: limits.max_pods_per_entity]
+    return {
+        **entity,
+        "pods": [
+            _pod_within_limits(pod, at(join(path, "pods"), j), limits, report) for j, pod in enumerate(within)
+        ],
+    }
+
+
+def _pod_within_limits(pod: Any, path: str, limits: Limits, report: Report) -> Any:
+    partitions = pod.get("partitions") if isinstance(pod, Mapping) else None
+    if not isinstance(partitions, list):
+        return pod
+    limit = limits.max_partitions_per_pod
+    _limit(partitions, "partitions", limit, "per pod", join(path, "partitions"), report)
+    return {**pod, "partitions": partitions[:limit]}
+
+
+def _limit(values: list[Any], noun: str, limit: int, scope: str, path: str, report: Report) -> None:
+    if len(values) > limit:
+        report.add(path, f"has {len(values)} {noun}; the limit is {limit} {noun} {scope}", "too_many")
 
 
 def _check_pull_secrets(secrets: list[Any], path: str, report: Report) -> None:

@@ -9,6 +9,7 @@ from orchestrator import DeploymentSpec, SpecError, diff_specs, parse_deployment
 from topology_editor import reconcile_hook
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import ConflictError
+from topology_editor.services.limits import spec_limits
 from topology_editor.services.recording import Origin, User, record_audit
 from topology_editor.services.saving import Change, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows, stored_manifest
@@ -18,7 +19,7 @@ Manifest = dict[str, Any]
 
 def create_deployment(manifest: object, *, actor: User | None, interface: Interface) -> Change:
     """A new deployment from a custom-resource manifest; :class:`ConflictError` if the name is taken."""
-    spec = parse_deployment(manifest)
+    spec = parse_deployment(manifest, spec_limits())
     with write_transaction():
         return _create(spec, Origin(actor, interface))
 
@@ -61,7 +62,7 @@ def edit_deployment(
     with write_transaction():
         deployment = locked(name, expected_version)
         old = spec_from_rows(deployment)
-        new = parse_deployment(edit(to_manifest(old)))
+        new = parse_deployment(edit(to_manifest(old)), spec_limits())
         _require_name(name, new)
         origin = Origin(actor, interface)
         return save_spec(
@@ -79,7 +80,7 @@ def import_manifest(
     manifest: object, *, actor: User | None, interface: Interface, expected_version: int | None = None
 ) -> Change:
     """Creates the deployment ``manifest`` names, or replaces its spec if it exists."""
-    spec = parse_deployment(manifest)
+    spec = parse_deployment(manifest, spec_limits())
     with write_transaction():
         if not Deployment.objects.filter(name=spec.name).exists():
             return _create(spec, Origin(actor, interface))

@@ -12,6 +12,7 @@ from orchestrator import move_partition as plan_move
 from orchestrator import rebalance_entity as plan_rebalance_entity
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import InvalidRequestError, NotFoundError
+from topology_editor.services.limits import spec_limits
 from topology_editor.services.recording import Origin, User
 from topology_editor.services.saving import Change, check_version, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows
@@ -94,7 +95,7 @@ def _request_checked(plan, *args):  # type: ignore[no-untyped-def]
 
 def _validated(spec: DeploymentSpec) -> DeploymentSpec:
     """The whole resulting spec through the one validator, as every stored spec goes."""
-    return parse_deployment(to_manifest(spec))
+    return parse_deployment(to_manifest(spec), spec_limits())
 
 
 def _owner(spec: DeploymentSpec, entity: str, partition: int) -> str:

@@ -3,6 +3,7 @@
 from orchestrator import parse_deployment
 from topology_editor.models import Interface
 from topology_editor.services.errors import NotFoundError
+from topology_editor.services.limits import spec_limits
 from topology_editor.services.recording import Origin, User
 from topology_editor.services.saving import Change, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows
@@ -19,7 +20,7 @@ def roll_back(
         stored = deployment.revisions.filter(name=revision).first()
         if stored is None:
             raise NotFoundError("revision", revision, within=f"deployment {name!r}")
-        new = parse_deployment(stored.manifest)
+        new = parse_deployment(stored.manifest, spec_limits())
         origin = Origin(actor, interface)
         summary = f"rolled back to revision {revision} (#{stored.number})"
         return save_spec(
