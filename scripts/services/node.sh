@@ -56,7 +56,9 @@ _node_ctr() { ctr --address "$NODE_SOCKET" --namespace k8s.io "$@"; }
 # Install: Debian packages and the two images (the kubelet binary is built by kube.sh).
 
 _node_install() {
-  apt_install containerd runc containernetworking-plugins iptables iproute2 gcc libc6-dev redis-server
+  # python3: scripts/node/oci_image.py (standard library only) runs before any virtualenv exists.
+  apt_install containerd runc containernetworking-plugins iptables iproute2 procps gcc libc6-dev \
+    redis-server python3
   # A unix socket path is limited to 108 bytes; containerd adds ".ttrpc" to its own.
   [ ${#NODE_SOCKET} -le 100 ] || die "INVOKER_RUN is too long for containerd's socket path: $NODE_SOCKET"
   _node_build_images
@@ -239,6 +241,9 @@ _node_spawn() {
   local name=$1 pidfile=$NODE_RUN/$1.pid log=$NODE_RUN/$1.log cmd
   mapfile -t cmd < <(_node_cmd "$name")
   [ -f "$log" ] && mv -f "$log" "$log.prev"
+  # The broker's own log must be this run's alone: _node_kafka_ready may read it.
+  [ "$name" != node-kafka ] || [ ! -f "$NODE_RUN/kafka/logs/server.log" ] \
+    || mv -f "$NODE_RUN/kafka/logs/server.log" "$NODE_RUN/kafka/logs/server.log.prev"
   rm -f "$pidfile"
   _node_config_hash "$name" >"$NODE_RUN/$name.config"
   (
