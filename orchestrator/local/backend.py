@@ -20,6 +20,7 @@ from typing import Any
 
 from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
 from orchestrator.convert import LABEL_INSTANCE
+from orchestrator.local.memory import POD_MEMORY_BYTES, available_memory, memory_problem, pod_count
 from orchestrator.local.store import StateDir, StateDirError, read_json, template_hash
 from orchestrator.merge_patch import merge_patch
 from orchestrator.spec import KIND
@@ -39,12 +40,18 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, state_dir: Path, namespace: str = "default") -> None:
+    def __init__(
+        self, state_dir: Path, namespace: str = "default", pod_memory_bytes: int = POD_MEMORY_BYTES
+    ) -> None:
         self.store = StateDir(Path(state_dir))
         self.namespace = namespace
+        self.pod_memory_bytes = pod_memory_bytes
         self.calls = ApiCalls()
 
     def ensure_root(self, root: dict[str, Any]) -> dict[str, Any]:
+        """Refuses a spec whose added pods cannot fit the machine's memory (see
+        :mod:`orchestrator.local.memory`) before anything of it is written or started."""
+        self._check_memory(root)
         return self._apply(root)
 
     def apply(self, manifest: dict[str, Any], dry_run: bool = False) -> None:
@@ -146,6 +153,14 @@ class LocalBackend:
                     status if alive else {**status, "phase": "Unknown", "ready": False}
                 )
         return found
+
+    def _check_memory(self, root: dict[str, Any]) -> None:
+        with self._guard():
+            running = len(self._pod_statuses(root["metadata"]["name"]))
+        problem = memory_problem(max(0, pod_count(root) - running), available_memory(), self.pod_memory_bytes)
+        if problem is not None:
+            self.calls.errors += 1
+            raise PermanentError(f"local backend refused the topology: {problem}")
 
     def _guard(self) -> Any:
         return _Guard(self.calls)
