@@ -1,14 +1,17 @@
 # The io sidecar: Kafka in and out, the pod's metrics endpoint.
 # Build from the repository root:  docker build -f executor/docker/io.Dockerfile -t invoker-io .
-# Pin the base by digest in CI (python:3.11.7-slim-bookworm@sha256:...); no registry is reachable here.
-ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+# (`./dev images` builds it daemonless, on the project's own Python base; docs/images.md.)
+# Pin the base by digest in CI (python:3.11-slim-bookworm@sha256:...); no registry is reachable here.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS deps
 COPY requirements.txt /tmp/requirements.txt
-# Only this container's packages, at the versions pinned for the whole project.
+# Only this container's packages, at the versions pinned for the whole project. pip and
+# setuptools leave afterwards: nothing installs at run time (the root filesystem is read-only).
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
-      $(grep -iE '^(kafka-python|crc32c|msgpack|tenacity|prometheus-client)==' /tmp/requirements.txt)
+      $(grep -iE '^(kafka-python|crc32c|msgpack|tenacity|prometheus-client|kubernetes)==' /tmp/requirements.txt) \
+ && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

@@ -1,12 +1,14 @@
 # The state sidecar: keyed state in Redis, served over the pod's Unix socket.
 # Build from the repository root:  docker build -f executor/docker/state.Dockerfile -t invoker-state .
-ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+# (`./dev images` builds it daemonless, on the project's own Python base; docs/images.md.)
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS deps
 COPY requirements.txt /tmp/requirements.txt
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
-      $(grep -iE '^(redis|msgpack|tenacity)==' /tmp/requirements.txt)
+      $(grep -iE '^(redis|msgpack|tenacity)==' /tmp/requirements.txt) \
+ && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

@@ -1,7 +1,8 @@
-"""The Dockerfiles cannot be built here (no Docker engine), so this checks what a build and a
-start would need from the repository: every COPY source exists and is not excluded by
-.dockerignore, every Python module, `module:attribute` and file the images or the chart run
-exists, and the images are multi-stage, pinned by tag and non-root.
+"""What a build and a start need from the repository, checked without building: every COPY
+source exists and is not excluded by .dockerignore, every Python module, `module:attribute` and
+file the images or the chart run exists, the images are multi-stage, pinned by tag and non-root,
+and each installs only pinned packages. tests/images builds nothing either: it runs the images
+`./dev images` built (scripts/services/images.sh).
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def test_the_charts_commands_run_what_the_dashboard_image_holds(helm) -> None:
         if doc["kind"] in ("Deployment", "Job") and "redis" not in doc["metadata"]["name"]:
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 commands.append(container["command"])
-    assert len(commands) == 4
+    assert len(commands) >= 4  # web, worker(s), beat, migrations
     for argv in commands:
         assert check_command(argv, copied, " ".join(argv)) >= 1
         if argv[0] in ("uvicorn", "celery"):
@@ -183,3 +184,57 @@ def test_the_build_time_collectstatic_step_succeeds(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "static" / "staticfiles.json").is_file(), "no manifest for the production storage"
     assert not Path(env["DATABASE_URL"].removeprefix("sqlite:///")).exists()
+
+
+def build_args(path: Path) -> dict[str, str]:
+    return {a.split("=", 1)[0]: a.split("=", 1)[1] for k, a in instructions(path) if k == "ARG" and "=" in a}
+
+
+def test_every_image_defaults_to_the_same_python_base() -> None:
+    """One base for all four, so the images share its layers on a node (./dev images passes the
+    project's own base through the same argument)."""
+    bases = {str(p.relative_to(ROOT)): build_args(p).get("PYTHON_IMAGE") for p in DOCKERFILES}
+    assert set(bases.values()) == {"python:3.11-slim-bookworm"}, bases
+    for path in DOCKERFILES:
+        froms = [a.split()[0] for k, a in instructions(path) if k == "FROM"]
+        assert froms[0] == "${PYTHON_IMAGE}", f"{path.name}: the first stage must build on PYTHON_IMAGE"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES[1:], ids=IDS[1:])
+def test_the_executor_images_install_only_packages_pinned_in_requirements(dockerfile) -> None:
+    pinned = {
+        line.split("==")[0].split("[")[0].lower()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    (install,) = [a for k, a in instructions(dockerfile) if k == "RUN" and "pip install" in a]
+    (pattern,) = re.findall(r"grep -iE '\^\(([^)]*)\)=='", install)
+    names = pattern.lower().split("|")
+    assert "msgpack" in names
+    assert not set(names) - pinned, (
+        f"{dockerfile.name}: not pinned in requirements.txt: {set(names) - pinned}"
+    )
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=IDS)
+def test_pip_leaves_every_image_but_the_udf_one(dockerfile) -> None:
+    """Nothing installs at run time (read-only root); the UDF image is the base of users' images."""
+    runs = " ".join(a for k, a in instructions(dockerfile) if k == "RUN")
+    removes = "pip uninstall --yes --quiet pip setuptools" in runs
+    assert removes == (dockerfile.name != "udf.Dockerfile")
+
+
+def test_the_udf_dockerfile_builds_both_samples_with_word_count_by_default() -> None:
+    steps = instructions(ROOT / "executor" / "docker" / "udf.Dockerfile")
+    stages = {}
+    current = None
+    for keyword, arguments in steps:
+        if keyword == "FROM":
+            current = arguments.split(" AS ")[-1] if " AS " in arguments else arguments
+            stages[current] = []
+        elif current:
+            stages[current].append((keyword, arguments))
+    assert list(stages)[-1] == "word-count", "the default target (the last stage) must be word-count"
+    assert stages["sum"] == [("CMD", '["executor.samples.sum:udf"]')]
+    assert stages["word-count"] == [("CMD", '["executor.samples.word_count:udf"]')]
+    assert ("ENTRYPOINT", '["python", "-m", "executor.udf_host"]') in stages["host"]
