@@ -4,6 +4,7 @@ SQLite database and real processes, changed the ways a test could change it."""
 
 import importlib.util
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -201,3 +202,50 @@ def test_with_no_live_instance_it_says_so_and_still_fails_when_one_appears(tmp_p
     done = empty.check(before)
     assert done.returncode == 1
     assert f"object appeared: {empty.state_dir}:default/ConfigMap/dragged.splitter" in done.stderr
+
+
+def test_it_reads_what_the_projects_own_commands_leave_and_ignores_a_second_reconcile(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The layout the guard reads is the real one: a clone's data made by `migrate`,
+    `import_topology` and `reconcile` (the local backend, no runtime), as `./dev up` makes it."""
+    live = FakeLive(tmp_path)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, "REDIS_URL": redis_url,
+        "INVOKER_DATA_DIR": str(live.root / "data"), "INVOKER_LOCAL_STATE_DIR": str(live.state_dir),
+    }  # fmt: skip
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    manage("migrate", "--noinput", "-v0")
+    manage("import_topology", str(ROOT / "examples" / "word-count.yaml"))
+    manage("reconcile", "word-count-demo")
+    before = tmp_path / "before.json"
+    live.snapshot(before)
+    recorded = json.loads(before.read_text())
+    assert list(recorded["deployments"]) == [f"{live.database}:word-count-demo"]
+    kinds = {key.split(":", 1)[1].split("/")[1] for key in recorded["objects"]}
+    assert {"ConfigMap", "Deployment", "InvokerDeployment"} <= kinds
+    manage("reconcile", "word-count-demo")  # the live instance's own resync: status only
+    done = live.check(before)
+    assert done.returncode == 0, done.stderr
+    # What the browser tests' server used to do to the live instance.
+    dragged = tmp_path / "dragged.yaml"
+    dragged.write_text(
+        (ROOT / "examples" / "word-count.yaml").read_text().replace("word-count-demo", "dragged")
+    )
+    manage("import_topology", str(dragged))
+    manage("reconcile", "dragged")
+    done = live.check(before)
+    assert done.returncode == 1
+    assert f"deployment appeared: {live.database}:dragged" in done.stderr
+    assert f"object appeared: {live.state_dir}:default/ConfigMap/dragged.splitter" in done.stderr
