@@ -5,9 +5,11 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS deps
 COPY requirements.txt /tmp/requirements.txt
+# kubernetes: the state sidecar watches the entity's ConfigMap as the io sidecar does, so both
+# switch to a new state backend together (executor/configmap_watch.py).
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir \
-      $(grep -iE '^(redis|msgpack|tenacity)==' /tmp/requirements.txt) \
+      $(grep -iE '^(redis|msgpack|tenacity|kubernetes)==' /tmp/requirements.txt) \
  && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${PYTHON_IMAGE}
