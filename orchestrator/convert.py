@@ -415,11 +415,16 @@ def _entity_key(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -
     )
 
 
+def root_labels(deployment: str) -> dict[str, str]:
+    """The root object is labelled like the objects it owns, so one label selector watches all."""
+    return {LABEL_NAME: "invoker", LABEL_INSTANCE: deployment, LABEL_MANAGED_BY: "invoker"}
+
+
 def root_object(spec: DeploymentSpec, manifest_spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     """The InvokerDeployment custom resource that owns everything else and carries the status."""
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {"name": spec.name, "namespace": namespace, "labels": {LABEL_MANAGED_BY: "invoker"}},
+        "metadata": {"name": spec.name, "namespace": namespace, "labels": root_labels(spec.name)},
         "spec": dict(manifest_spec),
     }

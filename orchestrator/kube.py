@@ -4,12 +4,18 @@ One seam gives one place to count API calls per reconcile, to map the client's e
 onto retryable/permanent errors, and to patch in tests. Writes use server-side apply with the
 field manager ``invoker``; a conflict with another manager (someone edited a field by hand)
 is taken back with ``force``, which is how drift is repaired.
+
+Reads come from a watch cache (``watch_cache.py``) of everything labelled
+``app.kubernetes.io/name=invoker`` in the namespace: a pass makes no read of its own, and every
+write puts the object the API server returned back in the cache.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,9 +23,10 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from orchestrator.backend import ApiCalls, Observed, PermanentError, PodState, RetryableError
-from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_POD, METRICS_PORT
-from orchestrator.spec import API_VERSION
+from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
+from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_NAME, LABEL_POD, METRICS_PORT
+from orchestrator.spec import API_VERSION, KIND
+from orchestrator.watch_cache import Source, WatchCache, strip_managed_fields
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +45,13 @@ KIND_PATHS = {
 #: Statuses worth retrying: throttling, timeouts and server-side failures.
 RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
 REQUEST_TIMEOUT = (3.0, 15.0)
+#: Everything the orchestrator makes carries this label, and the pods inherit it: one selector
+#: for every watch.
+WATCH_SELECTOR = f"{LABEL_NAME}=invoker"
+#: How long a pass waits for the cache's first list (a fresh worker process) before it gives up
+#: with a retryable error, and for a broken watch to reconnect.
+SYNC_TIMEOUT_SECONDS = 30.0
+RECONNECT_GRACE_SECONDS = 3.0
 
 
 def load_api_client(kubeconfig: str | None = None, in_cluster: bool = False) -> client.ApiClient:
@@ -61,6 +75,8 @@ class KubernetesBackend:
         self.apps = client.AppsV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
         self.rbac = client.RbacAuthorizationV1Api(api_client)
+        self._cache: WatchCache | None = None
+        self._cache_pid: int | None = None
 
     # --- the counted, error-mapped call ------------------------------------------------------
     def _call(self, write: bool, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -79,7 +95,9 @@ class KubernetesBackend:
 
     # --- the root object -----------------------------------------------------------------------
     def ensure_root(self, root: dict[str, Any]) -> dict[str, Any]:
-        return self._apply_custom(root)
+        stored = self._apply_custom(root)
+        self.cache[KIND].store(stored)
+        return stored
 
     def _apply_custom(self, body: dict[str, Any]) -> dict[str, Any]:
         path = f"/apis/{API_VERSION}/namespaces/{self.namespace}/{PLURAL}/{body['metadata']['name']}"
@@ -87,13 +105,16 @@ class KubernetesBackend:
 
     def write_status(self, deployment: str, status: dict[str, Any]) -> None:
         try:
-            self._call(
+            stored = self._call(
                 True,
                 self.custom.patch_namespaced_custom_object_status,
                 GROUP, VERSION, self.namespace, PLURAL, deployment, {"status": status},
             )  # fmt: skip
         except NotFoundError:
             log.info("status of %s not written: its root object is gone", deployment)
+            return
+        if self._cache is not None:
+            self._cache[KIND].store(stored)
 
     def delete_deployment(self, deployment: str) -> None:
         delete = self.custom.delete_namespaced_custom_object
@@ -109,48 +130,90 @@ class KubernetesBackend:
                 propagation_policy="Background",
             )
         )
+        if self._cache is not None:
+            self._cache[KIND].remove(deployment)
 
-    # --- observe -------------------------------------------------------------------------------
+    # --- observe: from the watch cache --------------------------------------------------------
     def observe(self, deployment: str) -> Observed:
-        selector = f"{LABEL_INSTANCE}={deployment}"
-        observed = Observed(root=self._get_root(deployment))
-        lists = {
-            "ConfigMap": self.core.list_namespaced_config_map,
-            "Deployment": self.apps.list_namespaced_deployment,
-            "ServiceAccount": self.core.list_namespaced_service_account,
-            "Role": self.rbac.list_namespaced_role,
-            "RoleBinding": self.rbac.list_namespaced_role_binding,
-        }
-        for kind, list_call in lists.items():
-            items = self._list(list_call, selector)
-            observed.objects[kind] = {item["metadata"]["name"]: item for item in items}
-        pods = self._list(self.core.list_namespaced_pod, selector)
-        observed.pods = [_pod_state(p) for p in pods if not p["metadata"].get("deletionTimestamp")]
+        """The deployment's objects as the watch cache holds them: no API call, except the initial
+        lists of a fresh cache (counted as this pass's reads). Read-only: shared with the cache."""
+        cache = self.cache
+        initial = not cache.synced
+        self._wait_usable(cache)
+        if initial:  # a fresh cache: this pass waited for the initial lists, they are its reads
+            self.calls.reads += cache.list_calls()
+        observed = Observed(root=cache[KIND].get(deployment))
+        for kind in MANAGED_KINDS:
+            observed.objects[kind] = cache[kind].indexed(deployment)
+        observed.pods = [
+            pod["state"] for pod in cache["Pod"].indexed(deployment).values() if not pod["deleting"]
+        ]
         return observed
 
-    def _list(self, list_call: Callable[..., Any], selector: str) -> list[dict[str, Any]]:
-        """Items as the API's own JSON: the client's model classes cost more than the API call."""
-        response = self._call(
-            False, list_call, self.namespace, label_selector=selector, _preload_content=False
-        )
-        return json.loads(response.data)["items"]
+    @property
+    def cache(self) -> WatchCache:
+        """The watch cache, started on first use. A backend belongs to one process: its watch
+        threads and its client's connections do not survive a fork (``jobs.backends`` builds
+        one per worker process)."""
+        if self._cache_pid is not None and self._cache_pid != os.getpid():
+            raise RuntimeError("a KubernetesBackend cannot be used across a fork; build one per process")
+        if self._cache is None:
+            self._cache = WatchCache(self._sources(), WATCH_SELECTOR).start()
+            self._cache_pid = os.getpid()
+        return self._cache
 
-    def _get_root(self, deployment: str) -> dict[str, Any] | None:
-        return self._ignore_missing(
-            lambda: self._call(
-                False,
-                self.custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                PLURAL,
-                deployment,
+    def close(self) -> None:
+        """Stops the watches (tests, benchmarks and shutdown); a later pass starts afresh."""
+        if self._cache is not None:
+            self._cache.stop()
+        self._cache, self._cache_pid = None, None
+
+    def _sources(self) -> list[Source]:
+        """Every kind the orchestrator owns, plus the root objects and the pods; each is listed
+        and then watched with the same client call."""
+        ns = self.namespace
+        calls: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
+            KIND: (self.custom.list_namespaced_custom_object, (GROUP, VERSION, ns, PLURAL)),
+            "ConfigMap": (self.core.list_namespaced_config_map, (ns,)),
+            "Deployment": (self.apps.list_namespaced_deployment, (ns,)),
+            "ServiceAccount": (self.core.list_namespaced_service_account, (ns,)),
+            "Role": (self.rbac.list_namespaced_role, (ns,)),
+            "RoleBinding": (self.rbac.list_namespaced_role_binding, (ns,)),
+            "Pod": (self.core.list_namespaced_pod, (ns,)),
+        }
+        missing = set(MANAGED_KINDS) - set(calls)
+        assert not missing, f"no watch for the managed kinds {sorted(missing)}"
+        return [
+            Source(
+                kind,
+                call,
+                args,
+                index_label=None if kind == KIND else LABEL_INSTANCE,
+                transform=_compact_pod if kind == "Pod" else strip_managed_fields,
             )
-        )
+            for kind, (call, args) in calls.items()
+        ]
+
+    def _wait_usable(self, cache: WatchCache) -> None:
+        """A pass may read the cache once every kind is listed and while every watch is connected
+        (else it would decide from a state it cannot know is current): a retryable error if not."""
+        unsynced = cache.wait_synced(SYNC_TIMEOUT_SECONDS)
+        if unsynced:
+            problems = "; ".join(cache.problems()) or "no answer yet"
+            raise RetryableError(
+                f"Kubernetes API unreachable: cannot list {', '.join(unsynced)} ({problems})"
+            )
+        deadline = time.monotonic() + RECONNECT_GRACE_SECONDS
+        while cache.problems():
+            if time.monotonic() > deadline:
+                raise RetryableError(f"Kubernetes API unreachable: {'; '.join(cache.problems())}")
+            time.sleep(0.05)
 
     # --- apply and delete ----------------------------------------------------------------------
     def apply(self, manifest: dict[str, Any], dry_run: bool = False) -> None:
-        self._server_side_apply(_object_path(manifest, self.namespace), manifest, dry_run)
+        stored = self._server_side_apply(_object_path(manifest, self.namespace), manifest, dry_run)
+        if not dry_run:
+            self.cache[manifest["kind"]].store(stored)
 
     def _server_side_apply(self, path: str, body: dict[str, Any], dry_run: bool) -> dict[str, Any]:
         """The client has no server-side-apply call of its own, so this sends the PATCH itself."""
@@ -173,6 +236,7 @@ class KubernetesBackend:
         self._ignore_missing(
             lambda: self._call(True, delete, name, self.namespace, propagation_policy="Background")
         )
+        self.cache[kind].remove(name)
 
     def _forced(self, call: Callable[[bool], T]) -> T:
         """Applies without force; a 409 means another manager owns a field we set (a hand edit):
@@ -235,6 +299,21 @@ def _apply_query(force: bool, dry_run: bool) -> list[tuple[str, str]]:
 def _object_path(manifest: dict[str, Any], namespace: str) -> str:
     base = KIND_PATHS[manifest["kind"]].format(ns=namespace)
     return f"{base}/{manifest['metadata']['name']}"
+
+
+def _compact_pod(pod: dict[str, Any]) -> dict[str, Any]:
+    """What the cache keeps of a pod: its name, labels and version, its state for observe, and
+    whether it is being deleted; at thousands of pods the rest is memory for nothing."""
+    metadata = pod["metadata"]
+    return {
+        "metadata": {
+            "name": metadata["name"],
+            "labels": metadata.get("labels") or {},
+            "resourceVersion": metadata.get("resourceVersion"),
+        },
+        "state": _pod_state(pod),
+        "deleting": bool(metadata.get("deletionTimestamp")),
+    }
 
 
 def _pod_state(pod: dict[str, Any]) -> PodState:

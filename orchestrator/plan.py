@@ -27,9 +27,35 @@ class Change:
         return f"{self.action} {self.kind}/{self.name}"
 
 
-def plan_changes(desired: list[dict[str, Any]], observed: Observed) -> list[Change]:
+class PlanMemo:
+    """The comparisons that found a live object satisfying its manifest, by object: while the
+    live object's resourceVersion and the manifest (the very same dict, which the convert cache
+    hands back for an unchanged entity) stay the same, the answer does too, so a pass compares
+    only what changed since the last one. Manifests are read-only, so identity means content."""
+
+    def __init__(self) -> None:
+        self._satisfied: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+
+    def known(self, manifest: dict[str, Any], live: dict[str, Any]) -> bool:
+        key = (manifest["kind"], manifest["metadata"]["name"])
+        entry = self._satisfied.get(key)
+        return entry is not None and entry[1] is manifest and entry[0] == _version(live)
+
+    def remember(self, manifest: dict[str, Any], live: dict[str, Any]) -> None:
+        version = _version(live)
+        if version:
+            self._satisfied[(manifest["kind"], manifest["metadata"]["name"])] = (version, manifest)
+
+
+def _version(live: dict[str, Any]) -> str | None:
+    return (live.get("metadata") or {}).get("resourceVersion")
+
+
+def plan_changes(
+    desired: list[dict[str, Any]], observed: Observed, memo: PlanMemo | None = None
+) -> list[Change]:
     """Every change, creates and updates in manifest order (ConfigMaps first), deletes last."""
-    changes = [change for manifest in desired if (change := _change_for(manifest, observed))]
+    changes = [change for manifest in desired if (change := _change_for(manifest, observed, memo))]
     wanted = {(m["kind"], m["metadata"]["name"]) for m in desired}
     for kind in reversed(MANAGED_KINDS):
         changes.extend(
@@ -40,12 +66,16 @@ def plan_changes(desired: list[dict[str, Any]], observed: Observed) -> list[Chan
     return changes
 
 
-def _change_for(manifest: dict[str, Any], observed: Observed) -> Change | None:
+def _change_for(manifest: dict[str, Any], observed: Observed, memo: PlanMemo | None) -> Change | None:
     kind, name = manifest["kind"], manifest["metadata"]["name"]
     live = observed.get(kind, name)
     if live is None:
         return Change("create", kind, name, manifest)
+    if memo is not None and memo.known(manifest, live):
+        return None
     if object_satisfies(live, manifest):
+        if memo is not None:
+            memo.remember(manifest, live)
         return None
     if kind == "Deployment" and template_changed(live, manifest):
         return Change("roll", kind, name, manifest)

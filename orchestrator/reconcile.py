@@ -1,9 +1,14 @@
 """One reconcile pass: observe → convert → plan → dry-run → apply → update status.
 
-Every change is dry-run against the backend before any is made, so a manifest the backend
+Every change the backend could refuse is dry-run before any is made, so a manifest the backend
 rejects (a permanent error) leaves the last valid spec running untouched; a backend that
 cannot be reached (a retryable error) is reported and left for the caller to retry. A pass
-with nothing to change makes no write at all, not even of the status.
+with nothing to change makes no API call at all: observe reads the backend's cache, and not
+even the status is written.
+
+A pass costs in proportion to what changed: convert reuses the manifests of every entity whose
+spec did not change, and plan skips the comparisons whose answer cannot have changed (both kept
+per backend, in this process, between passes).
 """
 
 from __future__ import annotations
@@ -12,16 +17,22 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from orchestrator.backend import Backend, Observed, PermanentError, RetryableError
-from orchestrator.convert import ConvertContext, OwnerRef, convert, root_object
+from orchestrator.compare import satisfies
+from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
 from orchestrator.epochs import entity_epochs
-from orchestrator.plan import Change, limit_rollouts, plan_changes
+from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
 from orchestrator.spec import DeploymentSpec, to_manifest
+from orchestrator.topics import TopicsReport, reconcile_topics
 from orchestrator.update import Outcome, derive_status, status_changed
 
 #: How soon to look again while pods are still being replaced or created.
 REQUEUE_SECONDS = 2.0
+#: A ConfigMap update can be refused in practice only for its size (the API server's limit is
+#: 1 MiB); above this much data it is dry-run like the writes that admission can refuse.
+CONFIG_MAP_DRY_RUN_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,9 @@ class Target:
     revision: str
     revision_number: int
     state_url: str
+    #: Reconcile the entities' Kafka topics too (``orchestrator.topics``); the control plane sets
+    #: it, callers that test or measure the backend alone leave Kafka out.
+    manage_topics: bool = False
 
 
 @dataclass
@@ -49,6 +63,7 @@ class ReconcileResult:
     error: str | None = None
     permanent: bool = False
     dry_run: bool = False
+    topics: TopicsReport | None = None
 
     @property
     def requeue_after(self) -> float | None:
@@ -79,23 +94,48 @@ def reconcile(target: Target, backend: Backend, dry_run: bool = False) -> Reconc
     return result
 
 
+@dataclass
+class _Memory:
+    """What one backend's passes keep between them in this process."""
+
+    convert: ConvertCache = field(default_factory=ConvertCache)
+    plan: PlanMemo = field(default_factory=PlanMemo)
+
+
+_MEMORIES: WeakKeyDictionary[Any, _Memory] = WeakKeyDictionary()
+
+
+def _memory(backend: Backend) -> _Memory:
+    try:
+        return _MEMORIES.setdefault(backend, _Memory())
+    except TypeError:  # a backend that cannot be weakly referenced: every pass starts afresh
+        return _Memory()
+
+
 def _run(target: Target, backend: Backend, result: ReconcileResult) -> None:
+    if target.manage_topics and not result.dry_run:  # topics first: no pod starts on a missing one
+        result.topics = reconcile_topics(target.spec)
+        result.topics.raise_when_unreachable()  # a broker outage applies nothing and is retried
+    memory = _memory(backend)
     observed = backend.observe(target.spec.name)
     owner = _owner(target, backend, observed, result.dry_run)
-    desired = convert(target.spec, _context(target, backend, observed, owner))
-    now, held = limit_rollouts(plan_changes(desired, observed), observed)
+    desired = convert(target.spec, _context(target, backend, observed, owner), memory.convert)
+    now, held = limit_rollouts(plan_changes(desired, observed, memory.plan), observed)
     result.changes, result.held = now, held
     if result.dry_run:
         return
     _apply_all(backend, now)
-    _finish(target, backend, observed if not now else backend.observe(target.spec.name), result)
+    if backend.calls.writes:  # the writes updated the backend's cache: read the result back
+        observed = backend.observe(target.spec.name)
+    _finish(target, backend, observed, result)
 
 
 def _owner(target: Target, backend: Backend, observed: Observed, dry_run: bool) -> OwnerRef | None:
-    """The root object's identity, creating or updating the root when its spec changed."""
+    """The root object's identity, creating or updating the root when its spec (or a label the
+    watch selects it by) changed."""
     desired = root_object(target.spec, to_manifest(target.spec)["spec"], backend.namespace)
     root = observed.root
-    if not dry_run and (root is None or root.get("spec") != desired["spec"]):
+    if not dry_run and (root is None or root.get("spec") != desired["spec"] or not _labelled(root, desired)):
         root = backend.ensure_root(desired)
     uid = (root or {}).get("metadata", {}).get("uid")
     return OwnerRef(uid=uid, name=target.spec.name) if uid else None
@@ -111,9 +151,33 @@ def _context(target: Target, backend: Backend, observed: Observed, owner: OwnerR
     )
 
 
+def _labelled(root: dict[str, Any], desired: dict[str, Any]) -> bool:
+    return satisfies((root.get("metadata") or {}).get("labels") or {}, desired["metadata"]["labels"])
+
+
+def needs_dry_run(change: Change) -> bool:
+    """Whether the API server could refuse this write in practice: creates (quota, admission,
+    name rules) and workload changes (admission policies, pod security, webhooks look at pod
+    templates) can be; a ConfigMap's new data cannot, short of its size limit; deletes are not
+    dry-run at all. Nor are RoleBindings: the only refusal they meet in practice is RBAC's
+    escalation check, which asks whether the orchestrator holds what the bound Role grants; that
+    is exactly what the Role's own write (or its dry run) checks, and a binding cannot even be
+    dry-run before its Role exists (the API server answers 404)."""
+    if change.manifest is None or change.kind == "RoleBinding":
+        return False
+    if change.kind == "ConfigMap" and change.action == "update":
+        data = change.manifest.get("data") or {}
+        return sum(len(key) + len(value) for key, value in data.items()) > CONFIG_MAP_DRY_RUN_BYTES
+    return True
+
+
 def _apply_all(backend: Backend, changes: list[Change]) -> None:
-    for change in changes:  # validate everything first: all or nothing
-        if change.manifest is not None:
+    """All or nothing against a refused manifest, paying for dry runs only where a refusal is
+    possible: every such write is dry-run before anything is written, except the first write,
+    whose refusal leaves everything as it was anyway. So a move (one ConfigMap) or a pod
+    replacement (one workload) makes no dry run."""
+    for change in changes[1:]:
+        if needs_dry_run(change):
             backend.apply(change.manifest, dry_run=True)
     for change in changes:
         if change.action == "delete":
@@ -124,7 +188,7 @@ def _apply_all(backend: Backend, changes: list[Change]) -> None:
 
 def _finish(target: Target, backend: Backend, observed: Observed, result: ReconcileResult) -> None:
     previous = (observed.root or {}).get("status")
-    outcome = Outcome(applied=result.changes, held=result.held)
+    outcome = Outcome(applied=result.changes, held=result.held, topics=result.topics)
     result.status = derive_status(target.spec, target.revision, observed, outcome, previous)
     if status_changed(previous, result.status):
         backend.write_status(target.spec.name, result.status)
@@ -132,7 +196,7 @@ def _finish(target: Target, backend: Backend, observed: Observed, result: Reconc
 
 def _record_failure(target: Target, backend: Backend, result: ReconcileResult) -> None:
     """Builds the Degraded/Failed status; writes it to the root too when the backend still answers."""
-    outcome = Outcome(error=result.error, permanent=result.permanent)
+    outcome = Outcome(error=result.error, permanent=result.permanent, topics=result.topics)
     result.status = derive_status(target.spec, target.revision, Observed(), outcome, None)
     if result.dry_run:
         return

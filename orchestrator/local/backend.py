@@ -21,7 +21,7 @@ from typing import Any
 from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
 from orchestrator.convert import LABEL_INSTANCE
 from orchestrator.local.memory import POD_MEMORY_BYTES, available_memory, memory_problem, pod_count
-from orchestrator.local.store import StateDir, StateDirError, read_json, template_hash
+from orchestrator.local.store import FileCache, StateDir, StateDirError, template_hash
 from orchestrator.merge_patch import merge_patch
 from orchestrator.spec import KIND
 
@@ -47,6 +47,8 @@ class LocalBackend:
         self.namespace = namespace
         self.pod_memory_bytes = pod_memory_bytes
         self.calls = ApiCalls()
+        #: What observe reads, kept until a file changes (this backend's watch cache).
+        self.files = FileCache()
 
     def ensure_root(self, root: dict[str, Any]) -> dict[str, Any]:
         """Refuses a spec whose added pods cannot fit the machine's memory (see
@@ -85,18 +87,23 @@ class LocalBackend:
             self._delete_dependents({root["metadata"]["uid"]})
 
     def observe(self, deployment: str) -> Observed:
+        """From the file cache: only files changed since the last observe are read (and counted
+        as reads). The objects are shared with the cache: read-only."""
         with self._guard():
-            self.calls.reads += 1 + len(MANAGED_KINDS) + 1  # the root, one list per kind, the pods
-            root = self.store.read_object(self.namespace, KIND, deployment)
+            before = self.files.reads
+            root = self.files.read(self.store.object_path(self.namespace, KIND, deployment))
             pods = self._pod_statuses(deployment)
             objects = {kind: self._labelled(kind, deployment) for kind in MANAGED_KINDS}
-        for name, workload in objects["Deployment"].items():
-            workload["status"] = deployment_status(workload, pods.get(name))
+            self.calls.reads += self.files.reads - before
+        objects["Deployment"] = {
+            name: {**workload, "status": deployment_status(workload, pods.get(name))}
+            for name, workload in objects["Deployment"].items()
+        }
         return Observed(root=root, objects=objects, pods=[pod_state(s) for s in pods.values()])
 
     def runtime_alive(self) -> bool:
         """Whether a runtime has reported within RUNTIME_STALE_SECONDS (what ``up`` waits for)."""
-        beat = read_json(self.store.runtime_file) or {}
+        beat = self.files.read(self.store.runtime_file) or {}
         return time.time() - float(beat.get("heartbeat", 0)) < RUNTIME_STALE_SECONDS
 
     def _apply(self, manifest: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
@@ -136,19 +143,22 @@ class LocalBackend:
             owners = {obj["metadata"]["uid"] for obj in dependents}
 
     def _labelled(self, kind: str, deployment: str) -> dict[str, dict[str, Any]]:
-        return {
-            obj["metadata"]["name"]: obj
-            for obj in self.store.list_objects(self.namespace, kind)
-            if obj["metadata"].get("labels", {}).get(LABEL_INSTANCE) == deployment
-        }
+        directory = self.store.kind_dir(self.namespace, kind)
+        by_instance = self.files.grouped(
+            directory, lambda obj: obj["metadata"].get("labels", {}).get(LABEL_INSTANCE)
+        )
+        return dict(by_instance.get(deployment, {}))
 
     def _pod_statuses(self, deployment: str) -> dict[str, dict[str, Any]]:
         """Pod status by Deployment name; phase Unknown when no runtime reports any more. Pods
         being stopped are left out, as the Kubernetes backend leaves out pods being deleted."""
         alive = self.runtime_alive()
         found = {}
-        for status in self.store.pod_statuses(self.namespace):
-            if status.get("instance") == deployment and status.get("reason") != "Terminating":
+        directory = self.store.pod_status_dir(self.namespace)
+        for status in (
+            self.files.grouped(directory, lambda status: status.get("instance")).get(deployment, {}).values()
+        ):
+            if status.get("reason") != "Terminating":
                 found[status["deployment"]] = (
                     status if alive else {**status, "phase": "Unknown", "ready": False}
                 )

@@ -27,10 +27,11 @@ import json
 import os
 import re
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +115,16 @@ class StateDir:
         return self.runtime_dir / "runtime.json"
 
     def object_path(self, namespace: str, kind: str, name: str) -> Path:
-        return (
-            self.objects_root
-            / check_name(namespace, "namespace")
-            / check_kind(kind)
-            / f"{check_name(name)}.json"
-        )
+        return self.kind_dir(namespace, kind) / f"{check_name(name)}.json"
+
+    def kind_dir(self, namespace: str, kind: str) -> Path:
+        return self.objects_root / check_name(namespace, "namespace") / check_kind(kind)
 
     def pod_status_path(self, namespace: str, deployment: str) -> Path:
-        return self.root / "pods" / check_name(namespace, "namespace") / f"{check_name(deployment)}.json"
+        return self.pod_status_dir(namespace) / f"{check_name(deployment)}.json"
+
+    def pod_status_dir(self, namespace: str) -> Path:
+        return self.root / "pods" / check_name(namespace, "namespace")
 
     def config_map_dir(self, namespace: str, name: str) -> Path:
         return self.runtime_dir / "configmaps" / namespace / name
@@ -150,8 +152,7 @@ class StateDir:
         return read_json(self.object_path(namespace, kind, name))
 
     def list_objects(self, namespace: str, kind: str) -> list[dict[str, Any]]:
-        directory = self.objects_root / check_name(namespace, "namespace") / check_kind(kind)
-        found = (read_json(path) for path in _json_files(directory))
+        found = (read_json(path) for path in _json_files(self.kind_dir(namespace, kind)))
         return [obj for obj in found if obj is not None]
 
     def write_object(self, namespace: str, obj: dict[str, Any]) -> None:
@@ -198,3 +199,99 @@ def _flock(path: Path, blocking: bool) -> Iterator[None]:
 def exclusive(path: Path) -> Any:
     """A non-blocking exclusive lock on ``path``: raises BlockingIOError when someone holds it."""
     return _flock(path, blocking=False)
+
+
+#: File timestamps come from a coarse clock (a few ms): a file changed this close to the moment
+#: it was read may change again with the same timestamp, so such a read is not trusted later.
+_RACY_NS = 50_000_000
+
+
+@dataclass
+class _Cached:
+    key: tuple[int, ...]
+    read_ns: int
+    value: Any
+    groups: dict[str, dict[str, Any]] | None = None
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class FileCache:
+    """Decoded JSON files and directory listings, read again only when their ``stat`` changes.
+
+    The local backend's equivalent of a watch cache, with no thread and no inotify: every write
+    to a state directory replaces a whole file (``os.replace``), which gives the file a new inode
+    and its directory a new modification time, so a directory whose ``stat`` is unchanged holds
+    the same files with the same content. As git does with its index, an entry read within
+    ``_RACY_NS`` of its last change is not trusted: a second change inside the same clock tick
+    could leave the same ``stat``. ``reads`` counts the files actually read and decoded.
+    Returned values are shared with the cache: read-only.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[Path, _Cached] = {}
+        self._dirs: dict[Path, _Cached] = {}
+        self.reads = 0
+
+    def read(self, path: Path) -> Any | None:
+        """The decoded file, or None when it does not exist."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._files.pop(path, None)
+            return None
+        cached = self._files.get(path)
+        if cached is not None and self._fresh(cached, st):
+            return cached.value
+        started = time.time_ns()
+        value = read_json(path)
+        self.reads += 1
+        self._files[path] = _Cached(_stat_key(st), started, value)
+        return value
+
+    def listing(self, directory: Path) -> list[Any]:
+        """The decoded stored files of ``directory`` (as ``_json_files`` selects them), by name."""
+        return self._listing(directory).value
+
+    def grouped(self, directory: Path, group: Callable[[Any], str | None]) -> dict[str, dict[str, Any]]:
+        """The listing grouped by ``group(value)`` then by file name; computed once per listing
+        (one grouping per directory: the backend groups each directory one way)."""
+        cached = self._listing(directory)
+        if cached.groups is None:
+            groups: dict[str, dict[str, Any]] = {}
+            for name, value in cached.value_by_name.items():
+                key = group(value)
+                if key is not None:
+                    groups.setdefault(key, {})[name] = value
+            cached.groups = groups
+        return cached.groups
+
+    def _listing(self, directory: Path) -> _Listing:
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            self._dirs.pop(directory, None)
+            return _Listing((), 0, [], value_by_name={})
+        cached = self._dirs.get(directory)
+        if cached is not None and self._fresh(cached, st):
+            return cached  # type: ignore[return-value]
+        started = time.time_ns()
+        by_name = {}
+        for path in _json_files(directory):
+            value = self.read(path)
+            if value is not None:
+                by_name[path.stem] = value
+        listing = _Listing(_stat_key(st), started, list(by_name.values()), value_by_name=by_name)
+        self._dirs[directory] = listing
+        return listing
+
+    @staticmethod
+    def _fresh(cached: _Cached, st: os.stat_result) -> bool:
+        return cached.key == _stat_key(st) and st.st_mtime_ns < cached.read_ns - _RACY_NS
+
+
+@dataclass
+class _Listing(_Cached):
+    value_by_name: dict[str, Any] = field(default_factory=dict)

@@ -1,8 +1,9 @@
 """The chart grants exactly what the orchestrator's code (orchestrator/kube.py) needs, and
 that is exactly the table of docs/orchestrator.md ("Least RBAC"): three sources, one truth.
 
-What the code needs is read from its AST: each client call maps to a verb, and each
-server-side apply (a raw PATCH) needs `patch` and `create`, because the API server authorizes
+What the code needs is read from its AST: each client call maps to a verb (a `list_*` call to
+`list` and `watch`: kube.py lists only to feed its watch cache, which then watches with the same
+call), and each server-side apply (a raw PATCH) needs `patch` and `create`, because the API server authorizes
 an apply that creates the object, and its dry run, as `create` (test_install.py proves both the
 need and the sufficiency against the real apiserver). On top of that, the orchestrator must hold
 every permission the Roles it creates for the pods grant (read from convert's output), because
@@ -96,12 +97,13 @@ def used_by_code() -> set[Rule]:
         assert match, f"kube.py calls self.{api}.{call}, which this test cannot map to a verb"
         verb, resource, status = match.groups()
         verb = CLIENT_VERBS.get(verb, verb)
+        verbs = (verb, "watch") if verb == "list" else (verb,)  # every list feeds the watch cache
         if api == "custom":
             assert resource == "custom_object"
             group, resource = kube.GROUP, kube.PLURAL
         else:
             group, resource = groups[api], CORE_RESOURCES[resource]
-        rules.add((group, resource + ("/status" if status else ""), verb))
+        rules |= {(group, resource + ("/status" if status else ""), v) for v in verbs}
     # Raw calls: server-side apply is a PATCH to the paths in KIND_PATHS and to the root object.
     # call_api(path, METHOD, ...), called directly or handed to self._call(write, call_api, path, METHOD).
     raw_methods = set()
@@ -159,7 +161,7 @@ def test_the_docs_table_is_what_the_orchestrator_code_needs() -> None:
 
 
 def test_the_code_uses_only_these_verbs() -> None:
-    assert {verb for _, _, verb in used_by_code()} == {"get", "list", "create", "patch", "delete"}
+    assert {verb for _, _, verb in used_by_code()} == {"list", "watch", "create", "patch", "delete"}
 
 
 def test_the_namespaced_role_grants_exactly_what_the_code_needs(helm) -> None:
@@ -199,8 +201,9 @@ def check_binding(docs: list[dict[str, Any]], role: dict[str, Any], binding: dic
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": NAMESPACE}
     ]
-    # The worker runs the reconciles, the web process the dry runs: both use that account.
-    for suffix in ("-web", "-worker"):
+    # The reconciler runs the reconciles, the worker collects pods' metrics, the web process the
+    # dry runs: all use that account.
+    for suffix in ("-web", "-worker", "-reconciler"):
         pod = one(docs, "Deployment", suffix)["spec"]["template"]["spec"]
         assert pod["serviceAccountName"] == account["metadata"]["name"]
         assert pod.get("automountServiceAccountToken", True) is True

@@ -33,7 +33,7 @@ from tests.chart.conftest import (
 )
 
 MONITORING = "monitoring.coreos.com/v1"
-APP_COMPONENTS = ("web", "worker", "beat", "migrate")
+APP_COMPONENTS = ("web", "worker", "reconciler", "beat", "migrate")
 
 
 def app_containers(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -177,6 +177,10 @@ def test_one_image_runs_web_worker_beat_and_the_migration_hook(helm) -> None:
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
     assert containers["worker"]["command"][:3] == ["celery", "--app=invoker_web", "worker"]
+    # Reconciles have a worker of their own; the other worker never takes them.
+    assert containers["reconciler"]["command"][:3] == ["celery", "--app=invoker_web", "worker"]
+    assert "--queues=reconcile" in containers["reconciler"]["command"]
+    assert "--queues=celery" in containers["worker"]["command"]
     assert containers["beat"]["command"][:3] == ["celery", "--app=invoker_web", "beat"]
     # Read-only root filesystem: beat's schedule file must live on the /tmp emptyDir.
     assert "--schedule=/tmp/celerybeat-schedule" in containers["beat"]["command"]
@@ -365,4 +369,4 @@ def test_the_bundled_redis_is_what_the_app_talks_to(helm) -> None:
     for container in app_containers(docs).values():
         assert env_of(container)["REDIS_URL"]["value"] == url
     assert not by_kind(helm.template(None), "StatefulSet")
-    assert len(by_kind(helm.template(None), "Deployment")) == 3
+    assert len(by_kind(helm.template(None), "Deployment")) == 4  # web, worker, reconciler, beat

@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from orchestrator import load_manifest_yaml, parse_deployment
 from orchestrator.kube import KubernetesBackend, load_api_client
-from orchestrator.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.reconcile import ReconcileResult, Target, needs_dry_run, reconcile
 from orchestrator.spec import DeploymentSpec
 from tests.polling import wait_until
 
@@ -72,6 +72,7 @@ class Harness:
         return self.core.read_namespaced_config_map(f"{NAME}.{entity}", self.namespace)
 
     def delete(self) -> None:
+        self.backend.close()
         client.CoreV1Api(self.api).delete_namespace(self.namespace)
 
 
@@ -101,13 +102,12 @@ def test_it_creates_every_object_and_the_pods_go_running(harness, example) -> No
     assert root["status"]["currentRevision"] == result.revision
 
 
-def test_a_reconcile_with_nothing_to_change_writes_nothing(harness, example) -> None:
+def test_a_reconcile_with_nothing_to_change_makes_no_api_call(harness, example) -> None:
     target = harness.target(example)
     harness.converge(target)
     again = reconcile(target, harness.backend)
-    assert again.writes == 0
     assert again.changes == []
-    assert again.reads > 0
+    assert (again.reads, again.writes) == (0, 0), "a no-op pass reads the watch cache and writes nothing"
 
 
 def test_a_partition_move_changes_only_the_config_map(harness, example) -> None:
@@ -121,6 +121,10 @@ def test_a_partition_move_changes_only_the_config_map(harness, example) -> None:
     }
     result = reconcile(harness.target(move_partition(example, "splitter", 1, "splitter-1")), harness.backend)
     assert [c.describe() for c in result.changes] == [f"update ConfigMap/{NAME}.splitter"]
+    # Exactly the writes a move needs: the ConfigMap, the root's spec, its status (a new current
+    # revision); no read, no dry run (a ConfigMap's data cannot be refused), no list afterwards.
+    assert (result.reads, result.writes) == (0, 3)
+    assert harness.backend.calls.errors == 0
     data = harness.config_map("splitter").data
     assert '"partitions":[0]' in data["splitter-0.json"]
     assert '"partitions":[1,2,3]' in data["splitter-1.json"]
@@ -178,6 +182,8 @@ def test_drift_is_repaired_a_hand_edit_and_a_hand_deletion(harness, example) -> 
         body=body, auth_settings=["BearerToken"], _return_http_data_only=True, response_type="object",
     )  # fmt: skip
     harness.apps.delete_namespaced_deployment(f"{NAME}.splitter-1", harness.namespace)
+    # The watch brings both changes to the cache within moments; the next pass repairs them.
+    wait_for("the cache to see the hand changes", lambda: seen_by_cache(harness.backend), timeout=30)
     repaired = reconcile(target, harness.backend)
     assert sorted(c.describe() for c in repaired.changes) == [
         f"create Deployment/{NAME}.splitter-1",
@@ -295,3 +301,77 @@ def _answers(harness: Harness) -> bool:
     except Exception:  # any failure means "not yet"
         return False
     return True
+
+
+# --- the watch cache: recovery -------------------------------------------------------------------
+
+
+def hand_changes(harness: Harness) -> list[str]:
+    """Another client deletes a workload and edits a ConfigMap; returns the repairs they call for."""
+    harness.apps.delete_namespaced_deployment(f"{NAME}.splitter-1", harness.namespace)
+    harness.core.patch_namespaced_config_map(
+        f"{NAME}.totals", harness.namespace, {"data": {"totals-0.json": "{}"}}
+    )
+    return [f"create Deployment/{NAME}.splitter-1", f"update ConfigMap/{NAME}.totals"]
+
+
+def seen_by_cache(backend: KubernetesBackend) -> bool:
+    """Whether the cache holds the state hand_changes left."""
+    totals = backend.cache["ConfigMap"].get(f"{NAME}.totals") or {}
+    return (
+        backend.cache["Deployment"].get(f"{NAME}.splitter-1") is None
+        and (totals.get("data") or {}).get("totals-0.json") == "{}"
+    )
+
+
+def test_a_restarted_worker_lists_once_then_serves_every_pass_from_its_cache(harness, example) -> None:
+    target = harness.target(example)
+    harness.converge(target)
+    harness.backend.close()  # the worker stops; while it is gone, the cluster changes
+    repairs = hand_changes(harness)
+
+    harness.backend = KubernetesBackend(harness.api, harness.namespace)  # a fresh process's cache
+    first = reconcile(target, harness.backend)
+    assert sorted(c.describe() for c in first.changes) == repairs
+    lists = harness.backend.cache.list_calls()
+    assert lists == len(harness.backend.cache.informers), "one list per watched kind, nothing more"
+    assert first.reads == lists + sum(needs_dry_run(c) for c in first.changes[1:])  # + its dry runs
+    harness.converge(target)
+    again = reconcile(target, harness.backend)
+    assert (again.reads, again.writes, again.changes) == (0, 0, [])
+    assert harness.backend.cache.list_calls() == lists, "passes after the first never list"
+
+
+def test_the_cache_follows_the_cluster_across_an_apiserver_restart(harness, example, kube_cluster) -> None:
+    target = harness.target(example)
+    harness.converge(target)
+    cache = harness.backend.cache
+    watches = {kind: informer.stats.watches for kind, informer in cache.informers.items()}
+    kube_cluster.stop_apiserver()
+    kube_cluster.start_apiserver()
+    wait_for("the apiserver to answer again", lambda: _answers(harness))
+    repairs = hand_changes(harness)  # made after the restart: only a reconnected watch sees them
+
+    wait_for("the cache to see the hand changes", lambda: seen_by_cache(harness.backend), timeout=30)
+    assert all(informer.stats.watches > watches[kind] for kind, informer in cache.informers.items())
+    repaired = reconcile(target, harness.backend)
+    assert sorted(c.describe() for c in repaired.changes) == repairs
+    assert not repaired.error
+    assert harness.backend.cache is cache, "the same cache, reconnected (or relisted), not a new one"
+    harness.converge(target)
+    again = reconcile(target, harness.backend)
+    assert (again.reads, again.writes) == (0, 0)
+
+
+def test_an_expired_resource_version_relists_and_the_cache_stays_right(harness, example) -> None:
+    target = harness.target(example)
+    harness.converge(target)
+    informer = harness.backend.cache["ConfigMap"]
+    lists = informer.stats.lists
+    informer.forget_version("1")  # long compacted: the API server answers 410 Gone
+    informer.reconnect()
+    wait_for("a relist after 410 Gone", lambda: informer.stats.gone >= 1 and informer.stats.lists > lists)
+    repairs = hand_changes(harness)
+    wait_for("the relisted cache to follow the cluster", lambda: seen_by_cache(harness.backend), timeout=30)
+    repaired = reconcile(target, harness.backend)
+    assert sorted(c.describe() for c in repaired.changes) == repairs

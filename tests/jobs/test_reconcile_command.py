@@ -17,7 +17,7 @@ def test_a_dry_run_prints_the_difference_and_writes_nothing(deployment) -> None:
     text = out.getvalue()
     assert "create ConfigMap/word-count-demo.splitter" in text
     assert "create Deployment/word-count-demo.totals-0" in text
-    assert "would apply 6 change(s); 0 API writes" in text
+    assert "would apply 12 change(s); 0 API writes" in text
     observed = get_backend().observe(deployment.name)
     assert observed.root is None
     assert not any(observed.objects.values())

@@ -109,7 +109,10 @@ def test_an_unreachable_cluster_is_recorded_as_degraded_with_the_reason(
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
     )
     backend = KubernetesBackend(load_api_client(str(kubeconfig)), "default")
-    result = run_reconcile(deployment.name, backend, trigger="test")
+    try:
+        result = run_reconcile(deployment.name, backend, trigger="test")
+    finally:
+        backend.close()
     assert result.error
     assert not result.permanent
     deployment.refresh_from_db()

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.convert import ConvertContext, OwnerRef, convert
+from orchestrator import load_manifest_yaml, move_partition, parse_deployment
+from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
 
+NAME = "word-count-demo"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 CTX = ConvertContext(
     namespace="team-a",
@@ -179,3 +180,33 @@ def test_pull_secrets_reach_the_pod_template() -> None:
     spec = parse_deployment(load_manifest_yaml(text))
     workload = next(m for m in convert(spec, CTX) if m["kind"] == "Deployment")
     assert workload["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+def test_a_cached_convert_reconverts_only_the_entity_a_move_touches() -> None:
+    spec = parse_deployment(load_manifest_yaml(EXAMPLE.read_text()))
+    cache = ConvertCache()
+    before = {m["metadata"]["name"]: m for m in convert(spec, CTX, cache)}
+    moved = move_partition(spec, "splitter", 1, "splitter-1")
+    ctx = ConvertContext(
+        namespace="team-a", revision="next", state_url="redis://r:6379/0",
+        epochs={"splitter": 8, "totals": 2}, owner=CTX.owner,
+    )  # fmt: skip
+    after = {m["metadata"]["name"]: m for m in convert(moved, ctx, cache)}
+    untouched = [name for name in after if ".totals" in name]
+    touched = [name for name in after if ".splitter" in name]
+    assert untouched
+    assert all(after[name] is before[name] for name in untouched)
+    assert all(after[name] is not before[name] for name in touched)
+    # And what the cache hands back is what a fresh convert makes, but for the revision annotation.
+    fresh = {m["metadata"]["name"]: m for m in convert(moved, ctx)}
+    assert json.dumps(after[f"{NAME}.splitter"], sort_keys=True) == json.dumps(
+        fresh[f"{NAME}.splitter"], sort_keys=True
+    )
+    assert after[f"{NAME}.totals-0"]["metadata"]["annotations"]["invoker.io/revision"] == CTX.revision
+
+
+def test_the_root_is_labelled_so_one_selector_watches_everything() -> None:
+    spec = parse_deployment(load_manifest_yaml(EXAMPLE.read_text()))
+    labels = root_object(spec, {}, "team-a")["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "invoker"
+    assert labels["app.kubernetes.io/instance"] == NAME

@@ -8,7 +8,8 @@ import pytest
 from orchestrator.backend import Observed, PodState
 from orchestrator.compare import object_satisfies, satisfies
 from orchestrator.epochs import entity_epochs
-from orchestrator.plan import limit_rollouts, plan_changes
+from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
+from orchestrator.reconcile import CONFIG_MAP_DRY_RUN_BYTES, needs_dry_run
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
 from orchestrator.update import Outcome, derive_status, status_changed
 
@@ -78,6 +79,49 @@ def test_changes_are_classified_create_update_roll_delete() -> None:
 def test_nothing_to_change_plans_nothing() -> None:
     desired = [config_map(), workload()]
     assert plan_changes(desired, observed_with(*desired)) == []
+
+
+def with_version(obj: dict, version: str) -> dict:
+    return {**obj, "metadata": {**obj["metadata"], "resourceVersion": version}}
+
+
+def test_a_memo_skips_only_comparisons_whose_answer_cannot_have_changed(monkeypatch) -> None:
+    import orchestrator.plan as plan
+
+    desired = [config_map(), workload()]
+    observed = observed_with(with_version(desired[0], "5"), with_version(desired[1], "6"))
+    memo, compared = PlanMemo(), []
+    real = plan.object_satisfies
+    monkeypatch.setattr(plan, "object_satisfies", lambda live, m: compared.append(m) or real(live, m))
+    assert plan_changes(desired, observed, memo) == []
+    assert len(compared) == 2
+    assert plan_changes(desired, observed, memo) == []
+    assert len(compared) == 2, "the same manifests against the same live versions: nothing compared"
+    # A hand edit (a new live version) or a new manifest is compared again, and found.
+    observed.objects["ConfigMap"]["d.e"] = with_version(config_map(data={"main.json": "edited"}), "7")
+    moved = [config_map(data={"main.json": "{}"}), desired[1]]
+    assert [c.describe() for c in plan_changes(moved, observed, memo)] == ["update ConfigMap/d.e"]
+    assert [c.describe() for c in plan_changes(desired, observed, memo)] == ["update ConfigMap/d.e"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (Change("update", "ConfigMap", "d.e", config_map(data={"p.json": "{}"})), False),
+        (
+            Change("update", "ConfigMap", "d.e", config_map(data={"p.json": "x" * CONFIG_MAP_DRY_RUN_BYTES})),
+            True,
+        ),
+        (Change("create", "ConfigMap", "d.e", config_map()), True),
+        (Change("roll", "Deployment", "d-p", workload()), True),
+        (Change("update", "Deployment", "d-p", workload()), True),
+        (Change("delete", "Deployment", "d-p"), False),
+        (Change("create", "RoleBinding", "d.e", {"kind": "RoleBinding", "metadata": {"name": "d.e"}}), False),
+        (Change("create", "Role", "d.e", {"kind": "Role", "metadata": {"name": "d.e"}}), True),
+    ],
+)
+def test_only_writes_the_api_server_could_refuse_are_dry_run(change: Change, expected: bool) -> None:
+    assert needs_dry_run(change) is expected
 
 
 def test_pods_are_replaced_one_at_a_time() -> None:
