@@ -41,7 +41,7 @@ run_test_suite() {
   log "── live guard: recording the live instance"
   live_guard snapshot >"$dir/live-before.json" || FAILED_STEPS+=("live guard snapshot")
   suite_env "$dir"
-  # Emptied first, so queued test tasks never pile up across runs.
+  # Emptied first too: a run that was interrupted leaves its queued test tasks behind.
   redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null
   local started=$SECONDS
   run_step "ruff check" "$VENV/bin/ruff" check .
@@ -52,6 +52,8 @@ run_test_suite() {
   run_step "pytest -m db (PostgreSQL)" env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db "$@"
   [ -s "$dir/live-before.json" ] && run_step "live instance unchanged" live_guard check "$dir/live-before.json"
   log "test suite took $((SECONDS - started))s"
+  # The run's own state goes with it: its directory and what it left in its Redis database.
+  redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null || warn "could not empty Redis database 15"
   rm -rf "$dir"
   if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
     warn "failed steps: ${FAILED_STEPS[*]}"; return 1

@@ -19,6 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STAND_IN = """#!/bin/sh
 env > "$PROBE_DIR/$(basename "$0")-$$.env"
+echo "$*" >> "$PROBE_DIR/$(basename "$0").args"
 if [ "$(basename "$0")" = pytest ] && [ -n "$LEAK_INTO" ]; then
   mkdir -p "$LEAK_INTO" && echo '{"kind": "ConfigMap", "metadata": {"name": "dragged.splitter"}}' \\
     > "$LEAK_INTO/dragged.splitter.json"
@@ -103,6 +104,8 @@ def test_the_suite_runs_in_state_of_its_own_and_checks_the_live_instance(clone: 
         assert env["INVOKER_PORT"] != "8000"
     assert "DATABASE_URL" not in sqlite
     assert postgres["DATABASE_URL"].startswith("postgres://")
+    # Its Redis database is emptied before and after (the live instance's, 0, never).
+    assert (clone.probe / "redis-cli.args").read_text().splitlines() == ["-p 16379 -n 15 flushdb"] * 2
 
 
 def test_the_suite_fails_naming_what_a_step_wrote_into_the_live_instance(clone: Clone) -> None:
