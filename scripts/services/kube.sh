@@ -261,9 +261,12 @@ _kube_cmd() {
       # to advertise (no kube-proxy; the real node DNATs the Service address itself).
       # Node,RBAC + NodeRestriction: the real node's kubelet gets what a kubelet needs and no
       # more; the apiserver reaches kubelets on their InternalIP (the node name does not
-      # resolve) with its kubelet client certificate. --shutdown-send-retry-after: on SIGTERM,
-      # drain plain requests then close open watches after 2 s; by default it waits up to 60 s
-      # for the watches of the controllers, which makes kube_apiserver_stop hang.
+      # resolve) with its kubelet client certificate. PodNodeSelector and PodTolerationRestriction
+      # do nothing unless a namespace's annotations ask: the end-to-end tests' namespace sends
+      # every pod the orchestrator creates to the real node that way (docs/kubernetes-node.md).
+      # --shutdown-send-retry-after: on SIGTERM, drain plain requests then close open watches
+      # after 2 s; by default it waits up to 60 s for the watches of the controllers, which
+      # makes kube_apiserver_stop hang.
       printf '%s\n' "$KUBE_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$KUBE_ETCD_PORT" \
         --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$KUBE_APISERVER_PORT" \
         --cert-dir="$pki" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
@@ -273,7 +276,8 @@ _kube_cmd() {
         --requestheader-extra-headers-prefix=X-Remote-Extra- \
         --proxy-client-cert-file="$pki/front-proxy-client.crt" \
         --proxy-client-key-file="$pki/front-proxy-client.key" \
-        --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+        --authorization-mode=Node,RBAC \
+        --enable-admission-plugins=NodeRestriction,PodNodeSelector,PodTolerationRestriction \
         --allow-privileged=true \
         --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
         --kubelet-certificate-authority="$pki/ca.crt" --kubelet-preferred-address-types=InternalIP \
