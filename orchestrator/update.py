@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.backend import Observed
 from orchestrator.plan import Change, rollout_settled
 from orchestrator.spec import DeploymentSpec
+
+if TYPE_CHECKING:  # the Kafka side stays out of this pure module
+    from orchestrator.topics import TopicsReport
 
 READY, UPGRADING, DEGRADED, FAILED, PENDING = "Ready", "Upgrading", "Degraded", "Failed", "Pending"
 
@@ -25,6 +28,8 @@ class Outcome:
     held: list[Change] = field(default_factory=list)
     error: str | None = None
     permanent: bool = False
+    #: The topics step's report (``orchestrator.topics``); None when the pass did not run it.
+    topics: TopicsReport | None = None
 
 
 def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> dict[str, Any]:
@@ -50,7 +55,12 @@ def derive_state(
     if outcome.error:
         if outcome.permanent:
             return FAILED, "ManifestRejected", outcome.error
+        if outcome.topics is not None and outcome.topics.broker_unavailable:
+            return DEGRADED, outcome.topics.reason, outcome.error
         return DEGRADED, "BackendUnavailable", outcome.error
+    if outcome.topics is not None and not outcome.topics.ready:  # pods cannot work without them
+        fresh = not parts["podsReady"] and not previous.get("currentRevision")
+        return (PENDING if fresh else DEGRADED), outcome.topics.reason, outcome.topics.message
     crashing = [pod.name for pod in observed.pods if pod.phase == "Failed"]
     if crashing:
         return DEGRADED, "PodsFailing", f"pods failing: {', '.join(sorted(crashing))}"
@@ -76,23 +86,31 @@ def derive_status(
         "currentRevision": current,
         "nextRevision": None if state == READY else revision,
         "components": parts,
-        "conditions": [_condition(state, reason, message, previous)],
+        "conditions": [_condition(state, reason, message, previous), *_topics_condition(outcome, previous)],
         "lastUpdateTime": _now(),
     }
 
 
 def _condition(state: str, reason: str, message: str, previous: dict[str, Any]) -> dict[str, str]:
-    old = next(iter(previous.get("conditions") or []), {})
     status = "True" if state == READY else "False"
-    changed = old.get("status") != status or old.get("reason") != reason
-    since = _now() if changed or "lastTransitionTime" not in old else old["lastTransitionTime"]
-    return {
-        "type": "Ready",
-        "status": status,
-        "reason": reason,
-        "message": message,
-        "lastTransitionTime": since,
-    }
+    condition = {"type": "Ready", "status": status, "reason": reason, "message": message}
+    return {**condition, "lastTransitionTime": _since(condition, previous)}
+
+
+def _topics_condition(outcome: Outcome, previous: dict[str, Any]) -> list[dict[str, str]]:
+    """``TopicsReady`` after the Ready condition (which stays first), when topics were reconciled."""
+    if outcome.topics is None:
+        return []
+    condition = outcome.topics.condition()
+    return [{**condition, "lastTransitionTime": _since(condition, previous)}]
+
+
+def _since(condition: dict[str, str], previous: dict[str, Any]) -> str:
+    """The condition's last transition: kept while its status and reason stay the same."""
+    conditions = previous.get("conditions") or []
+    old = next((c for c in conditions if c.get("type") == condition["type"]), {})
+    changed = old.get("status") != condition["status"] or old.get("reason") != condition["reason"]
+    return _now() if changed or "lastTransitionTime" not in old else old["lastTransitionTime"]
 
 
 def status_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
