@@ -27,7 +27,11 @@ def target_for(deployment: Deployment) -> Target:
     if revision is None:
         raise Revision.DoesNotExist(f"deployment {deployment.name} has no revision yet")
     return Target(
-        spec_from_rows(deployment), revision.name, revision.number, settings.INVOKER_STATE_REDIS_URL
+        spec_from_rows(deployment),
+        revision.name,
+        revision.number,
+        settings.INVOKER_STATE_REDIS_URL,
+        manage_topics=True,  # the entities' topics are reconciled resources (orchestrator.topics)
     )
 
 

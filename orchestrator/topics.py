@@ -27,6 +27,8 @@ and :meth:`TopicsReport.raise_when_unreachable` stops the pass before anything e
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from orchestrator.backend import RetryableError
 from orchestrator.spec import DeploymentSpec, EntitySpec
 
+log = logging.getLogger(__name__)
 #: How a wanted count is enforced: ``exact`` (declared), ``at_least`` (inferred from the pods),
 #: ``create`` (a sink's count, used only to create it).
 EXACT, AT_LEAST, CREATE = "exact", "at_least", "create"
@@ -114,9 +117,9 @@ class TopicsReport:
         problems = _unique(result.message for result in self.results if not result.ok)
         if problems:
             return "; ".join(problems)
-        changed = [r for r in self.results if r.action in ("created", "grown")]
-        done = "".join(f"; {r.action} {r.want.role} {r.want.topic!r} ({r.partitions})" for r in changed)
-        return f"{len(self.results)} topic(s) have their declared partitions{done}"
+        # What this pass created or grew is in the results, not here: the message of a pass that
+        # changes nothing must be the same as the last one's, or the status would be rewritten.
+        return f"{len(self.results)} topic(s) have their declared partitions"
 
     def condition(self) -> dict[str, str]:
         """The ``TopicsReady`` condition, without its transition time (the update phase keeps it)."""
@@ -183,6 +186,16 @@ def reconcile_topics(
         by_broker.setdefault(want.bootstrap, []).append(want)
     for bootstrap, wants in by_broker.items():
         results.extend(reconcile_broker(bootstrap, wants, replication_factor, attempts))
+    for result in results:
+        if result.action in ("created", "grown"):
+            log.info(
+                "%s %s %s at %s: %d partitions",
+                result.action,
+                result.want.role,
+                result.want.topic,
+                result.want.bootstrap,
+                result.partitions,
+            )
     return TopicsReport(tuple(results))
 
 
@@ -228,19 +241,32 @@ def _after(want: TopicWant, before: dict[str, Any], errors: dict[str, str]) -> i
     return was
 
 
+_CLIENTS: dict[str, KafkaAdminClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 @contextmanager
 def admin_client(bootstrap: str) -> Iterator[KafkaAdminClient]:
-    """An admin client with bounded timeouts, closed afterwards."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap,
-        client_id="invoker-orchestrator-topics",
-        request_timeout_ms=REQUEST_TIMEOUT_MS,
-        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
-    )
-    try:
-        yield admin
-    finally:
-        admin.close()
+    """An admin client with bounded timeouts, kept per bootstrap address between passes:
+    connecting costs tens of milliseconds, a describe on an open connection about one. A client
+    that failed is closed and dropped, so the next attempt connects afresh. One pass at a time in
+    a process uses the clients (the reconciler runs one pass at a time anyway)."""
+    with _CLIENTS_LOCK:
+        admin = _CLIENTS.get(bootstrap)
+        if admin is None:
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap,
+                client_id="invoker-orchestrator-topics",
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
+                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+            )
+            _CLIENTS[bootstrap] = admin
+        try:
+            yield admin
+        except BaseException:
+            _CLIENTS.pop(bootstrap, None)
+            admin.close()
+            raise
 
 
 def describe(admin: KafkaAdminClient, topics: Iterable[str]) -> dict[str, int | str | None]:
