@@ -85,6 +85,7 @@ def status_of(deployment: Deployment) -> dict[str, Any]:
         "nextRevision": deployment.next_revision,
         "message": deployment.status_message,
         "lastError": deployment.last_error,
+        "conditions": deployment.conditions,  # camelCase like the custom resource's status
         "reconcileCount": runs.count(),
         "lastReconcile": None
         if last is None

@@ -84,6 +84,14 @@ export function describeReconcile(last) {
   return parts.join(" · ");
 }
 
+/** The conditions that do not hold, each with its reason: "TopicsReady: TopicMissing". */
+export function describeConditions(conditions) {
+  return (conditions || [])
+    .filter((c) => c.status !== "True")
+    .map((c) => `${c.type}: ${c.reason}`)
+    .join(" · ");
+}
+
 /** Fills `[data-status=key]` elements under `root` from a status object (payload or API). */
 export function renderStatus(root, status, source = "payload") {
   if (source === "initial" && root.dataset.source === "payload") return; // a newer payload won
@@ -96,6 +104,7 @@ export function renderStatus(root, status, source = "payload") {
     reconcileCount: status.reconcileCount,
     lastError: status.lastError || status.last_error || "",
     message: status.message || status.status_message || "",
+    conditions: "conditions" in status ? describeConditions(status.conditions) : undefined,
   };
   for (const element of root.querySelectorAll("[data-status]")) {
     const value = values[element.dataset.status];
