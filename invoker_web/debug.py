@@ -21,6 +21,7 @@ _QUERY_SECRET = re.compile(r"(?P<head>[?&][^=&\s]*(?:pass|secret|token|key)[^=&\
 
 def mask_credentials(text: str) -> str:
     """``text`` with the password of every URL in it (and secret query values) replaced by stars."""
+    text = str(text)  # lazy strings (settings of third-party apps) are str only by proxy
     masked = _CREDENTIALS.sub(lambda m: m["head"] + SafeExceptionReporterFilter.cleansed_substitute, text)
     return _QUERY_SECRET.sub(lambda m: m["head"] + SafeExceptionReporterFilter.cleansed_substitute, masked)
 

@@ -13,6 +13,8 @@ loopback names, which is no protection on a public address (any client can send
 :mod:`invoker_web.debug`).
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "channels",
+    "axes",
     "topology_editor",
     "jobs",
 ]
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked sign-in into the 429 (invoker_web/ratelimit.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "invoker_web.urls"
@@ -128,6 +133,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# Axes' backend refuses locked sign-ins before the password is checked; ModelBackend checks it.
+AUTHENTICATION_BACKENDS = [
+    "invoker_web.ratelimit.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -186,6 +196,37 @@ CELERY_BEAT_SCHEDULE = {
     "collect-metrics": {"task": "jobs.collect_metrics", "schedule": INVOKER_METRICS_INTERVAL_SECONDS},
 }
 
+# The cache holds the sign-in failure counts and the API's request counts, so that every process
+# (web workers, replicas) sees the same ones: Redis, never a per-process memory cache.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_REDIS_URL", default=REDIS_URL),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="invoker"),
+    }
+}
+
+# --- Brute force: sign-in failures and API requests (invoker_web/ratelimit.py) ----------------
+AXES_HANDLER = "invoker_web.ratelimit.TieredCacheHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("INVOKER_LOGIN_FAILURES_PER_ACCOUNT", default=10)
+INVOKER_LOGIN_FAILURES_PER_ADDRESS = env.int("INVOKER_LOGIN_FAILURES_PER_ADDRESS", default=50)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("INVOKER_LOGIN_LOCKOUT_MINUTES", default=15.0))
+AXES_LOCKOUT_CALLABLE = "invoker_web.ratelimit.lockout_response"
+AXES_VERBOSE = False
+INVOKER_API_RATE_PER_USER = env.str("INVOKER_API_RATE_PER_USER", default="1200/minute")
+for _name, _value in (
+    ("INVOKER_LOGIN_FAILURES_PER_ACCOUNT", AXES_FAILURE_LIMIT),
+    ("INVOKER_LOGIN_FAILURES_PER_ADDRESS", INVOKER_LOGIN_FAILURES_PER_ADDRESS),
+    ("INVOKER_LOGIN_LOCKOUT_MINUTES", AXES_COOLOFF_TIME.total_seconds()),
+):
+    if _value <= 0:
+        raise ImproperlyConfigured(f"{_name} must be positive, got {_value}")
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", INVOKER_API_RATE_PER_USER):
+    raise ImproperlyConfigured(
+        f"INVOKER_API_RATE_PER_USER must be like '1200/minute', got {INVOKER_API_RATE_PER_USER!r}"
+    )
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -200,7 +241,8 @@ CHANNEL_LAYERS = {
 REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate: Token` header makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, counting wrong tokens as failed sign-ins of their address.
+        "invoker_web.ratelimit.LockoutTokenAuthentication",
         # Its CSRF check never parses the body before the role check (see the module).
         "topology_editor.api.authentication.SessionAuthentication",
     ],
@@ -209,6 +251,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "topology_editor.api.pagination.Pagination",
     "EXCEPTION_HANDLER": "topology_editor.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["invoker_web.ratelimit.UserRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Invoker API",

@@ -59,6 +59,14 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counts(settings) -> None:
+    """Sign-in failures and API requests are counted in the Redis cache (invoker_web/ratelimit.py):
+    each test counts under a key prefix of its own, so none inherits another's lockout."""
+    cache = {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "default": cache}
+
+
 def _kafka_answers(bootstrap: str) -> str | None:
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
