@@ -144,7 +144,7 @@ def objects(state_dir: Path) -> dict[str, str]:
 def pods(state_dir: Path) -> dict[str, str]:
     """``STATE:namespace/Deployment`` of every pod the runtime reports (names, not pids)."""
     base = state_dir / "pods"
-    return {f"{state_dir}:{path.relative_to(base).with_suffix('')}": "present" for path in _json_files(base)}
+    return {f"{state_dir}:{path.relative_to(base).with_suffix('')}": "" for path in _json_files(base)}
 
 
 def deployments(database: Path) -> dict[str, str]:
@@ -201,13 +201,19 @@ def describe(state: dict[str, Any]) -> str:
     return f"live instance: {counts}"
 
 
+def _was(value: str, prefix: str = "") -> str:
+    return f" ({prefix}{value})" if value else ""
+
+
 def compare(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Every difference, one line each, naming the section and the item."""
     changes = []
     for section, label in SECTIONS.items():
         old, new = before.get(section, {}), after.get(section, {})
-        changes += [f"{label} appeared: {key} ({new[key]})" for key in sorted(new.keys() - old.keys())]
-        changes += [f"{label} disappeared: {key} (was {old[key]})" for key in sorted(old.keys() - new.keys())]
+        changes += [f"{label} appeared: {key}{_was(new[key])}" for key in sorted(new.keys() - old.keys())]
+        changes += [
+            f"{label} disappeared: {key}{_was(old[key], 'was ')}" for key in sorted(old.keys() - new.keys())
+        ]
         changes += [
             f"{label} changed: {key} ({old[key]} -> {new[key]})"
             for key in sorted(old.keys() & new.keys())

@@ -26,7 +26,7 @@ def state(**sections: dict[str, str]) -> dict:
 
 # --- The comparison -----------------------------------------------------------------------------
 def test_identical_states_have_no_changes() -> None:
-    one = state(processes={"web": "running"}, pods={"s:default/a.p-0": "present"})
+    one = state(processes={"web": "running"}, pods={"s:default/a.p-0": ""})
     assert live_guard.compare(one, json.loads(json.dumps(one))) == []
 
 
@@ -35,7 +35,7 @@ def test_every_difference_is_named_by_section_and_item() -> None:
         processes={"web": "running", "runtime": "running"},
         deployments={"db:wc": "resourceVersion 1"},
         objects={"s:default/ConfigMap/wc.splitter": "aaa"},
-        pods={"s:default/wc.splitter-0": "present"},
+        pods={"s:default/wc.splitter-0": ""},
     )
     after = state(
         processes={"web": "crashed", "runtime": "running"},
@@ -47,7 +47,7 @@ def test_every_difference_is_named_by_section_and_item() -> None:
         "app process changed: web (running -> crashed)",
         "deployment appeared: db:dragged (resourceVersion 2)",
         "object changed: s:default/ConfigMap/wc.splitter (aaa -> bbb)",
-        "pod disappeared: s:default/wc.splitter-0 (was present)",
+        "pod disappeared: s:default/wc.splitter-0",
     ]
 
 
