@@ -16,11 +16,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 
 from executor.config import MainConfig
@@ -43,14 +44,44 @@ def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer
     )
 
 
-class BoundedProducer(KafkaProducer):
-    """A KafkaProducer whose transaction steps give up after `max_block_ms`, as Java's do.
+class _ReadyOrNot:
+    """The sender's view of the network client, with `await_ready` answering False instead of raising.
 
-    kafka-python 3.0.12 waits without a deadline in `send_offsets_to_transaction` and
-    `commit_transaction`; after a broker restart we saw an AddOffsetsToTxn that never completed
-    and blocked a pod for good. After a timeout this producer is unusable: the caller closes it
-    and the next `init_transactions` for its id completes or aborts whatever was left open.
+    kafka-python 3.0.12's Sender drops a transactional request (AddPartitionsToTxn, AddOffsetsToTxn,
+    EndTxn...) when its coordinator is unreachable at the moment it is due: `await_ready` raises,
+    and the except branch neither re-enqueues the request nor clears the node it picked. After a
+    broker restart the transaction then waits forever for a request that was never sent (records
+    produced during the outage are never drained, so EndTxn is never sent either). The Sender's
+    own `not await_ready(...)` branch re-enqueues the request and looks the coordinator up again,
+    so answering False makes it take that path.
     """
+
+    def __init__(self, client: Any, pause_seconds: float) -> None:
+        self._client = client
+        self._pause = pause_seconds
+
+    def await_ready(self, node_id: Any, timeout_ms: int = 30000) -> bool:
+        try:
+            return bool(self._client.await_ready(node_id, timeout_ms=timeout_ms))
+        except KafkaConnectionError:
+            time.sleep(self._pause)  # the node refused: do not spin while it is away
+            return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class BoundedProducer(KafkaProducer):
+    """A KafkaProducer whose transaction steps give up after `max_block_ms`, as Java's do, and whose
+    transactional requests survive a broker restart (see _ReadyOrNot).
+
+    After a timeout this producer is unusable: the caller closes it and the next
+    `init_transactions` for its id completes or aborts whatever was left open.
+    """
+
+    def __init__(self, **configs: Any) -> None:
+        super().__init__(**configs)
+        self._sender._client = _ReadyOrNot(self._sender._client, self.config["retry_backoff_ms"] / 1000)
 
     def send_offsets_to_transaction(self, offsets: Any, group_metadata: Any) -> None:
         self._bounded(
@@ -91,8 +122,14 @@ def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer
         transaction_timeout_ms=30000,  # an orphaned transaction blocks downstream readers this long at most
         linger_ms=5,
         batch_size=256 * 1024,
-        max_block_ms=30000,  # also bounds every transaction step (see BoundedProducer)
-        request_timeout_ms=15000,
+        # Also bounds every transaction step (see BoundedProducer). Short: a step that outlives it
+        # is abandoned and the partition re-acquired with a fresh producer, which is the fastest
+        # way back after a broker outage (and safe: Kafka's committed offset decides). A step in
+        # flight when the broker returns completes, but only if it is younger than
+        # transaction_timeout_ms, or the coordinator aborts it meanwhile.
+        max_block_ms=10000,
+        request_timeout_ms=10000,
+        bootstrap_timeout_ms=5000,  # an attempt made during an outage fails soon and is retried
         delivery_timeout_ms=60000,
         allow_auto_create_topics=False,  # a pod still stopping must not recreate a deleted changelog
         **RECONNECT,

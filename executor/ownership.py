@@ -38,6 +38,9 @@ from executor.tasks import Pending, Task, open_producer
 
 log = logging.getLogger(__name__)
 RETRY_ERRORS = (KafkaError, DisconnectedError, RemoteError, OSError)
+#: Longest pause between attempts to acquire a partition. Short, because an attempt made while the
+#: broker is away is the one that must resume processing as soon as it answers again.
+MAX_BACKOFF = 1.0
 
 
 class Ownership:
@@ -205,7 +208,7 @@ class Ownership:
         for p in partitions:
             pend = self.pending[p]
             pend.attempts += 1
-            pend.next_try = time.monotonic() + min(5.0, 0.1 * 2**pend.attempts)
+            pend.next_try = time.monotonic() + min(MAX_BACKOFF, 0.1 * 2**pend.attempts)
         log.warning(
             "acquiring %s failed at %s (%s: %s); retrying", partitions, kind, type(error).__name__, error
         )

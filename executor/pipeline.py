@@ -31,6 +31,7 @@ from executor.tasks import Task
 
 log = logging.getLogger(__name__)
 Polled = dict[int, list[ConsumerRecord]]
+SLOW_COMMIT = 2.0  # seconds; a Kafka commit slower than this is logged with its steps
 
 
 class Pipeline:
@@ -178,14 +179,23 @@ class Pipeline:
         return self._finalize(committed, offsets)
 
     def _commit_kafka(self, task: Task, offset: int) -> BaseException | None:
+        started = time.monotonic()
         try:
             tp = TopicPartition(self.own.main.input_topic, task.partition)
             task.producer.send_offsets_to_transaction(
                 {tp: OffsetAndMetadata(offset, "", -1)}, self.own.main.group_id
             )
+            offsets_done = time.monotonic()
             task.producer.commit_transaction()
         except KafkaError as exc:
             return exc
+        if time.monotonic() - started > SLOW_COMMIT:  # a broker outage, or a slow broker: say which step
+            log.warning(
+                "partition %d: slow Kafka commit: offsets %.2fs, commit %.2fs",
+                task.partition,
+                offsets_done - started,
+                time.monotonic() - offsets_done,
+            )
         return None
 
     def _finalize(self, partitions: list[int], offsets: dict[int, int]) -> list[int]:

@@ -4,6 +4,7 @@ servers for the tests that kill or restart them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -31,7 +32,9 @@ def run_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="inv-", dir="/tmp"))
     yield path
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    if os.environ.get("INVOKER_TEST_KEEP_LOGS"):  # for reading the pods' logs of a passing test
+        print(f"----- logs kept in {path}")
+    elif report is not None and report.failed:
         for log in sorted(path.glob("*-io.log")):
             lines = log.read_text(errors="replace").splitlines()[-25:]
             print(f"----- {log.name} (last {len(lines)} lines; all logs kept in {path})\n" + "\n".join(lines))

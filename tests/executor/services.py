@@ -13,10 +13,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import redis
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from executor.localpod import free_port
 from tests.polling import wait_until
@@ -112,9 +116,42 @@ class PrivateKafka:
         subprocess.run([str(ROOT / "dev"), *args, "kafka"], env=env, check=True, timeout=240)
 
     def start(self) -> float:
-        """Starts the broker; returns the monotonic time it answered a metadata request."""
-        self._dev("start")
-        return time.monotonic()
+        """Starts the broker; returns the monotonic time it first answered a metadata request,
+        polled every 0.1 s beside `./dev start` (which polls more coarsely)."""
+        answered: list[float] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            while not done.is_set() and not answered:
+                if self.answers():
+                    answered.append(time.monotonic())
+                done.wait(0.1)
+
+        thread = threading.Thread(target=probe, daemon=True)
+        thread.start()
+        try:
+            self._dev("start")
+            thread.join(timeout=30)
+        finally:
+            done.set()
+        return answered[0] if answered else time.monotonic()
+
+    def answers(self) -> bool:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                request_timeout_ms=1000,
+                bootstrap_timeout_ms=1000,
+                reconnect_backoff_max_ms=100,
+            )
+        except KafkaError:
+            return False
+        try:
+            return bool(admin.describe_cluster().get("brokers"))
+        except KafkaError:
+            return False
+        finally:
+            admin.close()
 
     def stop(self) -> None:
         self._dev("stop")
@@ -122,3 +159,54 @@ class PrivateKafka:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+class TransactionProbe:
+    """Commits a one-record transaction every 0.1 s in a thread; records the first success after
+    `start`: the moment the broker can do transactional work again, which after a restart comes
+    some seconds after it answers metadata requests (it still loads its coordinators)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.committed_at: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, timeout: float) -> float:
+        self._thread.join(timeout)
+        self._stop.set()
+        if self.committed_at is None:
+            raise AssertionError(f"no transaction committed on {self.bootstrap} within {timeout:.0f}s")
+        return self.committed_at
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.committed_at is None:
+            if self._commit_one():
+                self.committed_at = time.monotonic()
+            else:
+                self._stop.wait(0.1)
+
+    def _commit_one(self) -> bool:
+        try:
+            producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                transactional_id=f"probe-{self.topic}",
+                max_block_ms=2000,
+                request_timeout_ms=2000,
+                reconnect_backoff_max_ms=100,
+            )
+        except KafkaError:
+            return False
+        try:
+            producer.init_transactions()
+            producer.begin_transaction()
+            producer.send(self.topic, b"probe", partition=0)
+            producer.commit_transaction()
+            return True
+        except KafkaError:
+            return False
+        finally:
+            producer.close(timeout=0)
