@@ -159,11 +159,11 @@ class Report:
         if not isinstance(value, Mapping):
             self.add(path, f"must be a mapping, got {describe(value)}", "invalid_type")
             return None
-        for key in value:
-            if key not in allowed and self.full:
-                self.omitted += 1
-            elif key not in allowed:
-                self.add(join(path, key), _unknown_field_message(key, allowed), "unknown_field")
+        unknown = [key for key in value if key not in allowed]
+        room = max(0, self.max_errors - len(self.errors))  # past it, unknown keys are only counted
+        for key in unknown[:room]:
+            self.add(join(path, key), _unknown_field_message(key, allowed), "unknown_field")
+        self.omitted += len(unknown[room:])
         for key in required:
             if not present(value, key):
                 self.add(join(path, key), "required field is missing", "required")

@@ -9,8 +9,13 @@ aliases expand into more values than any real manifest has is refused, so that a
 
 The pure-Python loader is used on purpose, not libyaml's ``CSafeLoader``: the C composer
 recurses without Python's recursion limit and crashes the process (SIGSEGV) on an upload of
-100,000 nested ``[``; the Python one raises ``RecursionError``, reported below. It parses
-about 350 KB per second, which is ample for manifests.
+100,000 nested ``[``; the Python one raises ``RecursionError``, reported below. It is slow:
+about 100 KB per second on the 2-core development machine, so a 1 MiB upload of 145,000
+partition numbers holds a worker for some 13 s (``benchmarks/hostile_input.py``). That is
+bounded by :data:`MAX_MANIFEST_BYTES` and needs the editor role, but it is over the API's 1 s
+goal. libyaml's event parser does not recurse and would check the depth first, but loading
+with libyaml measured only about 4 times faster here: the Python-side resolving and
+constructing of each scalar dominates, so a real fix also needs a lower count of values.
 
 Merge keys (``<<: *base``) are refused outright, naming their line: kubectl's strict decoding
 does not support them in manifests either, and PyYAML's merging copies every merged key once
@@ -155,19 +160,23 @@ def document_shape_problem(
 ) -> tuple[str, str] | None:
     """``(message, code)`` when a loaded document (YAML or JSON) has more values than any real
     manifest, counting every use of an aliased value, or deeper nesting; ``None`` when it is fine.
-    Walks without recursion and stops at the first limit passed."""
-    pending: list[tuple[object, int]] = [(document, 1)]
-    count = 0
-    while pending:
-        value, depth = pending.pop()
-        count += 1
-        if count > max_values:
-            message = f"the document expands to more than {max_values} values (through YAML aliases?)"
-            return message, "too_large"
-        if isinstance(value, dict | list) and depth > max_depth:
+
+    Walks level by level without recursion (lists extended in C: 100,000 values take a few
+    milliseconds) and stops as soon as a limit is passed, before expanding any further."""
+    level: list[Any] = [document]
+    count, depth = 0, 1
+    while level:
+        count += len(level)
+        containers = [value for value in level if isinstance(value, dict | list)]
+        if containers and depth > max_depth:
             return f"the document is nested too deeply (more than {max_depth} levels)", "too_deep"
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        pending.extend((child, depth + 1) for child in children)
+        level = []
+        for container in containers:
+            level.extend(container.values() if isinstance(container, dict) else container)
+            if count + len(level) > max_values:
+                message = f"the document expands to more than {max_values} values (through YAML aliases?)"
+                return message, "too_large"
+        depth += 1
     return None
 
 
