@@ -9,6 +9,8 @@ SAMPLE_NAME=word-count-demo
 # app_env: the settings every process of the project gets, pointing at the services ./dev runs.
 app_env() {
   export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+  # The executors' state store is a Redis of its own (scripts/services/redis.sh: state_redis).
+  export INVOKER_STATE_REDIS_URL=${INVOKER_STATE_REDIS_URL:-redis://127.0.0.1:$STATE_REDIS_PORT/0}
   export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
   export INVOKER_BACKEND=${INVOKER_BACKEND:-local}
   export INVOKER_LOCAL_STATE_DIR=${INVOKER_LOCAL_STATE_DIR:-$INVOKER_ROOT/data/local-runtime}

@@ -20,6 +20,7 @@ suite_env() {
   local dir=$1
   unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND CHANNELS_REDIS_URL INVOKER_STATE_REDIS_URL
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/15"
+  export INVOKER_STATE_REDIS_URL="redis://127.0.0.1:$STATE_REDIS_PORT/15"
   export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
   export INVOKER_BACKEND=local
   export INVOKER_DATA_DIR="$dir/data"
@@ -43,6 +44,7 @@ run_test_suite() {
   suite_env "$dir"
   # Emptied first too: a run that was interrupted leaves its queued test tasks behind.
   redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null
+  redis-cli -p "$STATE_REDIS_PORT" -n 15 flushdb >/dev/null
   local started=$SECONDS
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
@@ -54,6 +56,7 @@ run_test_suite() {
   log "test suite took $((SECONDS - started))s"
   # The run's own state goes with it: its directory and what it left in its Redis database.
   redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null || warn "could not empty Redis database 15"
+  redis-cli -p "$STATE_REDIS_PORT" -n 15 flushdb >/dev/null || warn "could not empty the state Redis' database 15"
   rm -rf "$dir"
   if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
     warn "failed steps: ${FAILED_STEPS[*]}"; return 1
