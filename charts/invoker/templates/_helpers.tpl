@@ -58,6 +58,10 @@ app.kubernetes.io/part-of: invoker
 {{- printf "%s-redis" (include "invoker.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{- define "invoker.stateRedisName" -}}
+{{- printf "%s-state-redis" (include "invoker.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* Where the app's files live in the container. */}}
 {{- define "invoker.secretKeyDir" -}}/var/run/secrets/invoker{{- end -}}
 
@@ -106,9 +110,14 @@ send the pod IP as Host, are not rejected as DisallowedHost.
 - name: REDIS_URL
   value: {{ required "redis.url is required (or redis.existingSecret, or redis.bundled.enabled)" .Values.redis.url | quote }}
 {{- end }}
-{{- with .Values.redis.stateUrl }}
+{{- /* The executors' state cache: stateUrl, else the bundled state Redis, else REDIS_URL itself. */}}
 - name: INVOKER_STATE_REDIS_URL
-  value: {{ . | quote }}
+{{- if .Values.redis.stateUrl }}
+  value: {{ .Values.redis.stateUrl | quote }}
+{{- else if .Values.redis.stateBundled.enabled }}
+  value: {{ printf "redis://%s.%s.svc:6379/0" (include "invoker.stateRedisName" .) .Release.Namespace | quote }}
+{{- else }}
+  value: $(REDIS_URL)
 {{- end }}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ required "kafka.bootstrapServers is required" .Values.kafka.bootstrapServers | quote }}
