@@ -9,7 +9,7 @@ the revision number, and revision numbers only grow.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from orchestrator.backend import Observed
 from orchestrator.convert import config_map_name
@@ -38,11 +38,17 @@ def observed_assignment(data: Mapping[str, str]) -> tuple[Assignment, int]:
     return assignment, epoch
 
 
-def entity_epochs(spec: DeploymentSpec, observed: Observed, revision_number: int) -> dict[str, int]:
+def entity_epochs(
+    spec: DeploymentSpec,
+    observed: Observed,
+    revision_number: int,
+    assignment_of: Callable[[Mapping[str, str]], tuple[Assignment, int]] = observed_assignment,
+) -> dict[str, int]:
+    """``assignment_of`` reads a live ConfigMap's data (the reconcile passes a memoized one)."""
     epochs = {}
     for entity in spec.entities:
         live = observed.get("ConfigMap", config_map_name(spec.name, entity.name))
-        assignment, epoch = observed_assignment((live or {}).get("data") or {})
+        assignment, epoch = assignment_of((live or {}).get("data") or {})
         if live is not None and assignment == desired_assignment(entity) and epoch > 0:
             epochs[entity.name] = epoch
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,7 +23,7 @@ from weakref import WeakKeyDictionary
 from orchestrator.backend import Backend, Observed, PermanentError, RetryableError
 from orchestrator.compare import satisfies
 from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
-from orchestrator.epochs import entity_epochs
+from orchestrator.epochs import Assignment, entity_epochs, observed_assignment
 from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
 from orchestrator.spec import DeploymentSpec, to_manifest
 from orchestrator.topics import TopicsReport, reconcile_topics
@@ -94,12 +95,33 @@ def reconcile(target: Target, backend: Backend, dry_run: bool = False) -> Reconc
     return result
 
 
+class AssignmentMemo:
+    """``observed_assignment`` of a live ConfigMap's data, remembered by the data object itself:
+    the watch cache replaces an object when it changes and hands back the same one otherwise,
+    so parsing every ``<pod>.json`` of every entity on every pass is not needed."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: dict[int, tuple[Mapping[str, str], tuple[Assignment, int]]] = {}
+
+    def __call__(self, data: Mapping[str, str]) -> tuple[Assignment, int]:
+        entry = self._entries.get(id(data))
+        if entry is not None and entry[0] is data:
+            return entry[1]
+        result = observed_assignment(data)
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[id(data)] = (data, result)  # holds ``data``, so its id is not reused
+        return result
+
+
 @dataclass
 class _Memory:
     """What one backend's passes keep between them in this process."""
 
     convert: ConvertCache = field(default_factory=ConvertCache)
     plan: PlanMemo = field(default_factory=PlanMemo)
+    assignments: AssignmentMemo = field(default_factory=AssignmentMemo)
 
 
 _MEMORIES: WeakKeyDictionary[Any, _Memory] = WeakKeyDictionary()
@@ -118,35 +140,53 @@ def _run(target: Target, backend: Backend, result: ReconcileResult) -> None:
         result.topics.raise_when_unreachable()  # a broker outage applies nothing and is retried
     memory = _memory(backend)
     observed = backend.observe(target.spec.name)
-    owner = _owner(target, backend, observed, result.dry_run)
-    desired = convert(target.spec, _context(target, backend, observed, owner), memory.convert)
+    root = root_object(target.spec, to_manifest(target.spec)["spec"], backend.namespace)
+    owner = _owner(target, backend, observed, root, result.dry_run)
+    desired = convert(target.spec, _context(target, backend, observed, owner, memory), memory.convert)
     now, held = limit_rollouts(plan_changes(desired, observed, memory.plan), observed)
     result.changes, result.held = now, held
     if result.dry_run:
         return
-    _apply_all(backend, now)
+    try:
+        _apply_all(backend, now)
+    except PermanentError:  # the root still records what was asked for; its status says why not
+        with contextlib.suppress(RetryableError, PermanentError):
+            _record_spec(backend, observed, root)
+        raise
+    _record_spec(backend, observed, root)
     if backend.calls.writes:  # the writes updated the backend's cache: read the result back
         observed = backend.observe(target.spec.name)
     _finish(target, backend, observed, result)
 
 
-def _owner(target: Target, backend: Backend, observed: Observed, dry_run: bool) -> OwnerRef | None:
-    """The root object's identity, creating or updating the root when its spec (or a label the
-    watch selects it by) changed."""
-    desired = root_object(target.spec, to_manifest(target.spec)["spec"], backend.namespace)
-    root = observed.root
-    if not dry_run and (root is None or root.get("spec") != desired["spec"] or not _labelled(root, desired)):
-        root = backend.ensure_root(desired)
-    uid = (root or {}).get("metadata", {}).get("uid")
+def _owner(
+    target: Target, backend: Backend, observed: Observed, root: dict[str, Any], dry_run: bool
+) -> OwnerRef | None:
+    """The root object's identity; a missing root is created first (its uid owns the rest)."""
+    live = observed.root
+    if live is None and not dry_run:
+        live = backend.ensure_root(root)
+    uid = (live or {}).get("metadata", {}).get("uid")
     return OwnerRef(uid=uid, name=target.spec.name) if uid else None
 
 
-def _context(target: Target, backend: Backend, observed: Observed, owner: OwnerRef | None) -> ConvertContext:
+def _record_spec(backend: Backend, observed: Observed, root: dict[str, Any]) -> None:
+    """Writes the root's spec (or a label the watch selects it by) when it changed. An existing
+    root is written after the objects it owns, so a move's ConfigMap is the pass's first write:
+    nothing stands between a click and the pods' new assignment."""
+    live = observed.root
+    if live is not None and (live.get("spec") != root["spec"] or not _labelled(live, root)):
+        backend.ensure_root(root)
+
+
+def _context(
+    target: Target, backend: Backend, observed: Observed, owner: OwnerRef | None, memory: _Memory
+) -> ConvertContext:
     return ConvertContext(
         namespace=backend.namespace,
         revision=target.revision,
         state_url=target.state_url,
-        epochs=entity_epochs(target.spec, observed, target.revision_number),
+        epochs=entity_epochs(target.spec, observed, target.revision_number, memory.assignments),
         owner=owner,
     )
 
