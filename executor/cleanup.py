@@ -45,11 +45,10 @@ def consumer_groups(admin: KafkaAdminClient, deployment: str) -> list[str]:
     return sorted(g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix))
 
 
-def delete_deployment_data(deployment: str, bootstrap_servers: str, state_url: str | None) -> Removed:
-    """Deletes the deployment's changelog topics, consumer groups and (with `state_url`) state keys.
+def delete_kafka_data(deployment: str, bootstrap_servers: str) -> tuple[list[str], list[str]]:
+    """Deletes the deployment's changelog topics and consumer groups; returns their names.
 
-    Idempotent; raises KafkaError or redis.RedisError when a server does not answer, so the caller
-    retries.
+    Idempotent; raises KafkaError when the broker does not answer, so the caller can retry.
     """
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap_servers, client_id="invoker-cleanup", **admin_options()
@@ -63,7 +62,13 @@ def delete_deployment_data(deployment: str, bootstrap_servers: str, state_url: s
             _delete_groups(admin, groups)
     finally:
         admin.close()
+    return topics, groups
+
+
+def delete_deployment_data(deployment: str, bootstrap_servers: str, state_url: str | None) -> Removed:
+    """Deletes the deployment's state keys (with `state_url`), changelog topics and consumer groups."""
     keys = delete_deployment_state(state_url, deployment) if state_url else 0
+    topics, groups = delete_kafka_data(deployment, bootstrap_servers)
     log.info("deleted %s: %d state keys, topics %s, consumer groups %s", deployment, keys, topics, groups)
     return Removed(state_keys=keys, topics=topics, groups=groups)
 

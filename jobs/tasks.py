@@ -12,6 +12,7 @@ from celery.app.task import Task
 
 from jobs import coalesce
 from jobs.backends import get_backend
+from jobs.cleanup import remove_deployment
 from jobs.collector import collect, publish
 from jobs.runs import run_reconcile
 from orchestrator.reconcile import ReconcileResult
@@ -83,7 +84,7 @@ def _passes(name: str, trigger: str, token: str) -> tuple[str, ReconcileResult |
 def _one_pass(name: str, trigger: str) -> ReconcileResult | None:
     """One reconcile; None when the deployment is gone and its objects were deleted instead."""
     if not Deployment.objects.filter(name=name).exists():
-        get_backend().delete_deployment(name)  # its root object owns everything else
+        remove_deployment(name, get_backend())  # its objects (the root owns them), then its pods' data
         return None
     return run_reconcile(name, get_backend(), trigger=trigger)
 
