@@ -16,9 +16,10 @@ RUN python -m venv /opt/venv \
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=deps /opt/venv /opt/venv
-COPY executor /app/executor
 WORKDIR /app
 # One uid for all three containers, so they share the socket emptyDir without world-writable files.
 USER 10001:10001
 EXPOSE 9400
 ENTRYPOINT ["python", "-m", "executor.io_sidecar"]
+# The code last: an edit to it re-runs this one step, every step above stays cached.
+COPY executor /app/executor

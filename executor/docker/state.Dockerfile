@@ -15,7 +15,8 @@ RUN python -m venv /opt/venv \
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=deps /opt/venv /opt/venv
-COPY executor /app/executor
 WORKDIR /app
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "executor.state_sidecar"]
+# The code last: an edit to it re-runs this one step, every step above stays cached.
+COPY executor /app/executor

@@ -254,14 +254,24 @@ _images_build_one() {
   key=$(_images_key "$dockerfile" "$target")
   ref=$IMAGES_REPO/$name:$key
   archive=$IMAGES_ARCHIVES/$name-$key.oci.tar
-  IMAGES_CURRENT+=("$name $ref $archive")
-  [ -s "$archive" ] && return 0
+  [ -s "$archive" ] && { IMAGES_CURRENT+=("$name $ref $archive"); return 0; }
   _images_ensure_base || return 1
   log "images: building $ref from $dockerfile$([ "$target" = - ] || echo " (target $target)")"
   _images_run "$IMAGES_RUNROOT/$name.log" _images_bud "$dockerfile" "$target" "$ref" "$key" || return 1
   _images_export "$ref" "$archive" || return 1
   _images_forget "$name" "$key"
+  IMAGES_CURRENT+=("$name $ref $archive")
   log "images: $name built in $((SECONDS - started))s"
+}
+
+# _images_keep_previous NAME: lists NAME's newest older archive, if any (its build just failed).
+_images_keep_previous() {
+  local archive key
+  archive=$(ls -t "$IMAGES_ARCHIVES/$1"-*.oci.tar 2>/dev/null | head -n 1)
+  [ -n "$archive" ] || return 0
+  key=$(basename "$archive" .oci.tar); key=${key#"$1"-}
+  warn "images: $1 stays at its previous build $IMAGES_REPO/$1:$key"
+  IMAGES_CURRENT+=("$1 $IMAGES_REPO/$1:$key $archive")
 }
 
 _images_size() {
@@ -300,15 +310,18 @@ _images_locked() {
   return $rc
 }
 
+# _images_build_all: every image; one that fails does not stop the others (its previous build
+# stays listed), but the whole fails.
 _images_build_all() {
-  local line name dockerfile target
+  local line name dockerfile target failed=()
   _images_ensure_base || return 1
   IMAGES_CURRENT=("$IMAGES_BASE_NAME $IMAGES_BASE_REF $IMAGES_ARCHIVES/$IMAGES_BASE_NAME-$(_images_base_key).oci.tar")
   for line in "${IMAGES_RECIPES[@]}"; do
     read -r name dockerfile target <<<"$line"
-    _images_build_one "$name" "$dockerfile" "$target" || return 1
+    _images_build_one "$name" "$dockerfile" "$target" || { failed+=("$name"); _images_keep_previous "$name"; }
   done
   _images_write_manifest
+  [ ${#failed[@]} -eq 0 ] || { warn "images: failed to build: ${failed[*]}"; return 1; }
 }
 
 # images_build: builds whatever is missing or stale; prints nothing when all are current.
