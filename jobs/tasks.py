@@ -9,6 +9,7 @@ import uuid
 
 from celery import shared_task
 from celery.app.task import Task
+from celery.signals import worker_process_init
 
 from jobs import coalesce
 from jobs.backends import get_backend
@@ -23,6 +24,16 @@ MAX_BACKOFF_SECONDS = 60
 #: How soon a task that found its deployment busy looks again. It only matters when the holder
 #: died (its lock times out): otherwise the holder runs the pass this task asked for.
 BUSY_RETRY_SECONDS = 1.0
+
+
+@worker_process_init.connect
+def warm_backend(**_: object) -> None:
+    """A new worker process starts its backend's watch cache at once (in the background), so
+    the first change after a worker restart does not wait for the initial lists."""
+    try:
+        getattr(get_backend(), "cache", None)
+    except Exception:  # no cluster yet: the first pass will say why, with a retry
+        log.warning("could not start the backend's watch cache", exc_info=True)
 
 
 def backoff_seconds(retries: int) -> int:

@@ -124,3 +124,18 @@ def test_an_unreachable_cluster_is_recorded_as_degraded_with_the_reason(
 @pytest.mark.parametrize(("retries", "seconds"), [(0, 1), (1, 2), (3, 8), (6, 60), (100, 60)])
 def test_retries_back_off_exponentially_up_to_a_minute(retries: int, seconds: int) -> None:
     assert backoff_seconds(retries) == seconds
+
+
+def test_a_new_worker_process_starts_its_watch_cache_before_any_task(settings, kube_cluster) -> None:
+    from jobs.backends import get_backend, reset_backend
+    from jobs.tasks import warm_backend
+
+    settings.INVOKER_BACKEND, settings.INVOKER_KUBECONFIG = "kubernetes", kube_cluster.kubeconfig
+    reset_backend()
+    try:
+        warm_backend()  # what Celery's worker_process_init runs in each new worker process
+        cache = get_backend()._cache
+        assert cache is not None, "the watch cache was not started"
+        assert cache.wait_synced(30) == [], "its initial lists did not complete"
+    finally:
+        reset_backend()
