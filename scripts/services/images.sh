@@ -66,7 +66,6 @@ _images_require_root() {
 }
 
 images_install() {
-  _images_require_root
   # runc and umoci: the image tests unpack the archives and run them (tests/images).
   apt_install buildah mmdebstrap umoci skopeo runc
 }
@@ -326,6 +325,7 @@ _images_build_all() {
 
 # images_build: builds whatever is missing or stale; prints nothing when all are current.
 images_build() {
+  _images_require_root
   images_install
   _images_locked _images_build_all || die "image build failed (logs in $IMAGES_RUNROOT/)"
 }
