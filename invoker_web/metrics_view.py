@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from jobs.metrics import ReconcileCollector
+from topology_editor.reconcile_metrics import ReconcileCollector
 
 
 @never_cache

@@ -2,7 +2,8 @@
 
 Every worker process records its passes as rows, so the numbers are the same whichever
 process serves the scrape and however many workers there are: no per-process registry to
-merge, no multiprocess directory to keep clean.
+merge, no multiprocess directory to keep clean. It lives beside the models it reads (the
+editor's ``ReconcileRun``), so the web's ``/metrics`` view reads it from the editor's layer.
 """
 
 from __future__ import annotations
