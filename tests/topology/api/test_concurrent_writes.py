@@ -36,7 +36,7 @@ POSTGRES_URL = os.environ.get(
 )
 #: The server's DATABASE_LOCK_TIMEOUT_SECONDS: long enough for eight writers in a row on a busy
 #: machine, short enough for the test that holds the lock to see the server give up.
-LOCK_TIMEOUT_SECONDS = 3
+LOCK_TIMEOUT_SECONDS = 5
 WRITERS = 8
 SETUP_EDITOR = """
 from django.contrib.auth.models import Group, User
