@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -200,3 +202,48 @@ def _chunks(
     if chunk:
         reading.keys += len(chunk)
         yield chunk
+
+
+_END = object()
+
+
+def read_ahead(
+    main: MainConfig, pod: str, partition: int, reading: Reading, depth: int = 2
+) -> Iterator[dict[bytes, bytes | None]]:
+    """`read`, with the Kafka side running up to `depth` chunks ahead in a thread: decoding the
+    changelog (the io sidecar's CPU) then overlaps loading the chunks before it (the state
+    sidecar's and Redis' CPU), which on two cores is a third of a restore's time."""
+    chunks: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        source = read(main, pod, partition, reading)
+        try:
+            for chunk in source:
+                if not put(chunk):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the reader of the chunks
+            put(exc)
+        finally:
+            source.close()
+
+    thread = threading.Thread(target=run, name=f"restore-{partition}", daemon=True)
+    thread.start()
+    try:
+        while (item := chunks.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=30)

@@ -77,7 +77,7 @@ class StateRecovery:
     ) -> int | None:
         reading = changelog.Reading()
         first = True
-        for chunk in changelog.read(self.main, self.pod, partition, reading):
+        for chunk in changelog.read_ahead(self.main, self.pod, partition, reading):
             self._load(partition, chunk, fence, first=first)
             first = False
         resume = committed if committed is not None else reading.marker

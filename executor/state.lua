@@ -84,27 +84,19 @@ local function recover(epoch, token, committed, stateful)
   return {'behind', offset}
 end
 
--- restore(epoch, token, first, done, offset, key1, value1, ...): replaces the cache with the
--- changelog's content, one chunk per call. The first chunk empties the partition and forgets its
--- offset, so a restore cut short is seen as 'behind' and done again; the last sets the offset.
-local function restore(epoch, token, first, done, offset)
+-- restore(epoch, token, first, done, offset, sets, key1, value1, ..., deleted1, ...): replaces the
+-- cache with the changelog's content, one chunk per call: `sets` key/value pairs, then keys to
+-- delete. The first chunk empties the partition and forgets its offset, so a restore cut short is
+-- seen as 'behind' and done again; the last (`done`) records the offset the state reflects.
+local function restore(epoch, token, first, done, offset, sets)
   if fenced(epoch, token) then return 'fenced' end
   if first == '1' then
     redis.call('DEL', state, pending)
     redis.call('HDEL', meta, 'offset', 'pending_offset')
   end
-  local sets, dels = {}, {}
-  for i = 7, #ARGV, 2 do
-    local value = ARGV[i + 1]
-    if string.sub(value, 1, 1) == 's' then
-      sets[#sets + 1] = ARGV[i]
-      sets[#sets + 1] = string.sub(value, 2)
-    else
-      dels[#dels + 1] = ARGV[i]
-    end
-  end
-  for i = 1, #sets, 4000 do redis.call('HSET', state, unpack(sets, i, math.min(i + 3999, #sets))) end
-  for i = 1, #dels, 4000 do redis.call('HDEL', state, unpack(dels, i, math.min(i + 3999, #dels))) end
+  local from, last = 8, 7 + 2 * tonumber(sets)
+  for i = from, last, 4000 do redis.call('HSET', state, unpack(ARGV, i, math.min(i + 3999, last))) end
+  for i = last + 1, #ARGV, 4000 do redis.call('HDEL', state, unpack(ARGV, i, math.min(i + 3999, #ARGV))) end
   if done == '1' and tonumber(offset) >= 0 then redis.call('HSET', meta, 'offset', offset) end
   return 'ok'
 end
@@ -121,5 +113,5 @@ if op == 'prepare' then return prepare(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
 if op == 'finalize' then return finalize(ARGV[2], ARGV[3], ARGV[4]) end
 if op == 'recover' then return recover(ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
 if op == 'release' then return release(ARGV[2], ARGV[3]) end
-if op == 'restore' then return restore(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
+if op == 'restore' then return restore(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) end
 return redis.error_reply('unknown op ' .. tostring(op))

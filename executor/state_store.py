@@ -119,10 +119,15 @@ class StateStore:
         The first chunk empties the partition (and forgets its offset, so a restore cut short is
         redone); the last one (`done`) records the input offset the restored state reflects.
         """
-        args: list[Any] = ["restore", fence.epoch, fence.token, int(first), int(done)]
-        args.append(-1 if offset is None else offset)
+        sets: list[bytes] = []
+        deleted: list[bytes] = []
         for key, value in items.items():
-            args += [key, _staged(value)]
+            if value is None:
+                deleted.append(key)
+            else:
+                sets += (key, value)
+        args: list[Any] = ["restore", fence.epoch, fence.token, int(first), int(done)]
+        args += [-1 if offset is None else offset, len(sets) // 2, *sets, *deleted]
         return self._script(keys=self.keys(partition), args=args).decode()
 
     def scan(self, partition: int, cursor: int, count: int) -> tuple[int, dict[bytes, bytes]]:
