@@ -1,6 +1,9 @@
 // The topology editor: entities are nodes, topics are edges (one entity's output topic is
 // another's input topic); partitions are chips dragged between pods. Every edit is local
-// until Save, which PUTs the whole manifest with If-Match; undo/redo walk local snapshots.
+// until Save; undo/redo walk local snapshots. Save sends one request per intent, with If-Match:
+// edits that only moved partitions go as a batch of moves (`moves/`: the audit says "moved
+// partition 3 of splitter from splitter-1 to splitter-0"), anything else as the whole manifest
+// (PUT), whose audit entry names the moves it also made. Either way one revision.
 import { api, connectMetrics, escapeHtml, loadStatus, renderStatus, showConnection } from "./common.js";
 import { toYaml } from "./yaml.js";
 
@@ -48,13 +51,40 @@ function manifest() {
   };
 }
 
+// The moves from the saved spec to the edited one, or null when anything else changed too.
+function onlyMoves() {
+  const saved = JSON.parse(state.saved);
+  const withoutPartitions = (spec) => JSON.stringify(spec, (key, value) => (key === "partitions" ? undefined : value));
+  if (withoutPartitions(saved) !== withoutPartitions(state.spec)) return null;
+  const moves = [];
+  for (const [i, e] of entities().entries()) {
+    const before = new Map(saved.statefulEntities[i].pods.flatMap((pod) => pod.partitions.map((p) => [String(p), pod.name])));
+    const after = e.pods.flatMap((pod) => pod.partitions.map((p) => [String(p), pod.name, p]));
+    if (after.length !== before.size || after.some(([p]) => !before.has(p))) return null; // added or removed
+    const moved = after.filter(([p, pod]) => before.get(p) !== pod).sort((a, b) => Number(a[2]) - Number(b[2]));
+    moves.push(...moved.map(([, pod, raw]) => ({ entity: e.name, partition: raw, to_pod: pod })));
+  }
+  return moves.length ? moves : null;
+}
+
+async function saveMoves(moves) {
+  const { data } = await api("POST", `${URL_}moves/`, { moves }, { ifMatch: `"${state.version}"` });
+  adopt((await api("GET", URL_)).data);
+  return data.revision;
+}
+
+async function saveManifest() {
+  const { data } = await api("PUT", URL_, manifest(), { ifMatch: `"${state.version}"` });
+  adopt(data);
+  return data.metadata.annotations["invoker.io/revision"];
+}
+
 async function save() {
   message("Saving…");
   try {
-    const { data } = await api("PUT", URL_, manifest(), { ifMatch: `"${state.version}"` });
-    adopt(data);
+    const moves = onlyMoves();
+    const revision = moves ? await saveMoves(moves) : await saveManifest();
     state.errors = [];
-    const revision = data.metadata.annotations["invoker.io/revision"];
     message(`Saved revision ${revision}; reconcile requested.`, "ok");
   } catch (error) {
     state.errors = error.fields.length ? error.fields : [{ path: "", message: error.message }];

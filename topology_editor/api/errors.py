@@ -189,6 +189,8 @@ def _flatten(detail: Any, path: str):  # type: ignore[no-untyped-def]
     if isinstance(detail, dict):
         for key, value in detail.items():
             child = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            if isinstance(key, int):  # a list serializer's errors come keyed by the item's index
+                child = f"{path}[{key}]"
             yield from _flatten(value, child)
     elif isinstance(detail, list):
         nested = any(isinstance(item, dict | list) for item in detail)

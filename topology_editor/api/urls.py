@@ -26,6 +26,7 @@ urlpatterns = [
     path(DEPLOYMENT, DeploymentViewSet.as_view(ITEM), name="deployment-detail"),
     path(f"{DEPLOYMENT}export/", ManifestViewSet.as_view({"get": "export"}), name="deployment-export"),
     path(f"{DEPLOYMENT}move/", PartitionViewSet.as_view({"post": "move"}), name="deployment-move"),
+    path(f"{DEPLOYMENT}moves/", PartitionViewSet.as_view({"post": "move_many"}), name="deployment-moves"),
     path(f"{DEPLOYMENT}status/", StatusViewSet.as_view({"get": "status"}), name="deployment-status"),
     path(f"{DEPLOYMENT}audit/", StatusViewSet.as_view({"get": "audit"}), name="deployment-audit"),
     path(f"{DEPLOYMENT}entities/", EntityViewSet.as_view(COLLECTION), name="entity-list"),

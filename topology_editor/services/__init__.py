@@ -32,7 +32,13 @@ from topology_editor.services.errors import (
     ServiceError,
     StaleVersionError,
 )
-from topology_editor.services.partitions import Rebalance, move_partition, rebalance_entity
+from topology_editor.services.partitions import (
+    PartitionMove,
+    Rebalance,
+    move_partition,
+    move_partitions,
+    rebalance_entity,
+)
 from topology_editor.services.parts import (
     add_entity,
     add_pod,
@@ -54,6 +60,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "Origin",
+    "PartitionMove",
     "Rebalance",
     "RoleError",
     "ServiceError",
@@ -66,6 +73,7 @@ __all__ = [
     "import_manifest",
     "merge_patch",
     "move_partition",
+    "move_partitions",
     "patch_deployment",
     "rebalance_entity",
     "remove_entity",

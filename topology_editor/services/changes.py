@@ -10,6 +10,7 @@ from topology_editor import reconcile_hook
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import ConflictError
 from topology_editor.services.limits import spec_limits
+from topology_editor.services.partitions import moves_between
 from topology_editor.services.recording import Origin, User, record_audit
 from topology_editor.services.saving import Change, locked, save_spec, write_transaction
 from topology_editor.spec_rows import spec_from_rows, stored_manifest
@@ -65,9 +66,8 @@ def edit_deployment(
         new = parse_deployment(edit(to_manifest(old)), spec_limits())
         _require_name(name, new)
         origin = Origin(actor, interface)
-        return save_spec(
-            deployment, old, new, origin=origin, action="update", summary=summary or "updated the spec"
-        )
+        summary = summary or "; ".join(["updated the spec", *moves_between(old, new)])
+        return save_spec(deployment, old, new, origin=origin, action="update", summary=summary)
 
 
 def _require_name(name: str, spec: DeploymentSpec) -> None:

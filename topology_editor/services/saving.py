@@ -94,7 +94,8 @@ def save_spec(
     changes = diff_specs(to_manifest(old) if old else {}, to_manifest(new))
     record_audit(deployment, origin, action, summary, changes, revision.name)
     if old is None or revision_name(old) != revision.name:
-        reason = f"{action} by {origin.describe()}: revision {revision.name}"
+        # What changed comes first ("moved partition 3 of splitter from ..."): it is the run's trigger.
+        reason = f"{summary} ({action} by {origin.describe()}, revision {revision.name})"
         transaction.on_commit(lambda: reconcile_hook.request_reconcile(deployment.name, reason))
     return Change(deployment, new, revision, changed=True, created=old is None, changes=changes)
 

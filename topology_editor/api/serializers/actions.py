@@ -19,6 +19,19 @@ class MovePartitionSerializer(serializers.Serializer):
     resource_version = _version_field()
 
 
+class PartitionMoveSerializer(serializers.Serializer):
+    entity = serializers.CharField()
+    partition = serializers.IntegerField(min_value=0, max_value=MAX_PARTITION_ID)
+    to_pod = serializers.CharField()
+
+
+class MovePartitionsSerializer(serializers.Serializer):
+    """Several moves saved as one change (the editor's Save after dragging partitions)."""
+
+    moves = PartitionMoveSerializer(many=True, allow_empty=False)
+    resource_version = _version_field()
+
+
 class RebalanceSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="return the plan without applying it")
     removed = serializers.ListField(

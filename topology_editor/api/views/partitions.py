@@ -1,5 +1,6 @@
-"""Moving a partition (``POST /api/deployments/{name}/move/``) and rebalancing an entity
-(``POST /api/deployments/{name}/entities/{entity}/rebalance/``, with ``dry_run``)."""
+"""Moving a partition (``POST /api/deployments/{name}/move/``), several as one change
+(``POST /api/deployments/{name}/moves/``, what the editor's Save sends after a drag) and
+rebalancing an entity (``POST /api/deployments/{name}/entities/{entity}/rebalance/``)."""
 
 from typing import Any
 
@@ -13,6 +14,7 @@ from topology_editor.api.concurrency import expected_version, with_etag
 from topology_editor.api.serializers.actions import (
     ChangeResultSerializer,
     MovePartitionSerializer,
+    MovePartitionsSerializer,
     RebalanceResultSerializer,
     RebalanceSerializer,
 )
@@ -29,7 +31,11 @@ def valid(serializer: Serializer) -> dict[str, Any]:
 class PartitionViewSet(DeploymentScopedViewSet):
     """Changes of who owns which partition; the pods reload their assignment, none restarts."""
 
-    action_permissions = {"move": (roles.CHANGE,), "rebalance": (roles.REBALANCE,)}
+    action_permissions = {
+        "move": (roles.CHANGE,),
+        "move_many": (roles.CHANGE,),
+        "rebalance": (roles.REBALANCE,),
+    }
 
     @extend_schema(request=MovePartitionSerializer, responses=ChangeResultSerializer)
     def move(self, request: Request, name: str) -> Response:
@@ -37,6 +43,16 @@ class PartitionViewSet(DeploymentScopedViewSet):
         body = valid(MovePartitionSerializer(data=request.data))
         version = expected_version(request, body.pop("resource_version", None), "resource_version")
         change = services.move_partition(name, **body, expected_version=version, **self.origin())
+        return with_etag(Response(change_result(change)), change.deployment)
+
+    @extend_schema(request=MovePartitionsSerializer, responses=ChangeResultSerializer)
+    def move_many(self, request: Request, name: str) -> Response:
+        """Applies ``moves`` in order as one change: one revision, one audit entry naming every
+        partition moved, one reconcile (editor role)."""
+        body = valid(MovePartitionsSerializer(data=request.data))
+        version = expected_version(request, body.pop("resource_version", None), "resource_version")
+        moves = [services.PartitionMove(**move) for move in body["moves"]]
+        change = services.move_partitions(name, moves, expected_version=version, **self.origin())
         return with_etag(Response(change_result(change)), change.deployment)
 
     @extend_schema(request=RebalanceSerializer, responses=RebalanceResultSerializer)
