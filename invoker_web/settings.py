@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, pinned and served from here: no CDN
     "channels",
     "axes",
     "topology_editor",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -247,6 +250,11 @@ REST_FRAMEWORK = {
         "topology_editor.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own HTML renderer, allowed the inline styles of its templates (invoker_web/content_policy.py).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "invoker_web.content_policy.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": ["topology_editor.api.formats.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "topology_editor.api.pagination.Pagination",
     "EXCEPTION_HANDLER": "topology_editor.api.errors.exception_handler",
@@ -264,6 +272,30 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "topology_editor.api.schema.add_error_responses",
     ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Every response says the page may load scripts, styles, images, fonts, fetches and websockets
+# from this origin only, run no inline script or style and be framed by no other site. The pages
+# keep their code in static/ (no inline <script> or <style>); Plotly and Swagger UI are served
+# from pinned Python packages (plotly, drf-spectacular-sidecar). "data:" images are the icons
+# Swagger UI's stylesheet embeds. One widening: DRF's browsable API pages also allow inline
+# styles (invoker_web/content_policy.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    }
 }
 
 # Error reports (the DEBUG page, error mails) mask the passwords of URLs, not just secret names.
@@ -275,7 +307,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # kafka-python narrates every connection at INFO; its warnings and errors are what matter here.
-    "loggers": {"kafka": {"level": env.str("KAFKA_LOG_LEVEL", default="WARNING")}},
+    # django-axes narrates every sign-in at INFO; its warnings (failures, lockouts) are what matter.
+    "loggers": {
+        "kafka": {"level": env.str("KAFKA_LOG_LEVEL", default="WARNING")},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Production protections (what `check --deploy` asks for) ----------------------------------

@@ -209,3 +209,20 @@ def test_roles_give_no_access_to_users_and_groups(db, client, personas, url_name
     client.force_login(personas[persona])
     route = next(route for route in ROUTES if route.name == url_name)
     assert client.get(concrete(route, {})).status_code == 403
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_every_response_carries_the_content_security_policy(client, samples, personas, route) -> None:
+    """Our origin only, no inline code, no framing by other sites (settings.CONTENT_SECURITY_POLICY)."""
+    for signed_in in (False, True):
+        if signed_in:
+            client.force_login(personas.owner)
+        response = client.get(concrete(route, samples))
+        policy = dict(
+            directive.strip().split(" ", 1)
+            for directive in response.get("Content-Security-Policy", "").split(";")
+        )
+        assert policy.get("default-src") == "'self'", (route, response.status_code)
+        assert policy["script-src"] == policy["style-src"] == policy["connect-src"] == "'self'", route
+        assert policy["frame-ancestors"] == "'self'"
+        assert policy["object-src"] == "'none'"

@@ -1,5 +1,7 @@
 """Page views: the deployments list, the topology editor and the live metrics page."""
 
+import re
+from functools import cache
 from pathlib import Path
 
 import plotly
@@ -19,6 +21,19 @@ login_required = _login_required(login_url="pages:login")
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
+@cache
+def plotly_style_ids() -> list[str]:
+    """The ids of the ``<style>`` elements Plotly's bundle would add to the page, which the CSP
+    refuses: its own rules ("plotly.js-style-global", given to a linked stylesheet that Plotly
+    then fills through the CSSOM) and the map library's (skipped when the id exists; no chart
+    here is a map). The metrics page links an empty stylesheet under each id."""
+    bundled = re.findall(
+        r'getElementById\("([\w.-]+)"\)\)\{var \w+=document\.createElement\("style"\)',
+        PLOTLY_JS.read_text(encoding="utf-8"),
+    )
+    return ["plotly.js-style-global", *bundled]
+
+
 def _abilities(request: HttpRequest) -> dict[str, bool]:
     user = request.user
     return {
@@ -28,13 +43,15 @@ def _abilities(request: HttpRequest) -> dict[str, bool]:
     }
 
 
-def _deployment_page(request: HttpRequest, name: str, template: str) -> HttpResponse:
+def _deployment_page(
+    request: HttpRequest, name: str, template: str, extra: dict[str, object] | None = None
+) -> HttpResponse:
     # The role first: a user without one learns nothing, not even which names exist (403, not 404).
     if not request.user.has_perm(roles.VIEW):
         raise PermissionDenied("your role does not allow reading deployments")
     if not Deployment.objects.filter(name=name).exists():
         raise Http404(name)
-    return render(request, template, {"name": name, **_abilities(request)})
+    return render(request, template, {"name": name, **_abilities(request), **(extra or {})})
 
 
 @login_required
@@ -52,7 +69,7 @@ def editor(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_GET
 def metrics(request: HttpRequest, name: str) -> HttpResponse:
-    return _deployment_page(request, name, "pages/metrics.html")
+    return _deployment_page(request, name, "pages/metrics.html", {"plotly_style_ids": plotly_style_ids()})
 
 
 @login_required
