@@ -14,10 +14,13 @@ any more) and after the committed input offset was read. Kafka decides; Redis fo
 
 ("none": never committed, or the group's offsets expired after `offsets.retention.minutes`.)
 
-A restore whose changelog ends on another offset than the committed one (the group's offsets
-were reset by hand, or the state predates the changelog) is logged as an error and counted as
-`invoker_errors_total{kind="state_diverged"}`; the partition still goes on from the committed
-offset with the changelog's state, so no partition is ever refused for good.
+A restore whose changelog ends on another offset than the committed one is never refused:
+- the changelog is empty (the state predates it, or the topic was deleted) and the input still
+  starts at offset 0: the state is rebuilt by processing the input again from its first record
+  (`invoker_errors_total{kind="state_rebuilt"}`; outputs before the committed offset repeat);
+- otherwise (offsets reset by hand, or the first input records are gone) it is logged as an error,
+  counted as `invoker_errors_total{kind="state_diverged"}`, and the partition goes on from the
+  committed offset with the changelog's state.
 
 Stateless UDFs keep no changelog: they only adopt the committed offset.
 """
@@ -80,31 +83,57 @@ class StateRecovery:
         for chunk in changelog.read_ahead(self.main, self.pod, partition, reading):
             self._load(partition, chunk, fence, first=first)
             first = False
-        resume = committed if committed is not None else reading.marker
+        resume = self._resume_after_restore(partition, committed, reading)
         self._load(partition, {}, fence, first=first, done=True, offset=resume)
         metrics.RESTORE_SECONDS.observe(reading.seconds)
         metrics.RESTORED_KEYS.inc(reading.keys)
         log.info(
             "partition %d: the state cache reflected offset %s, Kafka committed %s; restored %d keys "
-            "(%d changelog records) in %.2fs",
+            "(%d changelog records) in %.2fs; resuming at %s",
             partition,
             cached,
             committed,
             reading.keys,
             reading.records,
             reading.seconds,
+            resume,
         )
-        if committed is not None and reading.marker != committed:
-            metrics.ERRORS.labels("state_diverged").inc()
-            log.error(
-                "partition %d: the changelog reflects input offset %s but Kafka committed %s (offsets reset "
-                "by hand, or state older than the changelog); going on from %s with the changelog's state",
+        return resume
+
+    def _resume_after_restore(
+        self, partition: int, committed: int | None, reading: changelog.Reading
+    ) -> int | None:
+        """Where to go on once the cache holds the changelog's state: where Kafka committed, which
+        is where the changelog ends, unless the two disagree."""
+        if committed is None or reading.marker == committed:
+            return committed if committed is not None else reading.marker
+        if reading.marker is None and self._input_starts_at_zero(partition):
+            # State older than its changelog (written before the changelog existed, or the topic
+            # was deleted): the input still holds every record, so the state is rebuilt from it.
+            metrics.ERRORS.labels("state_rebuilt").inc()
+            log.warning(
+                "partition %d: Kafka committed input offset %s but the changelog is empty; rebuilding the "
+                "state from the first input record (the outputs of offsets before %s are produced again)",
                 partition,
-                reading.marker,
                 committed,
                 committed,
             )
-        return resume
+            return None
+        metrics.ERRORS.labels("state_diverged").inc()
+        log.error(
+            "partition %d: the changelog reflects input offset %s but Kafka committed %s (offsets reset "
+            "by hand, or state older than the changelog and the input's first records are gone); going "
+            "on from %s with the changelog's state",
+            partition,
+            reading.marker,
+            committed,
+            committed,
+        )
+        return committed
+
+    def _input_starts_at_zero(self, partition: int) -> bool:
+        tp = TopicPartition(self.main.input_topic, partition)
+        return self.consumer.beginning_offsets([tp], timeout_ms=15000)[tp] == 0
 
     def _load(
         self,

@@ -5,7 +5,10 @@ Each test runs its own redis-server for the executors' state, so killing it dist
 """
 
 import pytest
+from kafka.admin import KafkaAdminClient
 
+from executor import changelog
+from executor.config import parse_main
 from executor.localpod import LocalEntity, metric_sum
 from tests.executor.harness import (
     LineProducer,
@@ -39,6 +42,7 @@ def committed(entity: LocalEntity) -> float:
 def assert_restored_without_divergence(entity: LocalEntity) -> None:
     assert total(entity, "invoker_state_restored_keys_total") > 0  # the cache really was refilled
     assert total(entity, "invoker_errors_total", kind="state_diverged") == 0
+    assert total(entity, "invoker_errors_total", kind="state_rebuilt") == 0
 
 
 def run(topo, splitters: int = 3) -> None:
@@ -100,3 +104,56 @@ def test_everything_stopped_and_started_on_an_empty_state_store_continues_the_to
     wait_for_exact_totals(topo)
     assert_restored_without_divergence(topo.summer)
     assert metric_sum(topo.summer.pods["summer-0"].metrics(), "invoker_state_restore_seconds_count") == 6
+
+
+def drop_changelog(topo) -> None:
+    """Deletes the sum entity's changelog topic, as if its state had been written before it existed."""
+    topic = changelog.topic_name(parse_main(topo.summer.main))
+    admin = KafkaAdminClient(bootstrap_servers=topo.bootstrap)
+    try:
+        admin.delete_topics([topic])
+        wait_until(lambda: topic not in admin.list_topics(), 60, f"{topic} deleted")
+    finally:
+        admin.close()
+
+
+def stop_pods(topo) -> None:
+    topo.counter.stop()
+    topo.summer.stop()
+
+
+def test_state_without_a_changelog_is_seeded_into_one_or_rebuilt_from_the_input(topology, state_redis):
+    """State written before the changelog existed: while the cache holds it, it is copied into the
+    empty changelog (and a later loss restores it from there); once the cache is gone too, it is
+    rebuilt from the input, which still starts at offset 0."""
+    topo = topology(state_url=state_redis.url)
+    producer = LineProducer(topo.bootstrap, topo.lines_topic, topo.PARTITIONS)
+    producer.produce(make_lines(LINES // 4, seed=16))
+    run(topo, splitters=2)
+    wait_for_exact_totals(topo)
+
+    stop_pods(topo)
+    drop_changelog(topo)  # the cache still holds every total: it is seeded into a new changelog
+    producer.produce(make_lines(LINES // 4, seed=17))
+    run(topo, splitters=2)
+    wait_for_exact_totals(topo)
+    assert total(topo.summer, "invoker_state_restored_keys_total") == 0
+
+    stop_pods(topo)
+    state_redis.shutdown_nosave()
+    state_redis.start()  # now the cache is lost: the seeded changelog brings it back
+    producer.produce(make_lines(LINES // 4, seed=18))
+    run(topo, splitters=2)
+    wait_for_exact_totals(topo)
+    assert_restored_without_divergence(topo.summer)
+
+    stop_pods(topo)
+    state_redis.shutdown_nosave()
+    state_redis.start()
+    drop_changelog(topo)  # both gone: only the input is left to rebuild the totals from
+    producer.produce(make_lines(LINES // 4, seed=19))
+    producer.stop()
+    run(topo, splitters=2)
+    wait_for_exact_totals(topo)
+    assert total(topo.summer, "invoker_errors_total", kind="state_rebuilt") == 6
+    assert total(topo.summer, "invoker_errors_total", kind="state_diverged") == 0
