@@ -24,7 +24,14 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
-from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_NAME, LABEL_POD, METRICS_PORT
+from orchestrator.convert import (
+    LABEL_ENTITY,
+    LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
+    LABEL_NAME,
+    LABEL_POD,
+    METRICS_PORT,
+)
 from orchestrator.spec import API_VERSION, KIND
 from orchestrator.watch_cache import Source, WatchCache, strip_managed_fields
 
@@ -45,9 +52,11 @@ KIND_PATHS = {
 #: Statuses worth retrying: throttling, timeouts and server-side failures.
 RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
 REQUEST_TIMEOUT = (3.0, 15.0)
-#: Everything the orchestrator makes carries this label, and the pods inherit it: one selector
-#: for every watch.
-WATCH_SELECTOR = f"{LABEL_NAME}=invoker"
+#: Everything the orchestrator makes carries these labels, and the pods inherit them: one
+#: selector for every watch. ``managed-by`` keeps out what merely shares the name, such as the
+#: Helm chart's own workloads (``app.kubernetes.io/name: invoker`` too, ``managed-by: Helm``,
+#: and an ``instance`` label that may equal a deployment's name).
+WATCH_SELECTOR = f"{LABEL_NAME}=invoker,{LABEL_MANAGED_BY}=invoker"
 #: How long a pass waits for the cache's first list (a fresh worker process) before it gives up
 #: with a retryable error, and for a broken watch to reconnect.
 SYNC_TIMEOUT_SECONDS = 30.0

@@ -375,3 +375,25 @@ def test_an_expired_resource_version_relists_and_the_cache_stays_right(harness, 
     wait_for("the relisted cache to follow the cluster", lambda: seen_by_cache(harness.backend), timeout=30)
     repaired = reconcile(target, harness.backend)
     assert sorted(c.describe() for c in repaired.changes) == repairs
+
+
+def test_objects_that_only_share_the_labels_are_never_touched(harness, example) -> None:
+    """The Helm chart labels its own workloads app.kubernetes.io/name=invoker and instance=<its
+    release>, which may be a deployment's name: managed-by keeps them out of the watch."""
+    labels = {"app.kubernetes.io/name": "invoker", "app.kubernetes.io/instance": NAME}
+    foreign = {
+        "metadata": {"name": "release-web", "labels": {**labels, "app.kubernetes.io/managed-by": "Helm"}},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "x"}]},
+            },
+        },
+    }
+    harness.apps.create_namespaced_deployment(harness.namespace, foreign)
+    result = harness.converge(harness.target(example))
+    assert not [c for c in result.changes if c.name == "release-web"]
+    assert harness.backend.cache["Deployment"].get("release-web") is None
+    assert harness.apps.read_namespaced_deployment("release-web", harness.namespace).metadata.name
