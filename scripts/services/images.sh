@@ -29,7 +29,8 @@
 # Interface: images_install, images_start (= build what is missing), images_stop, images_status,
 #            images_build, images_ref NAME, images_archive NAME, cmd_images.
 # Environment: INVOKER_DEBIAN_MIRROR (default deb.debian.org), INVOKER_IMAGES_VERBOSE=1 (build
-# logs on the terminal instead of $INVOKER_RUN/images/*.log).
+# logs on the terminal instead of $INVOKER_RUN/images/*.log), INVOKER_IMAGES_STORE_MAX_MB (8000:
+# above it the layer cache is emptied after a build; the archives stay).
 
 IMAGES_DIR=$INVOKER_CACHE/images
 IMAGES_STORE=$IMAGES_DIR/store
@@ -208,17 +209,13 @@ _images_export() {
     || { rm -f "$tmp"; return 1; }
 }
 
-# _images_forget NAME KEY: removes NAME's archives and store tags of other keys.
+# _images_forget NAME KEY: removes NAME's archives of other keys. Its older images stay in the
+# store: removing one would also remove the untagged intermediate images under it, which are the
+# layer cache of the next build (_images_trim_store bounds the store instead).
 _images_forget() {
-  local name=$1 key=$2 old ref
+  local name=$1 key=$2 old
   for old in "$IMAGES_ARCHIVES/$name"-*.oci.tar; do
     [ -e "$old" ] && [ "$old" != "$IMAGES_ARCHIVES/$name-$key.oci.tar" ] && rm -f "$old"
-  done
-  [ "$name" = "$IMAGES_BASE_NAME" ] && return 0
-  _images_buildah images --format '{{.Name}}:{{.Tag}}' 2>/dev/null | while read -r ref; do
-    if [[ "$ref" == "$IMAGES_REPO/$name:"* && "$ref" != "$IMAGES_REPO/$name:$key" ]]; then
-      _images_buildah rmi "$ref" >/dev/null 2>&1 || true
-    fi
   done
   return 0
 }
@@ -312,7 +309,8 @@ _images_locked() {
 # _images_build_all: every image; one that fails does not stop the others (its previous build
 # stays listed), but the whole fails.
 _images_build_all() {
-  local line name dockerfile target failed=()
+  local line name dockerfile target failed=() built_before
+  built_before=$(ls "$IMAGES_ARCHIVES")
   _images_ensure_base || return 1
   IMAGES_CURRENT=("$IMAGES_BASE_NAME $IMAGES_BASE_REF $IMAGES_ARCHIVES/$IMAGES_BASE_NAME-$(_images_base_key).oci.tar")
   for line in "${IMAGES_RECIPES[@]}"; do
@@ -320,7 +318,21 @@ _images_build_all() {
     _images_build_one "$name" "$dockerfile" "$target" || { failed+=("$name"); _images_keep_previous "$name"; }
   done
   _images_write_manifest
+  [ "$built_before" = "$(ls "$IMAGES_ARCHIVES")" ] || _images_trim_store
   [ ${#failed[@]} -eq 0 ] || { warn "images: failed to build: ${failed[*]}"; return 1; }
+}
+
+# _images_trim_store: the layer cache keeps every intermediate layer of every build (an edit to
+# the dashboard's code adds some 30 MB), so past a bound it is emptied. The archives, which are
+# what counts, stay; the base comes back from its archive, and the next build re-runs pip once.
+_images_trim_store() {
+  local used max=${INVOKER_IMAGES_STORE_MAX_MB:-8000}
+  used=$(du -sm "$IMAGES_STORE" 2>/dev/null | cut -f1)
+  [ "${used:-0}" -le "$max" ] && return 0
+  log "images: the layer cache holds ${used} MB (over $max); emptying it"
+  _images_buildah rm --all >/dev/null 2>&1
+  _images_buildah rmi --all --force >/dev/null 2>&1 || warn "images: could not empty $IMAGES_STORE"
+  return 0
 }
 
 # images_build: builds whatever is missing or stale; prints nothing when all are current.
