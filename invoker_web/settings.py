@@ -217,6 +217,17 @@ INVOKER_LOGIN_FAILURES_PER_ADDRESS = env.int("INVOKER_LOGIN_FAILURES_PER_ADDRESS
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("INVOKER_LOGIN_LOCKOUT_MINUTES", default=15.0))
 AXES_LOCKOUT_CALLABLE = "invoker_web.ratelimit.lockout_response"
 AXES_VERBOSE = False
+# The client address failures are counted against (django-axes reads it through django-ipware).
+# By default the connecting peer's (REMOTE_ADDR). Behind an ingress every peer is the ingress, so
+# one client's failures would lock out everyone: the chart sets the order to
+# "HTTP_X_FORWARDED_FOR,REMOTE_ADDR" and AXES_IPWARE_PROXY_COUNT to the proxies that append to the
+# header before the one that connects (0 for an ingress alone). The client is then the entry that
+# many places left of the last; what a client wrote further left is never believed, and a longer
+# chain than expected is read the same way rather than lumped under the proxy's address.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+IPWARE_STRICT = False
 INVOKER_API_RATE_PER_USER = env.str("INVOKER_API_RATE_PER_USER", default="1200/minute")
 for _name, _value in (
     ("INVOKER_LOGIN_FAILURES_PER_ACCOUNT", AXES_FAILURE_LIMIT),
@@ -225,6 +236,13 @@ for _name, _value in (
 ):
     if _value <= 0:
         raise ImproperlyConfigured(f"{_name} must be positive, got {_value}")
+if AXES_IPWARE_META_PRECEDENCE_ORDER != ["REMOTE_ADDR"] and AXES_IPWARE_PROXY_COUNT is None:
+    raise ImproperlyConfigured(
+        "AXES_IPWARE_PROXY_COUNT must be set when AXES_IPWARE_META_PRECEDENCE_ORDER reads a header "
+        f"({AXES_IPWARE_META_PRECEDENCE_ORDER}): without it a client chooses its own address"
+    )
+if AXES_IPWARE_PROXY_COUNT is not None and AXES_IPWARE_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"AXES_IPWARE_PROXY_COUNT must be 0 or more, got {AXES_IPWARE_PROXY_COUNT}")
 if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", INVOKER_API_RATE_PER_USER):
     raise ImproperlyConfigured(
         f"INVOKER_API_RATE_PER_USER must be like '1200/minute', got {INVOKER_API_RATE_PER_USER!r}"

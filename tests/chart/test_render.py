@@ -360,6 +360,26 @@ def test_ingress_hosts_are_allowed_and_trusted(helm) -> None:
     assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "invoker-redis", "key": "url"}
 
 
+def test_behind_the_ingress_sign_in_failures_count_per_forwarded_client(helm) -> None:
+    """Every request reaches the pods from the ingress: the client is what it appended to
+    X-Forwarded-For (tests/foundation/test_rate_limits.py runs that setting)."""
+    proxied = {"AXES_IPWARE_META_PRECEDENCE_ORDER", "AXES_IPWARE_PROXY_COUNT"}
+    behind_ingress = env_of(
+        app_containers(helm.template(CHART / "examples" / "ingress-servicemonitor.yaml"))["web"]
+    )
+    assert behind_ingress["AXES_IPWARE_META_PRECEDENCE_ORDER"]["value"] == "HTTP_X_FORWARDED_FOR,REMOTE_ADDR"
+    assert behind_ingress["AXES_IPWARE_PROXY_COUNT"]["value"] == "0"
+    two_proxies = env_of(app_containers(helm.template(None, "web.proxyCount=1"))["web"])
+    assert two_proxies["AXES_IPWARE_PROXY_COUNT"]["value"] == "1"
+    assert not proxied & set(env_of(app_containers(helm.template(None))["web"])), (
+        "no proxy: the peer's address"
+    )
+    worker = env_of(
+        app_containers(helm.template(CHART / "examples" / "ingress-servicemonitor.yaml"))["worker"]
+    )
+    assert not proxied & set(worker), "only the web process counts sign-ins"
+
+
 def test_the_bundled_redis_is_what_the_app_talks_to(helm) -> None:
     docs = helm.template(CHART / "examples" / "evaluation-bundled-redis.yaml")
     redis = one(docs, "Deployment", "-redis")

@@ -2,6 +2,7 @@
 (django-axes, counted in the real Redis), wrong API tokens count against their address, and each
 user's API requests are rate-limited. Every refusal is a 429 with Retry-After."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.test import Client
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN_FORMS = ["/accounts/login/", "/admin/login/", "/api/auth/login/"]
 ATTACKER, OTHER = "203.0.113.7", "198.51.100.9"
+PROXY = "10.1.2.3"  # an ingress controller's pod address
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +68,48 @@ def test_failures_over_many_accounts_lock_the_address(settings, accounts) -> Non
     assert [a.status_code for a in answers] == [200] * 11 + [429]
     assert sign_in("/accounts/login/", "bob", "bob-pw-1").status_code == 429, "the address is locked"
     assert sign_in("/accounts/login/", "bob", "bob-pw-1", address=OTHER).status_code == 302
+
+
+def test_behind_a_proxy_each_forwarded_client_is_counted_on_its_own(settings, accounts) -> None:
+    """With the chart's ingress setting every request comes from the ingress's address; the
+    client is the address the ingress appended to X-Forwarded-For, not what the client wrote."""
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    settings.INVOKER_LOGIN_FAILURES_PER_ADDRESS = 12
+
+    def via_proxy(username: str, password: str, forwarded_for: str):
+        client = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+        return client.post("/accounts/login/", {"username": username, "password": password})
+
+    answers = [via_proxy(f"user-{i}", "guess", ATTACKER) for i in range(12)]
+    assert [a.status_code for a in answers] == [200] * 11 + [429]
+    assert via_proxy("bob", "bob-pw-1", ATTACKER).status_code == 429, "the attacker's address is locked"
+    assert via_proxy("bob", "bob-pw-1", f"{OTHER}, {ATTACKER}").status_code == 429, (
+        "a forged entry is ignored"
+    )
+    assert via_proxy("bob", "bob-pw-1", OTHER).status_code == 302, "another client behind the same proxy"
+
+
+def test_the_client_address_source_comes_from_the_environment() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(','.join(s.AXES_IPWARE_META_PRECEDENCE_ORDER), s.AXES_IPWARE_PROXY_COUNT)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "invoker_web.settings"}
+    env.pop("AXES_IPWARE_META_PRECEDENCE_ORDER", None)
+    env.pop("AXES_IPWARE_PROXY_COUNT", None)
+    run = functools.partial(
+        subprocess.run, [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run(env=env).stdout.split() == ["REMOTE_ADDR", "None"], "locally: the connecting address"
+    proxied = {**env, "AXES_IPWARE_META_PRECEDENCE_ORDER": "HTTP_X_FORWARDED_FOR,REMOTE_ADDR"}
+    done = run(env={**proxied, "AXES_IPWARE_PROXY_COUNT": "1"})
+    assert done.stdout.split() == ["HTTP_X_FORWARDED_FOR,REMOTE_ADDR", "1"], done.stderr
+    assert "AXES_IPWARE_PROXY_COUNT must be set" in run(env=proxied).stderr
+    assert (
+        "AXES_IPWARE_PROXY_COUNT must be 0 or more"
+        in run(env={**proxied, "AXES_IPWARE_PROXY_COUNT": "-1"}).stderr
+    )
 
 
 def test_the_lockout_ends_after_the_cool_off(settings, accounts) -> None:
