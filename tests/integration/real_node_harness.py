@@ -184,6 +184,9 @@ class ControlPlane:
         self.hostname = f"{queue}@localhost"
         self.database = base / "db.sqlite3"
         self.env = {
+            # What ./dev and the tests export for development; a caller's own values win.
+            "DEBUG": "1",
+            "SECRET_KEY": "django-insecure-real-node-harness-only",
             **os.environ,
             "REDIS_URL": redis_url,
             "DATABASE_URL": f"sqlite:///{self.database}",
@@ -194,7 +197,8 @@ class ControlPlane:
             "INVOKER_RECONCILE_QUEUE": queue,
         }
         self.manage("migrate", "--noinput")
-        self._log = (base / "worker.log").open("w")
+        self.log_path = base / "worker.log"
+        self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "invoker_web", "worker", "--pool", "solo", "-Q", queue,
              "--hostname", self.hostname, "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
