@@ -4,6 +4,7 @@ import pytest
 
 from tests.topology.conftest import EXAMPLE_NAME
 from tests.topology.helpers import deployment_url, error
+from topology_editor.api.serializers.actions import MAX_MOVES
 from topology_editor.models import AuditEntry, Deployment, Revision
 from topology_editor.spec_rows import spec_from_rows
 
@@ -170,6 +171,16 @@ def test_a_bad_move_in_a_batch_is_named_by_its_place_and_nothing_moves(api, exam
 def test_a_malformed_batch_is_an_invalid_request_naming_its_fields(api, example, body, paths):
     status, code, fields = error(api("editor").post(MOVES_URL, body, format="json"))
     assert (status, code, [path for path, _ in fields]) == (400, "invalid_request", paths)
+
+
+def test_a_batch_over_the_limit_is_refused_before_anything_is_looked_up(api, example):
+    move = {"entity": "splitter", "partition": 3, "to_pod": "splitter-0"}
+    response = api("editor").post(MOVES_URL, {"moves": [move] * (MAX_MOVES + 1)}, format="json")
+    assert error(response) == (400, "invalid_request", [("moves", "max_length")])
+    assert str(MAX_MOVES) in response.json()["error"]["fields"][0]["message"]
+    assert Revision.objects.filter(deployment__name=EXAMPLE_NAME).count() == 1
+    at_the_limit = api("editor").post(MOVES_URL, {"moves": [move] * MAX_MOVES}, format="json")
+    assert at_the_limit.status_code == 200, at_the_limit.json()
 
 
 def test_viewers_cannot_move_a_batch(api, example):

@@ -12,11 +12,9 @@ def _version_field() -> serializers.IntegerField:
     )
 
 
-class MovePartitionSerializer(serializers.Serializer):
-    entity = serializers.CharField()
-    partition = serializers.IntegerField(min_value=0, max_value=MAX_PARTITION_ID)
-    to_pod = serializers.CharField()
-    resource_version = _version_field()
+#: The most moves one ``moves/`` request may carry: far more than a Save after dragging sends (a
+#: few), while a body of millions is refused with a 400 naming ``moves`` before any is looked up.
+MAX_MOVES = 10_000
 
 
 class PartitionMoveSerializer(serializers.Serializer):
@@ -25,10 +23,16 @@ class PartitionMoveSerializer(serializers.Serializer):
     to_pod = serializers.CharField()
 
 
+class MovePartitionSerializer(PartitionMoveSerializer):
+    resource_version = _version_field()
+
+
 class MovePartitionsSerializer(serializers.Serializer):
     """Several moves saved as one change (the editor's Save after dragging partitions)."""
 
-    moves = PartitionMoveSerializer(many=True, allow_empty=False)
+    moves = PartitionMoveSerializer(
+        many=True, allow_empty=False, max_length=MAX_MOVES, help_text=f"at most {MAX_MOVES} moves"
+    )
     resource_version = _version_field()
 
 
