@@ -81,9 +81,7 @@ def _save_moves(
             at = f"{field}[{i}]." if field else ""
             spec = _request_checked(plan_move, spec, move.entity, move.partition, move.to_pod, prefix=at)
             if before != move.to_pod:
-                lines.append(
-                    f"moved partition {move.partition} of {move.entity} from {before} to {move.to_pod}"
-                )
+                lines.append(_moved(move.entity, move.partition, before, move.to_pod))
         summary = "; ".join(lines) or "moved nothing"
         return save_spec(
             deployment, old, _validated(spec), origin=origin, action="move_partition", summary=summary
@@ -100,8 +98,13 @@ def moves_between(old: DeploymentSpec, new: DeploymentSpec) -> list[str]:
         for pod in entity.pods:
             for p in pod.partitions:
                 if before.get(p, pod.name) != pod.name:
-                    lines.append(f"moved partition {p} of {entity.name} from {before[p]} to {pod.name}")
+                    lines.append(_moved(entity.name, p, before[p], pod.name))
     return lines
+
+
+def _moved(entity: str, partition: int, from_pod: str, to_pod: str) -> str:
+    """The audit entry's and the reconcile trigger's words for one move, whichever save made it."""
+    return f"moved partition {partition} of {entity} from {from_pod} to {to_pod}"
 
 
 def _pods(spec: DeploymentSpec, entity: str) -> tuple[PodSpec, ...]:
