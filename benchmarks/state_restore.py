@@ -117,7 +117,7 @@ def restore(main_json: dict[str, object], work: Path, committed: int) -> float:
         recovery = StateRecovery(main, "bench-0", consumer, state, stateful=True)
         recovery.prepare_topic()
         started = time.monotonic()
-        resumed = recovery.resume(0, None, committed, fence)  # type: ignore[arg-type]  # no seed here
+        resumed = recovery.resume(0, None, committed, fence, empty=False)  # type: ignore[arg-type]
         seconds = time.monotonic() - started
         consumer.close()
         assert resumed == committed, (resumed, committed)

@@ -126,12 +126,12 @@ def send_marker(producer: KafkaProducer, topic: str, partition: int, next_offset
     producer.send(topic, key=MARKER, value=str(next_offset).encode(), partition=partition)
 
 
-def is_empty(consumer: KafkaConsumer, topic: str, partition: int) -> bool:
-    """Whether the changelog partition holds nothing (never written, or the topic was recreated)."""
-    tp = TopicPartition(topic, partition)
-    start = consumer.beginning_offsets([tp], timeout_ms=15000)[tp]
-    end = consumer.end_offsets([tp], timeout_ms=15000)[tp]
-    return start >= end
+def empty_partitions(consumer: KafkaConsumer, topic: str, partitions: list[int]) -> set[int]:
+    """The changelog partitions that hold nothing (never written, or the topic was recreated)."""
+    tps = [TopicPartition(topic, p) for p in partitions]
+    starts = consumer.beginning_offsets(tps, timeout_ms=15000)
+    ends = consumer.end_offsets(tps, timeout_ms=15000)
+    return {tp.partition for tp in tps if starts[tp] >= ends[tp]}
 
 
 @dataclass

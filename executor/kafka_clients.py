@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
@@ -42,6 +42,20 @@ def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer
         allow_auto_create_topics=False,  # a deleted topic must stay deleted
         **RECONNECT,
     )
+
+
+def committed_offsets(
+    consumer: KafkaConsumer, tps: list[TopicPartition], timeout_ms: int
+) -> dict[int, int | None]:
+    """The group's committed offsets of many partitions in one OffsetFetch (None: none committed).
+
+    `KafkaConsumer.committed` asks one partition per request; its coordinator asks for many, and
+    waits for pending transactional offset commits the same way (require_stable).
+    """
+    if not tps:
+        return {}
+    found = consumer._coordinator.fetch_committed_offsets(tps, timeout_ms=timeout_ms)
+    return {tp.partition: (found[tp].offset if tp in found else None) for tp in tps}
 
 
 class _ReadyOrNot:

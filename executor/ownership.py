@@ -32,6 +32,7 @@ from kafka.errors import KafkaError
 from executor import metrics
 from executor.config import MainConfig, PodConfig
 from executor.env import Tuning
+from executor.kafka_clients import BoundedProducer, committed_offsets
 from executor.protocol import Client, DisconnectedError, RemoteError
 from executor.recovery import StateRecovery
 from executor.tasks import Pending, Task, open_producer
@@ -181,14 +182,37 @@ class Ownership:
         if not partitions:
             return
         producers = list(self.pool.map(lambda p: open_producer(self.main, self.pod, p), partitions))
-        started = []
+        opened: dict[int, BoundedProducer] = {}
         for p, producer in zip(partitions, producers, strict=True):
             if isinstance(producer, BaseException):
                 self._backoff([p], "init_transactions", producer)
-                continue
+            else:
+                opened[p] = producer
+        started = self._recover(opened)
+        self._assign()
+        for p in started:
+            self.active[p].rewind(self.consumer, self.main.input_topic)
+            metrics.OWNED.labels(str(p)).set(1)
+        if started:
+            log.info("acquired partitions %s at epoch %d", started, self.epoch)
+
+    def _recover(self, opened: dict[int, BoundedProducer]) -> list[int]:
+        """Reads the committed offsets (one request for all), brings each state cache in line and
+        makes the partitions active; returns those that were."""
+        if not opened:
+            return []
+        try:
+            committed = committed_offsets(self.consumer, [self._tp(p) for p in opened], timeout_ms=15000)
+            empty = self.recovery.empty_changelogs(list(opened))
+        except RETRY_ERRORS as exc:
+            for producer in opened.values():
+                producer.discard()
+            self._backoff(list(opened), "recover", exc)
+            return []
+        started = []
+        for p, producer in opened.items():
             try:
-                committed = self.consumer.committed(self._tp(p), timeout_ms=15000)
-                resume = self.recovery.resume(p, producer, committed, self.fence())
+                resume = self.recovery.resume(p, producer, committed[p], self.fence(), p in empty)
             except RETRY_ERRORS as exc:
                 producer.discard()
                 self._backoff([p], "recover", exc)
@@ -196,12 +220,7 @@ class Ownership:
             pend = self.pending.pop(p)
             self.active[p] = Task(p, producer, resume, gained_at=pend.gained_at, position=resume)
             started.append(p)
-        self._assign()
-        for p in started:
-            self.active[p].rewind(self.consumer, self.main.input_topic)
-            metrics.OWNED.labels(str(p)).set(1)
-        if started:
-            log.info("acquired partitions %s at epoch %d", started, self.epoch)
+        return started
 
     def _backoff(self, partitions: list[int], kind: str, error: BaseException) -> None:
         metrics.ERRORS.labels(kind).inc()

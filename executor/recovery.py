@@ -54,20 +54,31 @@ class StateRecovery:
         if self.stateful:
             self._partitions = changelog.ensure_topic(self.main, admin_options())
 
+    def empty_changelogs(self, partitions: list[int]) -> set[int]:
+        """Which of these partitions' changelogs hold nothing, in one request per broker."""
+        if not self.stateful or not partitions:
+            return set()
+        if max(partitions) >= self._partitions:  # the input topic grew since start-up
+            self.prepare_topic()
+        assert self.topic is not None
+        return changelog.empty_partitions(self.consumer, self.topic, partitions)
+
     def resume(
-        self, partition: int, producer: BoundedProducer, committed: int | None, fence: dict[str, object]
+        self,
+        partition: int,
+        producer: BoundedProducer,
+        committed: int | None,
+        fence: dict[str, object],
+        empty: bool,
     ) -> int | None:
-        """Makes the cache reflect the committed state of `partition`; returns where to resume."""
+        """Makes the cache reflect the committed state of `partition` (whose changelog is `empty`
+        or not, see empty_changelogs); returns where to resume."""
         found = self.state.call(
             "recover", partition=partition, committed=committed, stateful=self.stateful, **fence
         )
         cached, behind = found["offset"], bool(found["behind"])
         if not self.stateful:
             return committed if committed is not None else cached
-        if partition >= self._partitions:  # the input topic grew since start-up
-            self.prepare_topic()
-        assert self.topic is not None
-        empty = changelog.is_empty(self.consumer, self.topic, partition)
         if behind or (committed is None and not empty):
             return self._restore(partition, committed, cached, fence)
         resume = committed if committed is not None else cached
