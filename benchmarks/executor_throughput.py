@@ -14,7 +14,8 @@ Three measurements in one run, on the same broker and the same text:
 
 Word-count uses the SDK's combiner (counts of equal words are merged within a batch), which is
 fair because totals stay exact; for transparency the run also reports the baseline with the
-same per-batch combining. Env: KAFKA_BOOTSTRAP_SERVERS, REDIS_URL.
+same per-batch combining. The sum entity writes its changelog topic as in production. Env:
+KAFKA_BOOTSTRAP_SERVERS, INVOKER_STATE_REDIS_URL (else REDIS_URL).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
+from executor.cleanup import delete_deployment_data  # noqa: E402
 from executor.localpod import LocalEntity  # noqa: E402
-from executor.state_store import delete_deployment_state  # noqa: E402
 
 PARTITIONS = 6
 WORDS = [f"w{i:03d}" for i in range(400)]
@@ -181,7 +182,7 @@ class Pipeline:
         self.counter.stop()
         self.summer.stop()
         delete_topics(self.bootstrap, self.topics)
-        delete_deployment_state(self.redis_url, self.name)
+        delete_deployment_data(self.name, self.bootstrap, self.redis_url)  # keys, changelogs, groups
 
 
 def measure_throughput(pipe: Pipeline, lines: list[str]) -> tuple[float, bool]:
@@ -248,7 +249,9 @@ def main() -> None:
         source, sink, lines = args.baseline_worker
         baseline_worker(bootstrap, source, sink, int(lines), args.combine)
         return
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:16379/0")
+    redis_url = os.environ.get("INVOKER_STATE_REDIS_URL") or os.environ.get(
+        "REDIS_URL", "redis://127.0.0.1:16379/0"
+    )
     lines = make_lines(args.lines)
     words = sum(len(line.split()) for line in lines)
     print(
