@@ -104,8 +104,10 @@ def test_the_suite_runs_in_state_of_its_own_and_checks_the_live_instance(clone: 
         assert env["INVOKER_PORT"] != "8000"
     assert "DATABASE_URL" not in sqlite
     assert postgres["DATABASE_URL"].startswith("postgres://")
-    # Its Redis database is emptied before and after (the live instance's, 0, never).
-    assert (clone.probe / "redis-cli.args").read_text().splitlines() == ["-p 16379 -n 15 flushdb"] * 2
+    # Its Redis databases (control plane and state store) are emptied before and after; the live
+    # instance's, 0, never.
+    flushes = ["-p 16379 -n 15 flushdb", "-p 16381 -n 15 flushdb"]
+    assert (clone.probe / "redis-cli.args").read_text().splitlines() == flushes * 2
 
 
 def test_the_suite_fails_naming_what_a_step_wrote_into_the_live_instance(clone: Clone) -> None:
