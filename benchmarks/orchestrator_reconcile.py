@@ -461,6 +461,12 @@ def bench_save_to_configmap(api: client.ApiClient, kubeconfig: str, rounds: int)
             line("baseline: a ConfigMap patch, direct, until watched", baseline)
             line("the REST call alone (its answer)", answers, baseline)
             line("save -> ConfigMap updated (target p95 <= 300 ms)", saves, baseline)
+        except SystemExit:
+            for log in ("reconciler", "web"):
+                print(
+                    f"--- the end of {log}.log:\n{(base / f'{log}.log').read_text()[-3000:]}", file=sys.stderr
+                )
+            raise
         finally:
             app.stop()
 
