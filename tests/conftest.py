@@ -90,6 +90,24 @@ def kafka_bootstrap() -> str:
     return bootstrap
 
 
+@pytest.fixture
+def suffix() -> str:
+    """Appended to a test's Kafka topic names, so runs never collide with each other or `./dev up`."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def admin(kafka_bootstrap: str, suffix: str) -> Iterator[KafkaAdminClient]:
+    """An admin client of the real broker; the topics named with the test's ``suffix`` are deleted
+    afterwards."""
+    client = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    yield client
+    mine = [name for name in client.list_topics() if name.endswith(suffix)]
+    if mine:
+        client.delete_topics(mine)
+    client.close()
+
+
 @dataclass
 class WorkerProcess:
     """A real Celery worker process consuming one private queue through the real Redis broker."""

@@ -10,22 +10,21 @@ They fail, never skip, when Chromium, PostgreSQL or the server is missing.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.servers import POSTGRES_URL, free_port, postgres_admin, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("INVOKER_CHROMIUM", "/usr/bin/chromium")
@@ -33,9 +32,6 @@ CHROMIUM_ARGS = [
     *("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking"),
     *("--disable-component-update", "--disable-sync"),
 ]
-POSTGRES_URL = os.environ.get(
-    "INVOKER_BROWSER_POSTGRES_URL", "postgres://invoker:invoker@127.0.0.1:15432/invoker"
-)
 #: Screenshots of each browser test run, for looking at a failure. The README's screenshots are
 #: of the live word-count sample (`./dev up`), not of these synthetic payloads.
 SCREENSHOTS = Path(tempfile.gettempdir()) / "invoker-screenshots"
@@ -94,40 +90,10 @@ class Server:
         return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _admin(sql: str) -> None:
-    try:
-        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)
-    except psycopg.Error as exc:
-        pytest.fail(
-            f"PostgreSQL is not usable at {POSTGRES_URL} ({exc}); start it with `./dev start postgres`"
-        )
-
-
-def _wait_for_health(url: str, process: subprocess.Popen, log: Path, deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer /healthz within {deadline_s}s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     database = f"invoker_browser_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{database}"')
+    postgres_admin(f'CREATE DATABASE "{database}"')
     base = POSTGRES_URL.rsplit("/", 1)[0]
     workdir = tmp_path_factory.mktemp("browser-server")
     # Everything the server and its manage.py calls keep is theirs alone: no runtime runs the
@@ -151,7 +117,7 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             text=True,
         )
         tokens = json.loads(setup.stdout.split("TOKENS=", 1)[1])
-        port = _free_port()
+        port = free_port()
         log = log_path.open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
@@ -159,13 +125,13 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
-        _wait_for_health(url, process, log_path)
+        wait_for_health(url, process, log_path)
         yield Server(url, tokens, env)
     finally:
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
-        _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        postgres_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, publish
-from tests.browser.test_metrics import payload
+from tests.browser.payloads import payload
 
 #: Records every violation the page reports, from before its first script runs.
 RECORD_VIOLATIONS = """

@@ -6,32 +6,7 @@ import time
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, publish, screenshot
-
-
-def payload(name: str, tick: int) -> dict:
-    pods = [
-        {
-            "name": f"splitter-{k}", "entity": "splitter", "phase": "Running", "ready": True, "restarts": 0,
-            "recordsIn": 1000.0 * tick, "recordsOut": 4000.0 * tick, "bytesIn": 5e4 * tick,
-            "bytesOut": 2e4 * tick, "recordsInPerSec": 60.0 + 10 * k + tick,
-            "recordsOutPerSec": 240.0 + 5 * tick, "bytesInPerSec": 3000.0 + 100 * tick,
-            "bytesOutPerSec": 1200.0 + 50 * k,
-        }
-        for k in range(3)
-    ]  # fmt: skip
-    return {
-        "deployment": name, "time": time.time() + 2 * tick,
-        "status": {
-            "state": "Running", "currentRevision": "r1", "nextRevision": None, "message": "",
-            "lastError": None, "reconcileCount": 3 + tick,
-            "lastReconcile": {
-                "result": "success", "durationMs": 30 + 4 * tick, "writes": 2, "finishedAt": None,
-            },
-        },
-        "entities": {"splitter": {"pods": 3}, "totals": {"pods": 1}},
-        "pods": pods,
-        "lag": {"splitter": {str(p): float(10 * p + tick) for p in range(6)}},
-    }  # fmt: skip
+from tests.browser.payloads import payload
 
 
 def points(page: Page, chart: str) -> int:

@@ -4,7 +4,7 @@ websocket at the next payload, says so, and does not reconnect."""
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server, publish
-from tests.browser.test_metrics import payload
+from tests.browser.payloads import payload
 
 #: Longer than the page's first reconnect delay (500 ms): a reconnect would have happened.
 RECONNECT_WINDOW_MS = 2000

@@ -3,8 +3,6 @@ found is a condition on the status endpoint, in the collector's status (the dash
 bar) and in the state."""
 
 import socket
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from celery.exceptions import Retry
@@ -19,21 +17,6 @@ from tests.topology.helpers import deployment_url
 from topology_editor.models import Deployment
 
 pytestmark = pytest.mark.usefixtures("local_backend")
-
-
-@pytest.fixture
-def suffix() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture
-def admin(kafka_bootstrap: str, suffix: str) -> Iterator[KafkaAdminClient]:
-    client = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    yield client
-    mine = [name for name in client.list_topics() if name.endswith(suffix)]
-    if mine:
-        client.delete_topics(mine)
-    client.close()
 
 
 def build(api, suffix: str, address: str) -> str:  # noqa: F811 (the fixture, passed in)

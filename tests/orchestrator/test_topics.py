@@ -6,9 +6,6 @@ Topic names carry a per-test suffix, so runs never collide with each other or a 
 
 from __future__ import annotations
 
-import socket
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -33,7 +30,8 @@ from orchestrator.topics import (
     wanted_topics,
 )
 from orchestrator.update import DEGRADED, PENDING, READY, Outcome, derive_status
-from tests.polling import wait_until
+from tests.kafka_topics import partitions, settles_to
+from tests.servers import free_port
 
 
 def two_stage(bootstrap: str, suffix: str, lines: int | None = 4, words: int | None = 3) -> DeploymentSpec:
@@ -58,40 +56,6 @@ def two_stage(bootstrap: str, suffix: str, lines: int | None = 4, words: int | N
         input_partitions=words,
     )
     return DeploymentSpec(f"topics-{suffix}", (splitter, totals))
-
-
-@pytest.fixture
-def suffix() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture
-def admin(kafka_bootstrap: str, suffix: str) -> Iterator[KafkaAdminClient]:
-    client = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    yield client
-    mine = [name for name in client.list_topics() if name.endswith(suffix)]
-    if mine:
-        client.delete_topics(mine)
-    client.close()
-
-
-def partitions(admin: KafkaAdminClient, *topics: str) -> dict[str, int | None]:
-    return {
-        t["name"]: (len(t["partitions"]) if t["error_code"] == 0 else None)
-        for t in admin.describe_topics(topics)
-    }
-
-
-def settles_to(admin: KafkaAdminClient, expected: dict[str, int | None]) -> None:
-    """Waits until the brokers' metadata shows ``expected`` (it lags the controller briefly)."""
-    wait_until(lambda: partitions(admin, *expected) == expected, 10, f"topics to show {expected}")
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_wanted_topics_take_the_downstream_count_and_a_sink_the_writers() -> None:
@@ -214,7 +178,7 @@ def test_an_unreachable_broker_is_tried_a_bounded_number_of_times_and_stops_the_
             super().__init__(**configs)
 
     monkeypatch.setattr("orchestrator.topics.KafkaAdminClient", RecordingAdminClient)
-    address = f"127.0.0.1:{closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     report = reconcile_topics(two_stage(address, suffix))
     assert len(clients) == ATTEMPTS
     for configs in clients:

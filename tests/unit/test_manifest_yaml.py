@@ -8,7 +8,7 @@ import pytest
 from orchestrator import SpecError, dump_manifest_yaml, load_manifest_yaml, parse_deployment, to_manifest
 from orchestrator.manifest_yaml import MAX_DEPTH, MAX_EXPANDED_VALUES
 
-from .spec_helpers import EXAMPLE_PATH
+from .spec_helpers import EXAMPLE_PATH, merge_key_bomb
 
 
 def _yaml_error(text: str | bytes, **kwargs: int) -> tuple[str, str]:
@@ -112,14 +112,6 @@ def test_aliases_that_expand_beyond_any_real_manifest_are_refused() -> None:
         "too_large",
         f"the document expands to more than {MAX_EXPANDED_VALUES} values (through YAML aliases?)",
     )
-
-
-def merge_key_bomb(levels: int = 7) -> str:
-    """Each level merges the one before it ten times: 470 bytes for 7 levels, which cost PyYAML's
-    merging about 16 s and 235 MB (ten times more per extra level)."""
-    lines = ["l0: &l0 {a: 1}"]
-    lines += [f"l{i}: &l{i} {{<<: [{', '.join([f'*l{i - 1}'] * 10)}]}}" for i in range(1, levels + 1)]
-    return "\n".join(lines) + "\n"
 
 
 def test_ordinary_anchors_still_work() -> None:

@@ -4,34 +4,17 @@ applies nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from orchestrator import parse_deployment
 from orchestrator.local import LocalBackend
 from orchestrator.local.runtime import Runtime
 from orchestrator.reconcile import ReconcileResult, Target, reconcile
+from tests.kafka_topics import partitions, settles_to
 from tests.orchestrator.local.helpers import manifest, sync_until
-from tests.orchestrator.test_topics import closed_port, partitions, settles_to
-
-
-@pytest.fixture
-def suffix() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture
-def admin(kafka_bootstrap: str, suffix: str) -> Iterator[KafkaAdminClient]:
-    client = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    yield client
-    mine = [name for name in client.list_topics() if name.endswith(suffix)]
-    if mine:
-        client.delete_topics(mine)
-    client.close()
+from tests.servers import free_port
 
 
 def with_topics(bootstrap: str, suffix: str, declared: int = 2) -> dict[str, Any]:
@@ -90,7 +73,7 @@ def test_running_pods_on_an_oversized_topic_are_degraded_with_the_reason_never_r
 
 
 def test_an_unreachable_broker_applies_nothing_and_says_so(backend: LocalBackend, suffix: str) -> None:
-    address = f"127.0.0.1:{closed_port()}"
+    address = f"127.0.0.1:{free_port()}"
     result = reconcile(target(with_topics(address, suffix)), backend)
     assert result.error is not None
     assert result.error.startswith(f"Kafka at {address} is not reachable")

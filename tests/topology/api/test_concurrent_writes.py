@@ -10,13 +10,11 @@ both databases in every run.
 """
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -28,12 +26,10 @@ import psycopg
 import pytest
 import requests
 
+from tests.servers import POSTGRES_URL, free_port, postgres_admin, wait_for_health
 from tests.topology.conftest import EXAMPLE_NAME, EXAMPLE_PATH
 
 ROOT = Path(__file__).resolve().parents[3]
-POSTGRES_URL = os.environ.get(
-    "INVOKER_BROWSER_POSTGRES_URL", "postgres://invoker:invoker@127.0.0.1:15432/invoker"
-)
 #: The server's DATABASE_LOCK_TIMEOUT_SECONDS: long enough for eight writers in a row on a busy
 #: machine, short enough for the test that holds the lock to see the server give up.
 LOCK_TIMEOUT_SECONDS = 5
@@ -57,36 +53,6 @@ class Server:
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Token {self.token}", **kwargs.pop("headers", {})}
         return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _postgres_admin(sql: str) -> None:
-    try:
-        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)
-    except psycopg.Error as exc:
-        pytest.fail(
-            f"PostgreSQL is not usable at {POSTGRES_URL} ({exc}); start it with `./dev start postgres`"
-        )
-
-
-def _wait_for_health(url: str, process: subprocess.Popen, log: Path, deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer /healthz within {deadline_s}s:\n{log.read_text()[-3000:]}")
 
 
 @contextmanager
@@ -122,12 +88,12 @@ def _database(kind: str, workdir: Path) -> Iterator[tuple[str, Callable[[], Abst
         yield f"sqlite:///{path}", lambda: _sqlite_write_lock(path)
         return
     name = f"invoker_concurrency_{uuid.uuid4().hex[:10]}"
-    _postgres_admin(f'CREATE DATABASE "{name}"')
+    postgres_admin(f'CREATE DATABASE "{name}"')
     url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
     try:
         yield url, _postgres_row_lock(url)
     finally:
-        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -152,7 +118,7 @@ def server(
             text=True,
         )
         token = setup.stdout.split("TOKEN=", 1)[1].strip()
-        port, log_path = _free_port(), workdir / "server.log"
+        port, log_path = free_port(), workdir / "server.log"
         with log_path.open("w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
@@ -161,7 +127,7 @@ def server(
             )  # fmt: skip
             try:
                 url = f"http://127.0.0.1:{port}"
-                _wait_for_health(url, process, log_path)
+                wait_for_health(url, process, log_path)
                 yield Server(url, token, request.param, hold_write_lock)
             finally:
                 process.terminate()

@@ -1,0 +1,31 @@
+"""Metrics payloads as the collector publishes them, for the browser tests of the live pages."""
+
+import time
+
+
+def payload(name: str, tick: int) -> dict:
+    """A collector payload for ``name`` at step ``tick``: three splitter pods whose counters and
+    rates grow with ``tick``, so each one extends the charts."""
+    pods = [
+        {
+            "name": f"splitter-{k}", "entity": "splitter", "phase": "Running", "ready": True, "restarts": 0,
+            "recordsIn": 1000.0 * tick, "recordsOut": 4000.0 * tick, "bytesIn": 5e4 * tick,
+            "bytesOut": 2e4 * tick, "recordsInPerSec": 60.0 + 10 * k + tick,
+            "recordsOutPerSec": 240.0 + 5 * tick, "bytesInPerSec": 3000.0 + 100 * tick,
+            "bytesOutPerSec": 1200.0 + 50 * k,
+        }
+        for k in range(3)
+    ]  # fmt: skip
+    return {
+        "deployment": name, "time": time.time() + 2 * tick,
+        "status": {
+            "state": "Running", "currentRevision": "r1", "nextRevision": None, "message": "",
+            "lastError": None, "reconcileCount": 3 + tick,
+            "lastReconcile": {
+                "result": "success", "durationMs": 30 + 4 * tick, "writes": 2, "finishedAt": None,
+            },
+        },
+        "entities": {"splitter": {"pods": 3}, "totals": {"pods": 1}},
+        "pods": pods,
+        "lag": {"splitter": {str(p): float(10 * p + tick) for p in range(6)}},
+    }  # fmt: skip
