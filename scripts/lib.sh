@@ -63,5 +63,46 @@ stop_pidfile() {
   rm -f "$pidfile"
 }
 
+# kafka_ready HOST PORT LOG: true once the broker at HOST:PORT answers a real metadata request
+# (an open port is not enough: KRaft opens it before the broker has registered with the
+# controller). Without the virtualenv yet (a fresh machine), the line the broker writes to its
+# server.log LOG once the controller has accepted it; the caller rotates LOG at start, so the
+# line is from the current JVM.
+kafka_ready() {
+  port_open "$1" "$2" || return 1
+  local py="$INVOKER_CACHE/venv/bin/python"
+  if [ -x "$py" ] && "$py" -c 'import kafka' 2>/dev/null; then
+    "$py" - "$1:$2" <<'EOF' >/dev/null 2>&1
+import sys
+from kafka import KafkaAdminClient
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000, bootstrap_timeout_ms=3000)
+try:
+    sys.exit(0 if a.describe_cluster().get("brokers") else 1)
+finally:
+    a.close()
+EOF
+  else
+    grep -q "Kafka Server started" "$3" 2>/dev/null
+  fi
+}
+
+# spawn_detached RUNDIR NAME CMD...: starts CMD detached from our session (Ctrl-C in ./dev must
+# not take it down), its output in RUNDIR/NAME.log (the previous one kept as NAME.log.prev for
+# post-mortems) and its pid in RUNDIR/NAME.pid. The inner shell records its own pid then execs,
+# so the pid file holds the server's pid whether or not setsid had to fork. The server must not
+# inherit the kube lock (it would hold it for its whole life).
+spawn_detached() {
+  local dir=$1 name=$2; shift 2
+  local pidfile=$dir/$name.pid log=$dir/$name.log
+  [ -f "$log" ] && mv -f "$log" "$log.prev"
+  rm -f "$pidfile"
+  (
+    [ -z "${KUBE_LOCK_FD:-}" ] || exec {KUBE_LOCK_FD}>&-
+    # shellcheck disable=SC2016  # $$ and $@ belong to the inner shell
+    exec setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@"
+  ) </dev/null >>"$log" 2>&1 &
+  wait_until 5 "$name pid file" test -s "$pidfile"
+}
+
 # file_hash FILE...: a short content hash, used to key caches.
 file_hash() { cat "$@" | sha256sum | cut -c1-16; }

@@ -80,28 +80,8 @@ auto.create.topics.enable=true
 EOF
 }
 
-# _kafka_ready: true once the broker answers a real metadata request (port open is not
-# enough: KRaft opens it before the broker has registered with the controller).
-_kafka_ready() {
-  port_open 127.0.0.1 "$KAFKA_PORT" || return 1
-  local py="$INVOKER_CACHE/venv/bin/python"
-  if [ -x "$py" ] && "$py" -c 'import kafka' 2>/dev/null; then
-    "$py" - "127.0.0.1:$KAFKA_PORT" <<'EOF' >/dev/null 2>&1
-import sys
-from kafka import KafkaAdminClient
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000, bootstrap_timeout_ms=3000)
-try:
-    sys.exit(0 if a.describe_cluster().get("brokers") else 1)
-finally:
-    a.close()
-EOF
-  else
-    # No venv yet (fresh machine): the broker logs this once the controller has accepted
-    # its registration and the listeners process requests. A heuristic: server.log is
-    # rotated at start, so the line is from the current JVM.
-    grep -q "Kafka Server started" "$KAFKA_DIR/logs/server.log" 2>/dev/null
-  fi
-}
+# _kafka_ready: true once the broker answers a real metadata request (lib.sh kafka_ready).
+_kafka_ready() { kafka_ready 127.0.0.1 "$KAFKA_PORT" "$KAFKA_DIR/logs/server.log"; }
 
 # _kafka_state: pid_state, but a live pid that is not a Kafka JVM (pid reuse after a
 # reboot or crash) counts as crashed.

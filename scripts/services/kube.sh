@@ -348,23 +348,13 @@ _kube_outdated() {
     && [ "$(cat "$KUBE_RUN/$1.config" 2>/dev/null)" != "$(_kube_config_hash "$1")" ]
 }
 
-# _kube_spawn NAME: starts the component detached from our session (Ctrl-C in ./dev must not
-# take the cluster down); the previous log is kept as NAME.log.prev for post-mortems.
+# _kube_spawn NAME: starts the component detached from our session (lib.sh spawn_detached), so
+# Ctrl-C in ./dev does not take the cluster down.
 _kube_spawn() {
-  local name=$1 pidfile=$KUBE_RUN/$1.pid log=$KUBE_RUN/$1.log cmd
-  mapfile -t cmd < <(_kube_cmd "$name")
-  [ -f "$log" ] && mv -f "$log" "$log.prev"
-  rm -f "$pidfile"
-  _kube_config_hash "$name" >"$KUBE_RUN/$name.config"
-  # The inner shell records its own pid then execs, so the pid file holds the server's pid
-  # whether or not setsid had to fork.
-  # The server must not inherit the lock (it would hold it for its whole life).
-  (
-    [ -z "${KUBE_LOCK_FD:-}" ] || exec {KUBE_LOCK_FD}>&-
-    # shellcheck disable=SC2016  # $$ and $@ belong to the inner shell
-    exec setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}"
-  ) </dev/null >>"$log" 2>&1 &
-  wait_until 5 "$name pid file" test -s "$pidfile"
+  local cmd
+  mapfile -t cmd < <(_kube_cmd "$1")
+  _kube_config_hash "$1" >"$KUBE_RUN/$1.config"
+  spawn_detached "$KUBE_RUN" "$1" "${cmd[@]}"
 }
 
 # _kube_port_free NAME: dies if NAME's port is taken. The usual culprit is a copy of NAME whose

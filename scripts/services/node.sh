@@ -194,25 +194,8 @@ _node_healthy() {
   esac
 }
 
-# _node_kafka_ready: the broker answers a metadata request on the bridge address (an open port
-# is not enough in KRaft); without the virtualenv yet, its "started" log line.
-_node_kafka_ready() {
-  port_open "$NODE_IP" "$NODE_KAFKA_PORT" || return 1
-  local py="$INVOKER_CACHE/venv/bin/python"
-  if [ -x "$py" ] && "$py" -c 'import kafka' 2>/dev/null; then
-    "$py" - "$NODE_IP:$NODE_KAFKA_PORT" <<'EOF' >/dev/null 2>&1
-import sys
-from kafka import KafkaAdminClient
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=3000, bootstrap_timeout_ms=3000)
-try:
-    sys.exit(0 if a.describe_cluster().get("brokers") else 1)
-finally:
-    a.close()
-EOF
-  else
-    grep -q "Kafka Server started" "$NODE_RUN/kafka/logs/server.log" 2>/dev/null
-  fi
-}
+# _node_kafka_ready: the broker answers a metadata request on the bridge address (lib.sh kafka_ready).
+_node_kafka_ready() { kafka_ready "$NODE_IP" "$NODE_KAFKA_PORT" "$NODE_RUN/kafka/logs/server.log"; }
 
 # _node_state NAME: running | crashed | stopped; a live pid running something else is crashed.
 _node_state() {
@@ -238,20 +221,13 @@ _node_config_hash() {
 }
 
 _node_spawn() {
-  local name=$1 pidfile=$NODE_RUN/$1.pid log=$NODE_RUN/$1.log cmd
+  local name=$1 cmd
   mapfile -t cmd < <(_node_cmd "$name")
-  [ -f "$log" ] && mv -f "$log" "$log.prev"
   # The broker's own log must be this run's alone: _node_kafka_ready may read it.
   [ "$name" != node-kafka ] || [ ! -f "$NODE_RUN/kafka/logs/server.log" ] \
     || mv -f "$NODE_RUN/kafka/logs/server.log" "$NODE_RUN/kafka/logs/server.log.prev"
-  rm -f "$pidfile"
   _node_config_hash "$name" >"$NODE_RUN/$name.config"
-  (
-    [ -z "${KUBE_LOCK_FD:-}" ] || exec {KUBE_LOCK_FD}>&-
-    # shellcheck disable=SC2016  # $$ and $@ belong to the inner shell
-    exec setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "${cmd[@]}"
-  ) </dev/null >>"$log" 2>&1 &
-  wait_until 5 "$name pid file" test -s "$pidfile"
+  spawn_detached "$NODE_RUN" "$name" "${cmd[@]}"
 }
 
 _node_stop_one() {
