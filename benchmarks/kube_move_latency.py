@@ -41,7 +41,6 @@ import json
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import threading
@@ -56,6 +55,7 @@ from kubernetes import client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.support.stats import pct
 from executor.cleanup import delete_deployment_data
 from executor.config_watcher import ConfigWatcher
 from executor.configmap_watch import ConfigMapWatch
@@ -83,10 +83,6 @@ STATE_URL = "redis://127.0.0.1:16379/9"
 POLL_SECONDS = 0.005
 JITTER = 0.5  # the kubelet's workerResyncIntervalJitterFactor
 TARGET_P95 = 1.0
-
-
-def pct(samples: list[float], q: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
 def splitter_partitions(spec: DeploymentSpec, pod: str = "splitter-0") -> frozenset[int]:

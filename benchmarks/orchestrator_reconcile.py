@@ -30,7 +30,6 @@ import json
 import os
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from kubernetes import client, watch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.support.stats import pct  # noqa: E402
 from orchestrator import move_partition, to_manifest  # noqa: E402
 from orchestrator.convert import (  # noqa: E402
     ConvertCache,
@@ -70,10 +70,6 @@ APPLY = {"Content-Type": "application/apply-patch+yaml", "Accept": "application/
 
 
 # --- figures -------------------------------------------------------------------------------------
-
-
-def pct(samples: list[float], q: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
 
 
 def line(label: str, samples: list[float], baseline: list[float] | None = None, qs: tuple = (50, 95)) -> None:
