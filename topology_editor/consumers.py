@@ -29,12 +29,14 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         refusal = await self._refusal(self.scope.get("user"))
+        if not refusal:
+            # Joined before the handshake completes, so no payload published once the client
+            # sees the socket open can miss it.
+            self.group = metrics_group(self.scope["url_route"]["kwargs"]["name"])
+            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         if refusal:
             await self.close(code=refusal)
-            return
-        self.group = metrics_group(self.scope["url_route"]["kwargs"]["name"])
-        await self.channel_layer.group_add(self.group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
