@@ -39,6 +39,7 @@ def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer
         isolation_level="read_committed",
         auto_offset_reset="earliest",
         max_poll_records=max_records,
+        request_timeout_ms=4000,  # a fetch stuck in a restarting broker is retried soon (default 30 s)
         allow_auto_create_topics=False,  # a deleted topic must stay deleted
         **RECONNECT,
     )
@@ -86,14 +87,15 @@ class _ReadyOrNot:
 
 
 class BoundedProducer(KafkaProducer):
-    """A KafkaProducer whose transaction steps give up after `max_block_ms`, as Java's do, and whose
-    transactional requests survive a broker restart (see _ReadyOrNot).
+    """A KafkaProducer whose transaction steps give up after `step_timeout_ms` (kafka-python waits
+    without a deadline), and whose transactional requests survive a broker restart (_ReadyOrNot).
 
     After a timeout this producer is unusable: the caller closes it and the next
     `init_transactions` for its id completes or aborts whatever was left open.
     """
 
-    def __init__(self, **configs: Any) -> None:
+    def __init__(self, step_timeout_ms: int = 60000, **configs: Any) -> None:
+        self.step_timeout_ms = step_timeout_ms
         super().__init__(**configs)
         self._sender._client = _ReadyOrNot(self._sender._client, self.config["retry_backoff_ms"] / 1000)
 
@@ -124,8 +126,8 @@ class BoundedProducer(KafkaProducer):
 
     def _bounded(self, step: str, result: Any) -> None:
         self._sender.wakeup()
-        if not result.wait(timeout_ms=self.config["max_block_ms"]):
-            raise KafkaTimeoutError(f"{step} did not complete in {self.config['max_block_ms']} ms")
+        if not result.wait(timeout_ms=self.step_timeout_ms):
+            raise KafkaTimeoutError(f"{step} did not complete in {self.step_timeout_ms} ms")
 
 
 def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer:
@@ -133,16 +135,18 @@ def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer
         bootstrap_servers=main.bootstrap_servers,
         client_id=f"{pod}-out-{partition}",
         transactional_id=main.transactional_id(partition),
+        # A transaction step is abandoned after 10 s and the partition re-acquired with a new
+        # producer (always safe: Kafka's committed offset decides). Measured against a broker
+        # restart, that comes back sooner than waiting for the step to complete: a transaction
+        # that lived through the outage completes tens of seconds after the broker is back.
         transaction_timeout_ms=30000,  # an orphaned transaction blocks downstream readers this long at most
+        step_timeout_ms=10000,
         linger_ms=5,
         batch_size=256 * 1024,
-        # Also bounds every transaction step (see BoundedProducer). Short: a step that outlives it
-        # is abandoned and the partition re-acquired with a fresh producer, which is the fastest
-        # way back after a broker outage (and safe: Kafka's committed offset decides). A step in
-        # flight when the broker returns completes, but only if it is younger than
-        # transaction_timeout_ms, or the coordinator aborts it meanwhile.
-        max_block_ms=10000,
-        request_timeout_ms=10000,
+        max_block_ms=10000,  # init_transactions and a send waiting for metadata
+        # Also the produce requests' own deadline, which a restarting broker spends verifying that the
+        # partition is in the transaction (KIP-890); short, so a verification that failed is retried soon.
+        request_timeout_ms=3000,
         bootstrap_timeout_ms=5000,  # an attempt made during an outage fails soon and is retried
         delivery_timeout_ms=60000,
         allow_auto_create_topics=False,  # a pod still stopping must not recreate a deleted changelog

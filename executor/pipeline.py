@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from kafka.structs import OffsetAndMetadata
 
 from executor import changelog, metrics
@@ -31,6 +31,9 @@ from executor.tasks import Task
 
 log = logging.getLogger(__name__)
 Polled = dict[int, list[ConsumerRecord]]
+#: Errors of a transaction step that mean the broker is unreachable rather than this partition
+#: failing (a bounded step timing out, a refused connection).
+BROKER_AWAY = (KafkaTimeoutError, KafkaConnectionError)
 SLOW_COMMIT = 2.0  # seconds; a Kafka commit slower than this is logged with its steps
 
 
@@ -176,7 +179,14 @@ class Pipeline:
                 metrics.TRANSACTIONS.labels("failed").inc()
                 own.retry([p], "commit", error)
         committed = [p for p, error in zip(ready, outcomes, strict=True) if error is None]
-        return self._finalize(committed, offsets)
+        done = self._finalize(committed, offsets)
+        outage = next((e for e in outcomes if isinstance(e, BROKER_AWAY)), None)
+        if outage is not None:
+            # The broker went away: every producer of the pod lived through it, and a producer
+            # that did comes back slower than a new one (its coordinator, its transaction state
+            # are stale). All partitions are acquired again with new producers, together.
+            own.retry(list(own.active), "broker unreachable", outage)
+        return done
 
     def _commit_kafka(self, task: Task, offset: int) -> BaseException | None:
         started = time.monotonic()

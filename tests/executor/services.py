@@ -112,6 +112,7 @@ class PrivateKafka:
             "INVOKER_RUN": str(self.run_dir),
             "KAFKA_PORT": str(self.port),
             "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            "KAFKA_START_TIMEOUT": "240",  # a loaded 2-core machine has taken over 90 s
         }
         subprocess.run([str(ROOT / "dev"), *args, "kafka"], env=env, check=True, timeout=240)
 
