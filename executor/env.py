@@ -72,6 +72,7 @@ class Tuning:
     batch_max_seconds: float = 0.05  # how long a batch may gather records once the first arrived
     idle_poll_seconds: float = 0.2  # longest wait for records, so config changes are noticed
     handoff_grace_seconds: float = 5.0  # wait for a previous owner's release before fencing it
+    udf_retries: int = 3  # retries of a record the UDF raised on, before its dead letter
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Tuning:
@@ -82,4 +83,5 @@ class Tuning:
             idle_poll_seconds=_number(environ, "INVOKER_IDLE_POLL_MS", d.idle_poll_seconds * 1000) / 1000,
             handoff_grace_seconds=_number(environ, "INVOKER_HANDOFF_GRACE_MS", d.handoff_grace_seconds * 1000)
             / 1000,
+            udf_retries=int(_number(environ, "INVOKER_UDF_RETRIES", d.udf_retries)),
         )

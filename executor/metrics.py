@@ -64,6 +64,11 @@ HANDOFFS = Counter(
     ["how"],
 )
 ERRORS = Counter("invoker_errors", "Batches or acquisitions that failed and were retried, by kind", ["kind"])
+DEAD_LETTERS = Counter(
+    "invoker_dead_letters",
+    "Records the UDF kept raising on, sent to the dead-letter topic, by input partition",
+    ["partition"],
+)
 RESTORE_SECONDS = Histogram(
     "invoker_state_restore_seconds",
     "Time to restore a partition's state cache from its changelog",

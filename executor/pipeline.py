@@ -22,9 +22,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from kafka.structs import OffsetAndMetadata
 
-from executor import changelog, metrics
+from executor import changelog, dead_letters, metrics
 from executor.env import Tuning
-from executor.kafka_clients import OutputRouter
+from executor.kafka_clients import OutputRouter, admin_options
 from executor.ownership import RETRY_ERRORS, Ownership
 from executor.protocol import Client
 from executor.tasks import Task
@@ -58,6 +58,8 @@ class Pipeline:
         # Batch size adapts: a failed batch shrinks the next ones (down to one record), so a
         # failure that recurs every N records cannot fail every batch forever; successes grow it.
         self._limit = tuning.batch_max_records
+        self._poison = dead_letters.PoisonTracker(tuning.udf_retries)
+        self._dead_letter_partitions: int | None = None
 
     def run_once(self) -> int:
         """Processes one batch; returns how many records it committed."""
@@ -68,7 +70,6 @@ class Pipeline:
             return 0
         self._count_in(polled)
         metrics.BATCH_RECORDS.observe(sum(len(records) for records in polled.values()))
-        next_offsets = {p: records[-1].offset + 1 for p, records in polled.items()}
         try:
             response = self.udf.call(
                 "process",
@@ -87,20 +88,61 @@ class Pipeline:
         self._limit = min(self.tuning.batch_max_records, self._limit * 2)
         metrics.UDF_LATENCY.observe(response["udf_seconds"])
         metrics.STATE_LATENCY.observe(response["state_seconds"])
+        failed = _failed_records(response, polled)
+        dead = {p for p, (record, _) in failed.items() if self._poison.failed(p, record.offset)}
+        next_offsets = _next_offsets(polled, failed, dead)
         started = time.perf_counter()
-        sent = self._produce(response["outputs"], response["writes"], next_offsets)
+        dead_letters = {p: failed[p] for p in dead if p in next_offsets}
+        sent = self._produce(response["outputs"], response["writes"], next_offsets, dead_letters)
         done = self._commit(sent, next_offsets, response["writes"])
         metrics.COMMIT_LATENCY.observe(time.perf_counter() - started)
+        self._after_failures(failed, dead, done)
         self._update_lag()
-        committed = sum(len(polled[p]) for p in done)
+        committed = sum(sum(1 for r in polled[p] if r.offset < next_offsets[p]) for p in done)
         self._progress.add(committed, self.own)
         return committed
+
+    def _after_failures(
+        self, failed: dict[int, tuple[ConsumerRecord, str]], dead: set[int], done: list[int]
+    ) -> None:
+        """Points each partition whose UDF raised back at its committed offset: the failed record
+        again after a pause, or the record after it once it went to the dead-letter topic."""
+        own = self.own
+        for p, (record, error) in failed.items():
+            metrics.ERRORS.labels("udf").inc()
+            task = own.active.get(p)
+            if task is None:  # its transaction failed: it is acquired again from its committed state
+                self._poison.forget(p)
+                continue
+            task.rewind(own.consumer, own.main.input_topic)  # the failed record, or past it if dead-lettered
+            if p in dead and p in done:
+                metrics.DEAD_LETTERS.labels(str(p)).inc()
+                log.error(
+                    "partition %d: the UDF kept raising on the record at offset %d (%s); sent it to %s after "
+                    "%d attempts",
+                    p,
+                    record.offset,
+                    error,
+                    dead_letters.topic_name(own.main),
+                    self._poison.retries + 1,
+                )
+                self._poison.forget(p)
+            elif p not in dead:
+                log.warning(
+                    "partition %d: the UDF raised on the record at offset %d (%s); retrying",
+                    p,
+                    record.offset,
+                    error,
+                )
 
     def _poll(self) -> Polled:
         consumer, limit = self.own.consumer, self._limit
         if not self.own.active:
             self._sleep(self.tuning.idle_poll_seconds)
             return {}
+        for p in self._poison.due():  # a failed record's retry: from the committed offset again
+            if p in self.own.active:
+                self.own.active[p].rewind(consumer, self.own.main.input_topic)
         polled: Polled = {}
         count = self._merge(
             polled, consumer.poll(timeout_ms=int(self.tuning.idle_poll_seconds * 1000), max_records=limit)
@@ -115,7 +157,9 @@ class Pipeline:
     def _merge(self, polled: Polled, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         count = 0
         for tp, records in fetched.items():
-            if records and tp.partition in self.own.active:  # buffered records of a lost partition: drop
+            # Dropped: buffered records of a lost partition, and of one whose failed record waits
+            # for its retry (it is sought back to that record when the retry is due).
+            if records and tp.partition in self.own.active and not self._poison.holding(tp.partition):
                 polled.setdefault(tp.partition, []).extend(records)
                 count += len(records)
         return count
@@ -135,10 +179,14 @@ class Pipeline:
                 task.gained_at = None
 
     def _produce(
-        self, outputs: dict[int, list[list[Any]]], writes: dict[int, Any], next_offsets: dict[int, int]
+        self,
+        outputs: dict[int, list[list[Any]]],
+        writes: dict[int, Any],
+        next_offsets: dict[int, int],
+        dead: dict[int, tuple[ConsumerRecord, str]],
     ) -> list[int]:
-        """Opens each partition's transaction and sends its outputs and (for a stateful UDF) its
-        changelog records; returns the partitions that worked."""
+        """Opens each partition's transaction and sends its outputs, its changelog records (for a
+        stateful UDF) and its dead letter if it has one; returns the partitions that worked."""
         topic, changelog_topic, sent = self.own.main.output_topic, self.own.recovery.topic, []
         records, size = Counter[int](), Counter[int]()
         for p in next_offsets:
@@ -152,6 +200,8 @@ class Pipeline:
                     size[out] += len(key or b"") + len(value or b"")
                 if changelog_topic is not None:
                     changelog.send(producer, changelog_topic, p, writes.get(p, {}), next_offsets[p])
+                if p in dead:
+                    self._send_dead_letter(producer, p, *dead[p])
             except KafkaError as exc:
                 self.own.retry([p], "produce", exc)
                 continue
@@ -160,6 +210,18 @@ class Pipeline:
             metrics.RECORDS_OUT.labels(str(out)).inc(n)
             metrics.BYTES_OUT.labels(str(out)).inc(size[out])
         return sent
+
+    def _send_dead_letter(self, producer: Any, partition: int, record: ConsumerRecord, error: str) -> None:
+        main = self.own.main
+        if self._dead_letter_partitions is None:
+            self._dead_letter_partitions = dead_letters.ensure_topic(main, admin_options())
+        producer.send(
+            dead_letters.topic_name(main),
+            key=record.key,
+            value=record.value,
+            headers=dead_letters.headers(main, record, error),
+            partition=partition % self._dead_letter_partitions,
+        )
 
     def _commit(self, partitions: list[int], offsets: dict[int, int], writes: dict[int, Any]) -> list[int]:
         """Two-phase commit of each partition's batch; returns the partitions that committed."""
@@ -263,3 +325,28 @@ class _Progress:
             sorted(own.pending),
         )
         self._since, self._records = time.monotonic(), 0
+
+
+def _failed_records(response: dict[str, Any], polled: Polled) -> dict[int, tuple[ConsumerRecord, str]]:
+    """The record each partition's UDF raised on, from the UDF host's `failed`, with the error."""
+    failed = {}
+    for p, (offset, error) in response.get("failed", {}).items():
+        record = next(r for r in polled[int(p)] if r.offset == offset)
+        failed[int(p)] = (record, str(error))
+    return failed
+
+
+def _next_offsets(
+    polled: Polled, failed: dict[int, tuple[ConsumerRecord, str]], dead: set[int]
+) -> dict[int, int]:
+    """The input offset each partition's transaction commits: past the batch; up to a failed
+    record (none if it was the first), or past it when it goes to the dead-letter topic."""
+    offsets = {}
+    for p, records in polled.items():
+        if p not in failed:
+            offsets[p] = records[-1].offset + 1
+        elif p in dead:
+            offsets[p] = failed[p][0].offset + 1
+        elif failed[p][0].offset > records[0].offset:
+            offsets[p] = failed[p][0].offset
+    return offsets

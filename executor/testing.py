@@ -35,6 +35,8 @@ class UdfTester:
         """Processes one batch; a plain item is a record value, a Record also sets key/timestamp."""
         raw = [self._encode(item, partition) for item in records]
         result = run_batch(self.udf, {partition: raw}, self._read)
+        if partition in result.failed:  # in a pod: retried, then dead-lettered; here: the test fails
+            raise result.failed[partition].exception
         stored = self._state.setdefault(partition, {})
         for key, value in result.writes.get(partition, {}).items():
             stored.pop(key, None) if value is None else stored.__setitem__(key, value)

@@ -72,6 +72,7 @@ class UdfService:
         return {
             "outputs": result.outputs,
             "writes": result.writes,
+            "failed": {p: [f.offset, f.error] for p, f in result.failed.items()},
             "records": result.records,
             "udf_seconds": elapsed - self._state_seconds,
             "state_seconds": self._state_seconds,

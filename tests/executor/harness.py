@@ -216,8 +216,8 @@ class WordCountTopology:
         try:
             delete_deployment_data(self.name, self.bootstrap, self.redis_url)
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-            try:
-                admin.delete_topics(self.topics)
+            try:  # its own topics and any the pods made under its name (dead letters)
+                admin.delete_topics([t for t in admin.list_topics() if t.startswith(self.name)])
             finally:
                 admin.close()
         except (KafkaError, redis.RedisError):

@@ -31,7 +31,7 @@ def entity(kafka_bootstrap):
     name = f"cl-{uuid.uuid4().hex[:8]}"
     main = main_config(kafka_bootstrap, name, f"{name}-in")
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics({main.input_topic: {"num_partitions": 3}})
+    admin.create_topics({main.input_topic: {"num_partitions": 3}}, wait_for_metadata=True)
     yield main
     admin.delete_topics(
         [t for t in (main.input_topic, changelog.topic_name(main)) if t in admin.list_topics()]
