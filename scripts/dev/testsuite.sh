@@ -12,15 +12,16 @@ run_step() {
   warn "FAILED: $name"; FAILED_STEPS+=("$name")
 }
 
-# suite_env DIR: the settings of the test run alone, with nothing a live instance uses: its own
-# data and local-runtime state under DIR, Redis database 15 (the live one is 0), no inherited
-# database URL (the PostgreSQL step names its own) and a dashboard port nobody listens on.
+# suite_env DIR [DB]: the settings of a test or benchmark run alone, with nothing a live
+# instance uses: its own data and local-runtime state under DIR, Redis database DB (15 for the
+# tests, 14 for benchmarks; the live one is 0) in both Redis servers, no inherited database URL
+# (the PostgreSQL step names its own) and a dashboard port nobody listens on.
 # pytest makes a fresh state directory per run on top of this (tests/isolation.py).
 suite_env() {
-  local dir=$1
+  local dir=$1 db=${2:-15}
   unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND CHANNELS_REDIS_URL INVOKER_STATE_REDIS_URL
-  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/15"
-  export INVOKER_STATE_REDIS_URL="redis://127.0.0.1:$STATE_REDIS_PORT/15"
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/$db"
+  export INVOKER_STATE_REDIS_URL="redis://127.0.0.1:$STATE_REDIS_PORT/$db"
   export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}
   export INVOKER_BACKEND=local
   export INVOKER_DATA_DIR="$dir/data"
@@ -30,6 +31,12 @@ suite_env() {
   # Development settings of the tests' own (pytest sets the same through pytest-env).
   export DEBUG=1 SECRET_KEY=django-insecure-tests-only
   export PATH="$VENV/bin:$PATH"
+}
+
+# flush_run_databases DB: empties database DB of both Redis servers (a run's own, never the live 0).
+flush_run_databases() {
+  redis-cli -p "$REDIS_PORT" -n "$1" flushdb >/dev/null || warn "could not empty Redis database $1"
+  redis-cli -p "$STATE_REDIS_PORT" -n "$1" flushdb >/dev/null || warn "could not empty the state Redis' database $1"
 }
 
 live_guard() { "$VENV/bin/python" "$INVOKER_ROOT/scripts/dev/live_guard.py" "$@" --root "$INVOKER_ROOT" --run "$INVOKER_RUN"; }
@@ -43,8 +50,7 @@ run_test_suite() {
   live_guard snapshot >"$dir/live-before.json" || FAILED_STEPS+=("live guard snapshot")
   suite_env "$dir"
   # Emptied first too: a run that was interrupted leaves its queued test tasks behind.
-  redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null
-  redis-cli -p "$STATE_REDIS_PORT" -n 15 flushdb >/dev/null
+  flush_run_databases 15
   local started=$SECONDS
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
@@ -55,11 +61,34 @@ run_test_suite() {
   [ -s "$dir/live-before.json" ] && run_step "live instance unchanged" live_guard check "$dir/live-before.json"
   log "test suite took $((SECONDS - started))s"
   # The run's own state goes with it: its directory and what it left in its Redis database.
-  redis-cli -p "$REDIS_PORT" -n 15 flushdb >/dev/null || warn "could not empty Redis database 15"
-  redis-cli -p "$STATE_REDIS_PORT" -n 15 flushdb >/dev/null || warn "could not empty the state Redis' database 15"
+  flush_run_databases 15
   rm -rf "$dir"
   if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
     warn "failed steps: ${FAILED_STEPS[*]}"; return 1
   fi
   log "all steps passed"
+}
+
+# run_benchmarks [PATTERN]: every benchmark (or those whose file name contains PATTERN), each in
+# the isolated settings the tests use (Redis database 14, its own state directory), under the
+# same live guard: a benchmark must not disturb a running `./dev up`, which may be the sample a
+# user is watching.
+run_benchmarks() {
+  local pattern=${1:-} ran=0 failed=0 bench dir
+  dir=$(mktemp -d /tmp/inv-bench.XXXXXX)
+  # shellcheck disable=SC2064 # the directory is known now
+  trap "rm -rf '$dir'" EXIT
+  live_guard snapshot >"$dir/live-before.json" || die "live guard snapshot failed"
+  suite_env "$dir" 14
+  flush_run_databases 14
+  for bench in "$INVOKER_ROOT"/benchmarks/*.py; do
+    [[ -n "$pattern" && "$(basename "$bench")" != *"$pattern"* ]] && continue
+    log "benchmark: $(basename "$bench")"
+    (cd "$INVOKER_ROOT" && "$VENV/bin/python" "$bench") || { warn "FAILED: $(basename "$bench")"; failed=1; }
+    ran=1
+  done
+  flush_run_databases 14
+  [ $ran -eq 1 ] || die "no benchmark matches '${pattern}'"
+  live_guard check "$dir/live-before.json" || failed=1
+  return $failed
 }
