@@ -56,8 +56,9 @@ run_test_suite() {
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
   run_step "import contracts" "$VENV/bin/lint-imports"
   run_step "migrations are committed" "$VENV/bin/python" manage.py makemigrations --check --dry-run
-  run_step "pytest (SQLite)" "$VENV/bin/pytest" "$@"
-  run_step "pytest -m db (PostgreSQL)" env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db "$@"
+  # --durations: each run names its slowest tests, which is where the suite's budget goes.
+  run_step "pytest (SQLite)" "$VENV/bin/pytest" --durations=25 "$@"
+  run_step "pytest -m db (PostgreSQL)" env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db --durations=10 "$@"
   [ -s "$dir/live-before.json" ] && run_step "live instance unchanged" live_guard check "$dir/live-before.json"
   log "test suite took $((SECONDS - started))s"
   # The run's own state goes with it: its directory and what it left in its Redis database.
