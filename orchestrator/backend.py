@@ -32,7 +32,9 @@ class ApiCalls:
 
 @dataclass
 class PodState:
-    """One running (or not) pod as a backend reports it."""
+    """One running (or not) pod as a backend reports it: ``phase`` is Pending, Running, CrashLoop,
+    Failed or Unknown (``orchestrator.health``), ``reason``/``message`` say why it is not plainly
+    running, e.g. ("ImageNotRunnable", "no command for ...")."""
 
     name: str
     uid: str
@@ -42,6 +44,8 @@ class PodState:
     ready: bool
     restarts: int = 0
     metrics_url: str | None = None
+    reason: str | None = None
+    message: str | None = None
 
 
 @dataclass

@@ -32,6 +32,7 @@ from orchestrator.convert import (
     LABEL_POD,
     METRICS_PORT,
 )
+from orchestrator.health import kube_pod_health
 from orchestrator.spec import API_VERSION, KIND
 from orchestrator.watch_cache import Source, WatchCache, strip_managed_fields
 
@@ -330,13 +331,16 @@ def _pod_state(pod: dict[str, Any]) -> PodState:
     labels = metadata.get("labels") or {}
     conditions = status.get("conditions") or []
     pod_ip = status.get("podIP")
+    phase, reason, message = kube_pod_health(status)  # CrashLoop from containerStatuses
     return PodState(
         name=metadata["name"],
         uid=metadata["uid"],
         entity=labels.get(LABEL_ENTITY, ""),
         pod=labels.get(LABEL_POD, ""),
-        phase=status.get("phase") or "Pending",
+        phase=phase,
         ready=any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions),
         restarts=sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or []),
         metrics_url=f"http://{pod_ip}:{METRICS_PORT}/metrics" if pod_ip else None,
+        reason=reason,
+        message=message,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import health
 from orchestrator.backend import Observed
 from orchestrator.plan import Change, rollout_settled
 from orchestrator.spec import DeploymentSpec
@@ -38,6 +39,9 @@ def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> di
     workloads = observed.objects.get("Deployment", {})
     expected_pods = sum(len(entity.pods) for entity in spec.entities)
     ready_pods = sum(1 for pod in observed.pods if pod.ready)
+    # Partitions are judged against topics that are right: a mis-sized topic is its own condition.
+    topics_fine = outcome.topics is None or outcome.topics.ready
+    unassigned = health.unassigned_partitions(spec, outcome.topics) if topics_fine else {}
     return {
         "configMapsReady": not any(kind == "ConfigMap" for kind, _ in pending),
         "workloadsReady": not any(kind == "Deployment" for kind, _ in pending)
@@ -45,11 +49,20 @@ def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> di
         "entitiesReady": ready_pods >= expected_pods and not pending,
         "podsReady": ready_pods,
         "podsExpected": expected_pods,
+        # Counts and the top reasons, never every pod's name (see orchestrator.health).
+        "podPhases": health.phase_counts(observed.pods),
+        "topReasons": health.top_reasons(observed.pods),
+        "unassignedPartitions": unassigned,
+        "entities": health.entities_health(spec, observed.pods, unassigned),
     }
 
 
 def derive_state(
-    parts: dict[str, Any], outcome: Outcome, observed: Observed, previous: dict[str, Any]
+    parts: dict[str, Any],
+    outcome: Outcome,
+    observed: Observed,
+    previous: dict[str, Any],
+    spec: DeploymentSpec,
 ) -> tuple[str, str, str]:
     """(state, reason, message) — the reason is a stable CamelCase word, the message is for people."""
     if outcome.error:
@@ -61,9 +74,14 @@ def derive_state(
     if outcome.topics is not None and not outcome.topics.ready:  # pods cannot work without them
         fresh = not parts["podsReady"] and not previous.get("currentRevision")
         return (PENDING if fresh else DEGRADED), outcome.topics.reason, outcome.topics.message
-    crashing = [pod.name for pod in observed.pods if pod.phase == "Failed"]
-    if crashing:
-        return DEGRADED, "PodsFailing", f"pods failing: {', '.join(sorted(crashing))}"
+    if any(pod.phase in health.FAILING for pod in observed.pods):
+        return DEGRADED, "PodsFailing", health.failing_message(observed.pods)
+    if parts["unassignedPartitions"]:  # nobody consumes them: never Ready, whatever the pods say
+        return (
+            DEGRADED,
+            "PartitionsUnassigned",
+            health.unassigned_message(spec, parts["unassignedPartitions"]),
+        )
     if parts["entitiesReady"] and parts["workloadsReady"] and parts["configMapsReady"]:
         return READY, "Reconciled", "every pod runs the current revision"
     message = f"{parts['podsReady']}/{parts['podsExpected']} pods ready"
@@ -79,14 +97,18 @@ def derive_status(
 ) -> dict[str, Any]:
     previous = previous or {}
     parts = components(spec, observed, outcome)
-    state, reason, message = derive_state(parts, outcome, observed, previous)
+    state, reason, message = derive_state(parts, outcome, observed, previous, spec)
     current = revision if state == READY else previous.get("currentRevision")
     return {
         "state": state,
         "currentRevision": current,
         "nextRevision": None if state == READY else revision,
         "components": parts,
-        "conditions": [_condition(state, reason, message, previous), *_topics_condition(outcome, previous)],
+        "conditions": [
+            _condition(state, reason, message, previous),
+            *_topics_condition(outcome, previous),
+            *_health_conditions(spec, observed, parts, previous),
+        ],
         "lastUpdateTime": _now(),
     }
 
@@ -103,6 +125,22 @@ def _topics_condition(outcome: Outcome, previous: dict[str, Any]) -> list[dict[s
         return []
     condition = outcome.topics.condition()
     return [{**condition, "lastTransitionTime": _since(condition, previous)}]
+
+
+def _health_conditions(
+    spec: DeploymentSpec, observed: Observed, parts: dict[str, Any], previous: dict[str, Any]
+) -> list[dict[str, str]]:
+    """``PodsHealthy`` and ``PartitionsAssigned``, listed while they do not hold (after Ready and
+    TopicsReady), so a healthy deployment's conditions stay the two it always had."""
+    found = []
+    if any(pod.phase in health.FAILING for pod in observed.pods):
+        found.append(
+            health.condition("PodsHealthy", False, "PodsFailing", health.failing_message(observed.pods))
+        )
+    if parts["unassignedPartitions"]:
+        message = health.unassigned_message(spec, parts["unassignedPartitions"])
+        found.append(health.condition("PartitionsAssigned", False, "PartitionsUnassigned", message))
+    return [{**c, "lastTransitionTime": _since(c, previous)} for c in found]
 
 
 def _since(condition: dict[str, str], previous: dict[str, Any]) -> str:

@@ -240,4 +240,6 @@ def pod_state(status: dict[str, Any]) -> PodState:
         ready=bool(status.get("ready")),
         restarts=int(status.get("restarts", 0)),
         metrics_url=status.get("metricsUrl"),
+        reason=status.get("reason"),
+        message=status.get("message"),
     )

@@ -94,6 +94,9 @@ class LocalPod:
             return "Pending", "ConfigMapNotFound", f"waiting for the ConfigMap mounted from {self.config_dir}"
         if not self.started_at:
             return "Pending", "ContainerCreating", None
+        looping = next((c for c in self.containers if c.crash_looping), None)
+        if looping is not None:  # the kubelet's CrashLoopBackOff, with the line that says why
+            return "CrashLoop", "CrashLoopBackOff", looping.crash_message()
         return "Running", None, None
 
     def status(self) -> dict[str, Any]:

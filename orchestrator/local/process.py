@@ -61,6 +61,23 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+#: How much of a log's end is read for its last line, and how much of that line is kept.
+_LOG_TAIL_BYTES, _LINE_CHARS = 8192, 300
+
+
+def last_log_line(path: Path) -> str | None:
+    """The last non-blank line of a log, skipping a traceback's indented frames: for a Python
+    crash that is "KafkaError: output topic 'x' does not exist", the line that says why."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
+            tail = log.read().decode(errors="replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.splitlines() if line.strip() and not line.startswith((" ", "\t"))]
+    return lines[-1][:_LINE_CHARS] if lines else None
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Restart delays: ``base`` doubling per consecutive crash up to ``cap``; a run that lasted
@@ -92,6 +109,8 @@ class Container:
     backoff: float = 0.0
     last_exit: int | None = None
     error: str | None = None
+    #: The last meaningful line its log had when it last exited: the reason people need.
+    last_line: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -141,6 +160,16 @@ class Container:
         self.crashes += 1
         self.backoff = backoff.delay(self.crashes)
         self.process, self.last_exit, self.retry_at = None, code, now + self.backoff
+        self.last_line = self.error or last_log_line(self.log)
+
+    def crash_message(self) -> str:
+        """ "container udf exited with code 3: ValueError: boom" for the pod's CrashLoop reason."""
+        text = f"container {self.name} exited with code {self.last_exit}"
+        return f"{text}: {self.last_line}" if self.last_line else text
+
+    @property
+    def crash_looping(self) -> bool:
+        return not self.alive and self.retry_at is not None
 
     def signal(self, sig: signal.Signals) -> None:
         """Signals the container's whole process group (a wrapper script's children too)."""
@@ -165,7 +194,7 @@ class Container:
             "pid": self.pid,
             "state": state,
             "reason": reason,
-            "message": self.error,
+            "message": self.error or (self.crash_message() if self.last_exit is not None else None),
             "restarts": self.restarts,
             "lastExitCode": self.last_exit,
             "backoffSeconds": self.backoff,

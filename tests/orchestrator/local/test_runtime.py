@@ -80,7 +80,7 @@ def test_a_crashing_container_is_restarted_with_growing_back_off_and_counted(
     assert seen[:3] == [0.2, 0.4, 0.8]
     assert udf["lastExitCode"] == 3
     [pod] = backend.observe(name).pods
-    assert pod.phase == "Running"
+    assert pod.phase == "CrashLoop"  # the kubelet's CrashLoopBackOff, as a phase of its own
     assert not pod.ready
     assert pod.restarts >= 3
     io_pid = status(state_dir, POD)["containers"]["io"]["pid"]
