@@ -1,12 +1,21 @@
 """Top-level URLs: health probes are open; everything else requires a login."""
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from invoker_web import health
 from invoker_web.metrics_view import metrics
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico on every page; the icon is a static file (hashed in prod)."""
+    return HttpResponseRedirect(static("invoker/favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -228,8 +228,11 @@ function renderGraph() {
 function drawEdges(edges) {
   const svg = $("#edges");
   const canvas = $("#canvas");
-  const nodes = [...document.querySelectorAll("#nodes .entity")];
-  const box = nodes.map((n) => ({ x: n.offsetLeft, y: n.offsetTop, w: n.offsetWidth, h: Math.min(n.offsetHeight, 60) }));
+  // Boxes by entity index, not DOM order: the columns put entities in layer order.
+  const box = {};
+  for (const n of document.querySelectorAll("#nodes .entity")) {
+    box[n.dataset.entity] = { x: n.offsetLeft, y: n.offsetTop, w: n.offsetWidth, h: Math.min(n.offsetHeight, 60) };
+  }
   svg.setAttribute("width", canvas.scrollWidth);
   svg.setAttribute("height", canvas.scrollHeight);
   svg.innerHTML = edges.map(([i, j, topic]) => {
@@ -306,7 +309,15 @@ function render() {
   $("#save").disabled = !CAN_CHANGE || !dirty();
   $("#dirty").hidden = !dirty();
   for (const b of document.querySelectorAll(".rebalance")) b.disabled = !CAN_REBALANCE || dirty();
-  if (!$("#yaml-view").hidden) $("#yaml").value = toYaml(manifestForYaml());
+  if (!$("#yaml-view").hidden && !yamlEdited()) showYaml();
+}
+
+// The text last put in the YAML box: anything else there was typed by the user.
+let yamlShown = "";
+const yamlEdited = () => !$("#yaml-view").hidden && $("#yaml").value !== yamlShown;
+function showYaml() {
+  yamlShown = toYaml(manifestForYaml());
+  $("#yaml").value = yamlShown;
 }
 
 function manifestForYaml() {
@@ -443,6 +454,8 @@ $("#redo").addEventListener("click", () => step(state.redo, state.undo));
 $("#save").addEventListener("click", save);
 
 function showTab(yaml) {
+  if (!yaml && yamlEdited() && !confirm("Discard the edits typed in the YAML box? They have not been imported.")) return;
+  if (yaml && $("#yaml-view").hidden) showYaml();
   $("#yaml-view").hidden = !yaml;
   $("#graph-view").hidden = yaml;
   $("#tab-yaml").setAttribute("aria-pressed", String(yaml));
@@ -455,7 +468,7 @@ $("#yaml-apply").addEventListener("click", async () => {
   try {
     await api("POST", "/api/deployments/import/", $("#yaml").value, { contentType: "application/yaml", ifMatch: `"${state.version}"` });
     await load();
-    showTab(true);
+    showYaml(); // the imported spec, as the server now has it
     message("YAML imported and saved; reconcile requested.", "ok");
   } catch (error) {
     state.errors = error.fields.length ? error.fields : [{ path: "", message: error.message }];
@@ -472,7 +485,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 window.addEventListener("beforeunload", (event) => {
-  if (state.spec && dirty()) { event.preventDefault(); event.returnValue = ""; }
+  if (state.spec && (dirty() || yamlEdited())) { event.preventDefault(); event.returnValue = ""; }
 });
 window.addEventListener("resize", () => state.spec && drawEdges(layers().edges));
 
