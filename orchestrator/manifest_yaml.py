@@ -7,15 +7,15 @@ would erase the first, as kubectl's strict decoding also refuses), and a documen
 aliases expand into more values than any real manifest has is refused, so that a small
 "billion laughs" upload cannot make later processing walk billions of values.
 
-The pure-Python loader is used on purpose, not libyaml's ``CSafeLoader``: the C composer
-recurses without Python's recursion limit and crashes the process (SIGSEGV) on an upload of
-100,000 nested ``[``; the Python one raises ``RecursionError``, reported below. It is slow:
-about 100 KB per second on the 2-core development machine, so a 1 MiB upload of 145,000
-partition numbers holds a worker for some 13 s (``benchmarks/hostile_input.py``). That is
-bounded by :data:`MAX_MANIFEST_BYTES` and needs the editor role, but it is over the API's 1 s
-goal. libyaml's event parser does not recurse and would check the depth first, but loading
-with libyaml measured only about 4 times faster here: the Python-side resolving and
-constructing of each scalar dominates, so a real fix also needs a lower count of values.
+Parsing is libyaml's (PyYAML's C extension), building is one Python loop over its events
+(:class:`_DocumentBuilder`), not ``yaml.load``: PyYAML's pure-Python loader took 13 s for a
+legitimate 1 MiB upload and 4.6 s for a 2,000-pod manifest on the 2-core development machine,
+and ``CSafeLoader`` is only about 4 times faster (its Python constructor and resolver still cost
+microseconds per node) and composes recursively in C, so 100,000 nested ``[`` crash the process.
+libyaml's event parser does not recurse; the builder keeps the nesting on its own stack and
+refuses it past :data:`MAX_DEPTH` as soon as it is reached. ``_StrictSafeLoader`` stays as the
+definition of the rules and as the reference the builder is tested against
+(``tests/unit/test_manifest_yaml_libyaml.py``); ``benchmarks/import_speed.py`` times both.
 
 Merge keys (``<<: *base``) are refused outright, naming their line: kubectl's strict decoding
 does not support them in manifests either, and PyYAML's merging copies every merged key once
@@ -37,7 +37,27 @@ import re
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+
+try:
+    from yaml.cyaml import CParser
+except ImportError as missing:  # PyYAML built without libyaml: every upload would be 10-40 times slower
+    raise ImportError(
+        "orchestrator.manifest_yaml needs PyYAML with libyaml (yaml.__with_libyaml__); "
+        "install the binary wheel pinned in requirements.txt"
+    ) from missing
 
 from orchestrator.fields import describe
 from orchestrator.spec import SpecError
@@ -121,31 +141,221 @@ def load_manifest_yaml(text: str | bytes, max_bytes: int = MAX_MANIFEST_BYTES) -
     return document
 
 
-def _load_documents(text: str | bytes) -> list[Any]:
+def _load_documents(text: str | bytes, max_depth: int = MAX_DEPTH) -> list[Any]:
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     try:
-        return list(yaml.load_all(text, Loader=_StrictSafeLoader))  # a SafeLoader: plain data only
+        return _DocumentBuilder(data, max_depth).documents()
+    except _TooDeepError:
+        message = f"the document is nested too deeply (more than {max_depth} levels)"
+        raise SpecError.single("yaml", message, "too_deep") from None
     except yaml.MarkedYAMLError as error:
-        raise SpecError.single("yaml", _marked_message(error), "yaml_syntax") from None
+        raise SpecError.single("yaml", _marked_message(error, data), "yaml_syntax") from None
     except yaml.reader.ReaderError as error:
-        line, column = _line_and_column(text, error.position)
+        line, column = _line_and_column(data, error.position)
         message = f"line {line}, column {column}: unreadable character ({error.reason})"
         raise SpecError.single("yaml", message, "yaml_syntax") from None
     except yaml.YAMLError as error:
         raise SpecError.single("yaml", f"not valid YAML: {error}", "yaml_syntax") from None
-    except RecursionError:
-        raise SpecError.single("yaml", "the document is nested too deeply", "yaml_syntax") from None
     except ValueError as error:  # e.g. int() refusing a number of more than 4,300 digits
         raise SpecError.single("yaml", f"unreadable value: {error}", "yaml_syntax") from None
 
 
-def _marked_message(error: yaml.MarkedYAMLError) -> str:
+class _TooDeepError(Exception):
+    """Nesting passed the depth bound while parsing; reported as ``too_deep``."""
+
+
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_STR_TAG = "tag:yaml.org,2002:str"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_SCALAR_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name for name in ("null", "bool", "int", "float", "binary", "timestamp", "str")
+)
+#: The strict loader's implicit resolvers (YAML 1.1's, numbers as JSON writes them) by first
+#: character, the wildcard ones appended, as :meth:`yaml.resolver.BaseResolver.resolve` tries them.
+_RESOLVERS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    first: tuple(resolvers) + tuple(_StrictSafeLoader.yaml_implicit_resolvers.get(None, ()))
+    for first, resolvers in _StrictSafeLoader.yaml_implicit_resolvers.items()
+    if first is not None
+}
+_NO_RESOLVERS = tuple(_StrictSafeLoader.yaml_implicit_resolvers.get(None, ()))
+_CONSTRUCTOR = SafeConstructor()
+
+
+def _resolve(value: str, plain: bool) -> str:
+    if plain:
+        for tag, regexp in _RESOLVERS.get(value[:1], _NO_RESOLVERS):
+            if regexp.match(value):
+                return tag
+    return _STR_TAG
+
+
+class _DocumentBuilder:
+    """Builds plain Python data straight from libyaml's events, with the strict loader's rules.
+
+    Why not ``yaml.load(Loader=CSafeLoader)``: libyaml's composer recurses in C without a limit
+    (100,000 nested ``[`` crash the process), and the Python constructor behind it still spends
+    microseconds on each node. Here libyaml's event parser, which does not recurse, feeds one
+    loop that keeps the nesting on its own stack, refuses it past ``max_depth`` at once, and
+    makes each value directly: a 1 MiB upload loads in a fraction of a second instead of 4-13 s.
+
+    The result is the strict loader's: the same implicit resolvers (numbers as JSON writes
+    them), explicit scalar tags through :class:`yaml.constructor.SafeConstructor`, merge keys
+    and duplicate keys refused, unhashable keys refused, and an alias shares its anchor's object
+    (so counting expanded values stays :func:`document_shape_problem`'s job). Collection tags
+    other than plain mappings and lists (``!!set``, ``!!omap``, ``!!pairs``, ``!custom``) are
+    refused: no manifest field takes them.
+    """
+
+    def __init__(self, data: bytes, max_depth: int) -> None:
+        self.parser = CParser(data)
+        self.max_depth = max_depth
+        # A frame: [container, is_mapping, awaiting_key, key, seen_keys, start_mark]
+        self.stack: list[list[Any]] = []
+        self.anchors: dict[str, tuple[Any, tuple[str, str] | None]] = {}
+        self.anchor_marks: dict[str, Any] = {}
+        self.root: Any = None
+
+    def documents(self) -> list[Any]:
+        """Every document of the stream, in order."""
+        found: list[Any] = []
+        try:  # one loop, not a method per event: a 1 MiB upload has some 150,000 events
+            get_event, stack, int_match = self.parser.get_event, self.stack, _PLAIN_INT_RE.match
+            while True:
+                event = get_event()
+                kind = type(event)
+                if kind is ScalarEvent:
+                    top = stack[-1] if stack else None
+                    if top is not None and not top[1] and event.tag is None and event.anchor is None:
+                        value = event.value  # the bulk of a large manifest: a list of numbers or names
+                        if not event.implicit[0]:
+                            top[0].append(value)
+                            continue
+                        if int_match(value):
+                            top[0].append(int(value))
+                            continue
+                    self._scalar(event)
+                elif kind is AliasEvent:
+                    self._alias(event)
+                elif kind is SequenceStartEvent or kind is MappingStartEvent:
+                    self._start(event, kind is MappingStartEvent)
+                elif kind is SequenceEndEvent or kind is MappingEndEvent:
+                    frame = self.stack.pop()
+                    self._add(frame[0], None, frame[5])
+                elif kind is DocumentStartEvent:
+                    self.anchors, self.anchor_marks, self.root = {}, {}, None
+                elif kind is DocumentEndEvent:
+                    found.append(self.root)
+                elif kind is StreamEndEvent:
+                    return found
+        finally:
+            self.parser.dispose()
+
+    def _scalar(self, event: ScalarEvent) -> None:
+        tag, value = event.tag, event.value
+        if tag is None or tag == "!":
+            tag = _resolve(value, event.implicit[0])
+        if tag == _STR_TAG:
+            result: Any = value
+        elif tag == _INT_TAG and _PLAIN_INT_RE.match(value):
+            result = int(value)
+        elif tag in _SCALAR_TAGS:
+            node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+            result = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+        elif tag in (_MERGE_TAG, _VALUE_TAG) and self._awaiting_key():
+            result = value  # a merge key is refused in _add; a "=" key is the string "=", as in PyYAML
+        else:
+            problem = f"could not determine a constructor for the tag {tag!r}"
+            raise ConstructorError(None, None, problem, event.start_mark)
+        ident = (tag, value)
+        if event.anchor is not None:
+            self._anchor(event, result, ident)
+        self._add(result, ident, event.start_mark)
+
+    def _alias(self, event: AliasEvent) -> None:
+        if event.anchor not in self.anchors:
+            raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+        value, ident = self.anchors[event.anchor]
+        self._add(value, ident, event.start_mark)
+
+    def _start(self, event: MappingStartEvent | SequenceStartEvent, is_mapping: bool) -> None:
+        if event.tag not in (None, "!", _MAP_TAG if is_mapping else _SEQ_TAG):
+            problem = f"could not determine a constructor for the tag {event.tag!r}"
+            problem += " (manifests use plain mappings and lists)"
+            raise ConstructorError(None, None, problem, event.start_mark)
+        if len(self.stack) >= self.max_depth:
+            raise _TooDeepError
+        container: dict[Any, Any] | list[Any] = {} if is_mapping else []
+        if event.anchor is not None:
+            self._anchor(event, container, None)
+        self.stack.append([container, is_mapping, True, None, {}, event.start_mark])
+
+    def _anchor(self, event: Any, value: Any, ident: tuple[str, str] | None) -> None:
+        if event.anchor in self.anchor_marks:
+            raise ComposerError(
+                f"found duplicate anchor {event.anchor!r}; first occurrence",
+                self.anchor_marks[event.anchor],
+                "second occurrence",
+                event.start_mark,
+            )
+        self.anchors[event.anchor] = (value, ident)
+        self.anchor_marks[event.anchor] = event.start_mark
+
+    def _awaiting_key(self) -> bool:
+        return bool(self.stack) and self.stack[-1][1] and self.stack[-1][2]
+
+    def _add(self, value: Any, ident: tuple[str, str] | None, mark: Any) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        frame = self.stack[-1]
+        if not frame[1]:
+            frame[0].append(value)
+        elif not frame[2]:
+            frame[0][frame[3]] = value
+            frame[2] = True
+        else:
+            self._check_key(frame, value, ident, mark)
+            frame[2], frame[3] = False, value
+
+    @staticmethod
+    def _check_key(frame: list[Any], key: Any, ident: tuple[str, str] | None, mark: Any) -> None:
+        if ident is not None and ident[0] == _MERGE_TAG:
+            problem = "merge keys (<<) are not supported in manifests; write the fields out"
+            raise ConstructorError(None, None, problem, mark)
+        if isinstance(key, dict | list):
+            raise ConstructorError("while constructing a mapping", frame[5], "found unhashable key", mark)
+        if ident is None:
+            return
+        seen = frame[4]
+        if ident in seen:
+            problem = f"found duplicate key {ident[1]!r} (first defined on line {seen[ident].line + 1})"
+            raise ConstructorError("while constructing a mapping", frame[5], problem, mark)
+        seen[ident] = mark
+
+
+def _marked_message(error: yaml.MarkedYAMLError, data: bytes) -> str:
     mark = error.problem_mark or error.context_mark
     problem = error.problem or error.context or "invalid YAML"
+    if problem == _NO_TOKEN and mark:  # libyaml does not say which character; name it
+        problem = (
+            f"found character {_character_at(data, mark.line, mark.column)!r} that cannot start any token"
+        )
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     context = ""
     if error.context and error.problem and error.context_mark:
         context = f" ({error.context} starting on line {error.context_mark.line + 1})"
     return f"{where}{problem}{context}"
+
+
+_NO_TOKEN = "found character that cannot start any token"
+
+
+def _character_at(data: bytes, line: int, column: int) -> str:
+    """The character at a libyaml mark (0-based line and column, counted in characters)."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    text = lines[line] if line < len(lines) else ""
+    return text[column] if column < len(text) else ""
 
 
 def _line_and_column(text: str | bytes, position: int) -> tuple[int, int]:
