@@ -13,6 +13,7 @@ loopback names, which is no protection on a public address (any client can send
 :mod:`invoker_web.debug`).
 """
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from orchestrator.placement import Placement, PlacementError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -164,6 +167,11 @@ if INVOKER_BACKEND not in ("local", "kubernetes"):
 INVOKER_KUBECONFIG = env.str("KUBECONFIG", default="") or None
 INVOKER_KUBE_IN_CLUSTER = env.bool("INVOKER_KUBE_IN_CLUSTER", default=False)
 INVOKER_NAMESPACE = env.str("INVOKER_NAMESPACE", default="default")
+# Where executor pods run on Kubernetes: INVOKER_POD_NODE_SELECTOR, INVOKER_POD_TOLERATIONS.
+try:
+    INVOKER_POD_PLACEMENT = Placement.from_environ(os.environ)
+except PlacementError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
 INVOKER_LOCAL_STATE_DIR = Path(env.str("INVOKER_LOCAL_STATE_DIR", default=str(DATA_DIR / "local-runtime")))
 READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=2.0)
 

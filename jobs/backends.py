@@ -21,7 +21,7 @@ def _backend_for(pid: int) -> Backend:
         from orchestrator.kube import KubernetesBackend, load_api_client
 
         api = load_api_client(settings.INVOKER_KUBECONFIG, settings.INVOKER_KUBE_IN_CLUSTER)
-        return KubernetesBackend(api, settings.INVOKER_NAMESPACE)
+        return KubernetesBackend(api, settings.INVOKER_NAMESPACE, settings.INVOKER_POD_PLACEMENT)
     from orchestrator.local.backend import LocalBackend
 
     return LocalBackend(settings.INVOKER_LOCAL_STATE_DIR, settings.INVOKER_NAMESPACE)

@@ -33,6 +33,7 @@ from orchestrator.convert import (
     METRICS_PORT,
 )
 from orchestrator.health import kube_pod_health
+from orchestrator.placement import Placement
 from orchestrator.spec import API_VERSION, KIND
 from orchestrator.watch_cache import Source, WatchCache, strip_managed_fields
 
@@ -77,8 +78,12 @@ class KubernetesBackend:
 
     name = "kubernetes"
 
-    def __init__(self, api_client: client.ApiClient, namespace: str = "default") -> None:
+    def __init__(
+        self, api_client: client.ApiClient, namespace: str = "default", placement: Placement | None = None
+    ) -> None:
+        """``placement``: the nodeSelector and tolerations every pod template gets (placement.py)."""
         self.namespace = namespace
+        self.placement = placement or Placement()
         self.calls = ApiCalls()
         self.api = api_client
         self.core = client.CoreV1Api(api_client)
@@ -221,6 +226,7 @@ class KubernetesBackend:
 
     # --- apply and delete ----------------------------------------------------------------------
     def apply(self, manifest: dict[str, Any], dry_run: bool = False) -> None:
+        manifest = self.placement.applied(manifest)
         stored = self._server_side_apply(_object_path(manifest, self.namespace), manifest, dry_run)
         if not dry_run:
             self.cache[manifest["kind"]].store(stored)
