@@ -41,7 +41,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
 from executor.cleanup import delete_deployment_data  # noqa: E402
-from executor.localpod import LocalEntity  # noqa: E402
+from tests.localpod import LocalEntity  # noqa: E402
 
 PARTITIONS = 6
 WORDS = [f"w{i:03d}" for i in range(400)]
@@ -148,7 +148,6 @@ class Pipeline:
                 "inputTopic": source,
                 "outputTopic": sink,
                 "outputPartitions": PARTITIONS,
-                "revision": "bench",
                 "stateBackend": {"kind": "redis", "url": redis_url},
             }
 

@@ -35,10 +35,11 @@ from kafka.admin import KafkaAdminClient  # noqa: E402
 
 from executor import changelog  # noqa: E402
 from executor.config import parse_main  # noqa: E402
-from executor.localpod import ConfigMapDir, LocalPod, free_port  # noqa: E402
 from executor.protocol import Client  # noqa: E402
 from executor.recovery import StateRecovery  # noqa: E402
 from executor.state_store import StateStore, delete_deployment_state, namespace  # noqa: E402
+from podcontract.volume import ConfigMapDir  # noqa: E402
+from tests.localpod import LocalPod, free_port  # noqa: E402
 from tests.polling import wait_until  # noqa: E402
 
 BATCH = 20_000  # keys per transaction while filling, like a pod's batch

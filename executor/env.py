@@ -1,8 +1,9 @@
 """The environment a pod's containers share, read once when a process starts.
 
 Kubernetes gives every container the same variables (the pod name through the downward API);
-the local runtime does the same. A missing or malformed variable stops the process with its
-name in the message instead of a KeyError deep inside a loop.
+the local runtime does the same. Their names are the pod contract's (``podcontract.env``). A
+missing or malformed variable stops the process with its name in the message instead of a
+KeyError deep inside a loop.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from podcontract import env as names
 
 
 class EnvError(RuntimeError):
@@ -49,19 +52,19 @@ class PodEnv:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> PodEnv:
         return cls(
-            pod_name=_require(environ, "POD_NAME"),
-            config_dir=Path(_require(environ, "INVOKER_CONFIG_DIR")),
-            socket_dir=Path(_require(environ, "INVOKER_SOCKET_DIR")),
-            metrics_port=int(_number(environ, "INVOKER_METRICS_PORT", 9400)),
+            pod_name=_require(environ, names.POD_NAME),
+            config_dir=Path(_require(environ, names.CONFIG_DIR_ENV)),
+            socket_dir=Path(_require(environ, names.SOCKET_DIR_ENV)),
+            metrics_port=int(_number(environ, names.METRICS_PORT_ENV, names.METRICS_PORT)),
         )
 
     @property
     def udf_socket(self) -> Path:
-        return self.socket_dir / "udf.sock"
+        return self.socket_dir / names.UDF_SOCKET
 
     @property
     def state_socket(self) -> Path:
-        return self.socket_dir / "state.sock"
+        return self.socket_dir / names.STATE_SOCKET
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,10 @@ class Tuning:
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Tuning:
         d = cls()
         return cls(
-            batch_max_records=int(_number(environ, "INVOKER_BATCH_MAX_RECORDS", d.batch_max_records)),
-            batch_max_seconds=_number(environ, "INVOKER_BATCH_MAX_MS", d.batch_max_seconds * 1000) / 1000,
-            idle_poll_seconds=_number(environ, "INVOKER_IDLE_POLL_MS", d.idle_poll_seconds * 1000) / 1000,
-            handoff_grace_seconds=_number(environ, "INVOKER_HANDOFF_GRACE_MS", d.handoff_grace_seconds * 1000)
+            batch_max_records=int(_number(environ, names.BATCH_MAX_RECORDS_ENV, d.batch_max_records)),
+            batch_max_seconds=_number(environ, names.BATCH_MAX_MS_ENV, d.batch_max_seconds * 1000) / 1000,
+            idle_poll_seconds=_number(environ, names.IDLE_POLL_MS_ENV, d.idle_poll_seconds * 1000) / 1000,
+            handoff_grace_seconds=_number(environ, names.HANDOFF_GRACE_MS_ENV, d.handoff_grace_seconds * 1000)
             / 1000,
-            udf_retries=int(_number(environ, "INVOKER_UDF_RETRIES", d.udf_retries)),
+            udf_retries=int(_number(environ, names.UDF_RETRIES_ENV, d.udf_retries)),
         )

@@ -16,13 +16,14 @@ assignment (the ConfigMap's content, the revision) is put in a pod template.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.spec import API_VERSION, KIND, DeploymentSpec, EntitySpec, PodSpec
+from podcontract import env as pod_env
+from podcontract.files import MAIN_FILE, MainConfig, pod_file, pod_json
 
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_INSTANCE = "app.kubernetes.io/instance"
@@ -31,9 +32,7 @@ LABEL_ENTITY = "invoker.io/entity"
 LABEL_POD = "invoker.io/pod"
 ANNOTATION_REVISION = "invoker.io/revision"
 
-CONFIG_DIR = "/etc/invoker"
-SOCKET_DIR = "/var/run/invoker"
-METRICS_PORT = 9400
+CONFIG_DIR, SOCKET_DIR, METRICS_PORT = pod_env.CONFIG_DIR, pod_env.SOCKET_DIR, pod_env.METRICS_PORT
 #: What an entity's pods may do with their own ConfigMap, and nothing else: a watch without a
 #: resourceVersion starts with the current object, so neither ``get`` nor ``list`` is needed
 #: (a watch with a ``metadata.name`` field selector is authorized against ``resourceNames``).
@@ -59,6 +58,9 @@ class ConvertContext:
 
     ``epochs`` holds each entity's assignment epoch: the reconcile phase raises it whenever an
     entity's partition assignment differs from the one observed, so pods can fence on it.
+    ``output_partitions`` holds each entity's output topic partition count (the topics phase's,
+    ``orchestrator.topics.output_partitions``): the io sidecar creates a missing output topic
+    with it and routes over at most that many partitions.
     """
 
     namespace: str
@@ -170,37 +172,31 @@ def _owner_reference(owner: OwnerRef) -> dict[str, Any]:
     }
 
 
-def main_config(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -> dict[str, Any]:
-    """``main.json``: what every pod of the entity shares. No revision in it, on purpose: an
-    unrelated change elsewhere in the deployment must not rewrite this entity's ConfigMap."""
-    return {
-        "deployment": spec.name,
-        "entity": entity.name,
-        "bootstrapServers": entity.io_address,
-        "inputTopic": entity.input_topic,
-        "outputTopic": entity.output_topic,
-        "inputPartitions": entity.input_partitions,
-        "outputPartitions": ctx.output_partitions.get(entity.name),
-        "stateBackend": {"kind": "redis", "url": ctx.state_url},
-    }
-
-
-def pod_config(pod: PodSpec, epoch: int) -> dict[str, Any]:
-    """``<pod>.json``: the pod's partitions and the entity's assignment epoch."""
-    return {"pod": pod.name, "partitions": sorted(pod.partitions), "epoch": epoch}
+def main_config(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -> MainConfig:
+    """``main.json`` (the pod contract's shape): what every pod of the entity shares. No revision
+    in it, on purpose: an unrelated change elsewhere in the deployment must not rewrite this
+    entity's ConfigMap."""
+    return MainConfig(
+        deployment=spec.name,
+        entity=entity.name,
+        bootstrap_servers=entity.io_address,
+        input_topic=entity.input_topic,
+        output_topic=entity.output_topic,
+        output_partitions=ctx.output_partitions.get(entity.name),
+        state_url=ctx.state_url,
+    )
 
 
 def pod_config_json(pod: PodSpec, epoch: int) -> str:
-    """``_json(pod_config(pod, epoch))``, written out by hand: ``json.dumps`` per pod was the
-    largest cost of converting a big deployment. The keys are in sorted order, as ``_json``'s."""
-    partitions = ",".join(map(str, sorted(pod.partitions)))
-    return f'{{"epoch":{int(epoch)},"partitions":[{partitions}],"pod":{json.dumps(pod.name)}}}'
+    """``<pod>.json`` (the pod contract's ``PodConfig``): the pod's partitions and the entity's
+    assignment epoch, written without building a ``PodConfig`` per pod (``pod_json``)."""
+    return pod_json(pod.name, pod.partitions, epoch)
 
 
 def entity_config_map(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -> dict[str, Any]:
     epoch = ctx.epochs.get(entity.name, 1)
-    data = {"main.json": _json(main_config(spec, entity, ctx))}
-    data.update({f"{pod.name}.json": pod_config_json(pod, epoch) for pod in entity.pods})
+    data = {MAIN_FILE: main_config(spec, entity, ctx).to_json()}
+    data.update({pod_file(pod.name): pod_config_json(pod, epoch) for pod in entity.pods})
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -237,10 +233,6 @@ def entity_access(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext)
             "subjects": [subject],
         },
     ]
-
-
-def _json(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def pod_workload(
@@ -355,20 +347,21 @@ def _volume_mounts() -> list[dict[str, Any]]:
 def _env() -> list[dict[str, Any]]:
     """The pod finds its ``<pod>.json`` by its spec name, given by the downward API from a label
     (the Kubernetes pod name carries the ReplicaSet's hash, the label does not)."""
+    pod_label = f"metadata.labels['{LABEL_POD}']"
     return [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{LABEL_POD}']"}}},
-        {"name": "KUBERNETES_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "INVOKER_CONFIG_DIR", "value": CONFIG_DIR},
-        {"name": "INVOKER_SOCKET_DIR", "value": SOCKET_DIR},
-        {"name": "INVOKER_METRICS_PORT", "value": str(METRICS_PORT)},
+        {"name": pod_env.POD_NAME, "valueFrom": {"fieldRef": {"fieldPath": pod_label}}},
+        {"name": pod_env.KUBERNETES_POD_NAME, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": pod_env.CONFIG_DIR_ENV, "value": CONFIG_DIR},
+        {"name": pod_env.SOCKET_DIR_ENV, "value": SOCKET_DIR},
+        {"name": pod_env.METRICS_PORT_ENV, "value": str(METRICS_PORT)},
     ]
 
 
 def _config_map_env(name: str) -> list[dict[str, Any]]:
     """Which ConfigMap the io sidecar watches through the API, and in which namespace."""
     return [
-        {"name": "INVOKER_CONFIG_MAP", "value": name},
-        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": pod_env.CONFIG_MAP_ENV, "value": name},
+        {"name": pod_env.POD_NAMESPACE, "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
     ]
 
 

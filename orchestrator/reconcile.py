@@ -26,7 +26,7 @@ from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert
 from orchestrator.epochs import Assignment, entity_epochs, observed_assignment
 from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
 from orchestrator.spec import DeploymentSpec, to_manifest
-from orchestrator.topics import TopicsReport, reconcile_topics
+from orchestrator.topics import TopicsReport, output_partitions, reconcile_topics
 from orchestrator.update import Outcome, derive_status, status_changed
 
 #: How soon to look again while pods are still being replaced or created.
@@ -142,7 +142,8 @@ def _run(target: Target, backend: Backend, result: ReconcileResult) -> None:
     observed = backend.observe(target.spec.name)
     root = root_object(target.spec, to_manifest(target.spec)["spec"], backend.namespace)
     owner = _owner(target, backend, observed, root, result.dry_run)
-    desired = convert(target.spec, _context(target, backend, observed, owner, memory), memory.convert)
+    ctx = _context(target, backend, observed, owner, memory, result.topics)
+    desired = convert(target.spec, ctx, memory.convert)
     now, held = limit_rollouts(plan_changes(desired, observed, memory.plan), observed)
     result.changes, result.held = now, held
     if result.dry_run:
@@ -180,7 +181,12 @@ def _record_spec(backend: Backend, observed: Observed, root: dict[str, Any]) -> 
 
 
 def _context(
-    target: Target, backend: Backend, observed: Observed, owner: OwnerRef | None, memory: _Memory
+    target: Target,
+    backend: Backend,
+    observed: Observed,
+    owner: OwnerRef | None,
+    memory: _Memory,
+    topics: TopicsReport | None = None,
 ) -> ConvertContext:
     return ConvertContext(
         namespace=backend.namespace,
@@ -188,6 +194,7 @@ def _context(
         state_url=target.state_url,
         epochs=entity_epochs(target.spec, observed, target.revision_number, memory.assignments),
         owner=owner,
+        output_partitions=output_partitions(target.spec, topics),
     )
 
 

@@ -158,6 +158,23 @@ def wanted_topics(spec: DeploymentSpec) -> list[TopicWant]:
     return list(wants.values())
 
 
+def output_partitions(spec: DeploymentSpec, report: TopicsReport | None = None) -> dict[str, int]:
+    """Each entity's output partition count, for its pods' ``main.json`` (``outputPartitions``):
+    the io sidecar creates a missing output topic with it and routes over at most that many.
+
+    An output topic another entity reads gets the reader's count (the partitions it owns); a sink
+    gets the count this pass found it has (``report``), else its creation count, so the pods
+    route over all of an existing sink's partitions as before."""
+    wants = {(want.bootstrap, want.topic): want for want in wanted_topics(spec)}
+    found = {} if report is None else {(r.want.bootstrap, r.want.topic): r.partitions for r in report.results}
+    counts: dict[str, int] = {}
+    for entity in spec.entities:
+        key = (entity.io_address, entity.output_topic)
+        want, actual = wants[key], found.get(key)
+        counts[entity.name] = actual if want.policy == CREATE and actual else want.partitions
+    return counts
+
+
 def input_count(entity: EntitySpec) -> tuple[int, str]:
     """The entity's input partition count and how strictly it holds."""
     if entity.input_partitions:

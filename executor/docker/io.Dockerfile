@@ -21,5 +21,7 @@ WORKDIR /app
 USER 10001:10001
 EXPOSE 9400
 ENTRYPOINT ["python", "-m", "executor.io_sidecar"]
-# The code last: an edit to it re-runs this one step, every step above stays cached.
+# The code last: an edit to it re-runs these steps, every step above stays cached. The pod
+# contract (config file shapes, environment names) is shared with the orchestrator.
+COPY podcontract /app/podcontract
 COPY executor /app/executor

@@ -20,7 +20,9 @@ COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "executor.udf_host"]
-# The code last: an edit to it re-runs this one step, every step above stays cached.
+# The code last: an edit to it re-runs these steps, every step above stays cached. The pod
+# contract (config file shapes, environment names) is shared with the orchestrator.
+COPY podcontract /app/podcontract
 COPY executor /app/executor
 
 FROM host AS sum

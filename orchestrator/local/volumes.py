@@ -1,7 +1,7 @@
 """What the runtime reads from the state directory, and the ConfigMaps it materialises.
 
 A ConfigMap is written the way the kubelet mounts one (a timestamped directory, per-key
-symlinks through ``..data``, one atomic swap per change), reusing the executor's own
+symlinks through ``..data``, one atomic swap per change), with the pod contract's
 ``ConfigMapDir`` so that pods see here exactly what their tests see and what a cluster shows
 them. A ConfigMap is rewritten only when its data changed, and a change never restarts a pod:
 the executor's config watcher picks up the swap.
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from executor.localpod import ConfigMapDir
 from orchestrator.local.store import StateDir
+from podcontract.volume import ConfigMapDir
 
 Key = tuple[str, str]  # (namespace, name)
 

@@ -15,7 +15,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError
 
 from executor.cleanup import delete_deployment_data
-from executor.localpod import LocalEntity, LocalPod, metric_sum
+from tests.localpod import LocalEntity, LocalPod, metric_sum
 from tests.polling import wait_until
 
 WORDS = [f"w{i:03d}" for i in range(400)]
@@ -203,7 +203,6 @@ class WordCountTopology:
             "outputTopic": sink,
             "outputPartitions": self.PARTITIONS,
             "stateBackend": {"kind": "redis", "url": redis_url},
-            "revision": "test",
         }
 
     def pods(self) -> list[LocalPod]:

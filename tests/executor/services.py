@@ -22,7 +22,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from executor.localpod import free_port
+from tests.localpod import free_port
 from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import pytest
 
 from executor.config import ConfigError, parse_main, parse_pod
 from executor.config_watcher import ConfigWatcher
-from executor.localpod import ConfigMapDir
+from podcontract.volume import ConfigMapDir
 
 MAIN = {
     "deployment": "sample",
@@ -17,7 +17,6 @@ MAIN = {
     "outputTopic": "words",
     "outputPartitions": None,
     "stateBackend": {"kind": "redis", "url": "redis://127.0.0.1:16379/0"},
-    "revision": "r1",
 }
 
 
@@ -98,9 +97,9 @@ def test_files_are_read_through_one_version_even_while_it_is_replaced(tmp_path):
     cm.write({"main.json": MAIN, "wc-0.json": pod([0], 1)})
     watcher = ConfigWatcher(tmp_path, "wc-0")
     for epoch in range(2, 40):
-        cm.write({"main.json": {**MAIN, "revision": f"r{epoch}"}, "wc-0.json": pod([epoch % 6], epoch)})
+        cm.write({"main.json": {**MAIN, "outputTopic": f"r{epoch}"}, "wc-0.json": pod([epoch % 6], epoch)})
         snapshot = watcher.poll()
-        assert snapshot.main.revision == f"r{snapshot.pod.epoch}"
+        assert snapshot.main.output_topic == f"r{snapshot.pod.epoch}"
 
 
 def test_a_plain_directory_works_for_development(tmp_path):

@@ -14,7 +14,7 @@ IN_SYNC, OUT_OF_SYNC = True, False
 
 
 def version(epoch: int, brokers: str = "k:9092", source: str = API, partitions=(0,)) -> Snapshot:
-    main = MainConfig("d", "e", brokers, "in", "out", None, "redis://r/0", "")
+    main = MainConfig("d", "e", brokers, "in", "out", None, "redis://r/0")
     pod = PodConfig("e-0", frozenset(partitions), epoch)
     return Snapshot(main, pod, f"{source}:{epoch}:{brokers}", 0.0, source)
 

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from executor.localpod import LocalPod
 from tests.executor.harness import LineProducer, make_lines, reassign_and_wait, split, wait_for_exact_totals
 from tests.executor.services import TransactionProbe
 from tests.executor.test_e2e_state_loss import LINES, RATE, committed
+from tests.localpod import LocalPod
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ then requires the totals to equal the exact word counts of everything the input 
 
 import pytest
 
-from executor.localpod import metric_sum
 from tests.executor.harness import (
     LineProducer,
     make_lines,
@@ -15,6 +14,7 @@ from tests.executor.harness import (
     split,
     wait_for_exact_totals,
 )
+from tests.localpod import metric_sum
 
 pytestmark = pytest.mark.slow
 RATE = 3000  # lines per second, about 10,000 words per second

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from executor.localpod import metric_sum
 from tests.executor.harness import LineProducer, Totals, make_lines, read_topic, split, wait_for_exact_totals
+from tests.localpod import metric_sum
 
 pytestmark = pytest.mark.slow
 

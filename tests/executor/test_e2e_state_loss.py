@@ -9,7 +9,6 @@ from kafka.admin import KafkaAdminClient
 
 from executor import changelog
 from executor.config import parse_main
-from executor.localpod import LocalEntity, metric_sum
 from tests.executor.harness import (
     LineProducer,
     make_lines,
@@ -17,6 +16,7 @@ from tests.executor.harness import (
     split,
     wait_for_exact_totals,
 )
+from tests.localpod import LocalEntity, metric_sum
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow

@@ -1,7 +1,7 @@
 """The import contracts in pyproject.toml catch every arrow the layers forbid (README, "Layers").
 
 `./dev test` runs `lint-imports` on the tree as it is; here the real tool runs on a copy of the
-five packages with one forbidden import added, and must fail naming it. A contract that
+six packages with one forbidden import added, and must fail naming it. A contract that
 passed whatever the code imports would otherwise go unnoticed.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("invoker_web", "topology_editor", "jobs", "orchestrator", "executor")
+PACKAGES = ("invoker_web", "topology_editor", "jobs", "orchestrator", "executor", "podcontract")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -52,6 +52,9 @@ def test_the_tree_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
         ("topology_editor/zz_probe.py", "import orchestrator.reconcile\n", "The editor uses only"),
         ("executor/zz_probe.py", "import orchestrator.spec\n", "The executor imports nothing else"),
         ("jobs/zz_probe.py", "import executor.config\n", "Nothing imports the executor"),
+        ("orchestrator/zz_probe.py", "import executor.config\n", "Nothing imports the executor"),
+        ("podcontract/zz_probe.py", "import orchestrator.spec\n", "The pod contract imports only"),
+        ("podcontract/zz_probe.py", "import kafka\n", "The pod contract imports only"),
         ("orchestrator/zz_probe.py", "import django.conf\n", "free of Django"),
     ],
 )

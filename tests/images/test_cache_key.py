@@ -43,8 +43,10 @@ def tree(tmp_path: Path) -> Path:
     (root / "executor" / "docker").mkdir(parents=True)
     for relative in (".dockerignore", "requirements.txt", "executor/docker/io.Dockerfile", "README.md"):
         shutil.copy(ROOT / relative, root / relative)
-    for source in (ROOT / "executor").glob("*.py"):
-        shutil.copy(source, root / "executor" / source.name)
+    for package in ("executor", "podcontract"):
+        (root / package).mkdir(exist_ok=True)
+        for source in (ROOT / package).glob("*.py"):
+            shutil.copy(source, root / package / source.name)
     return root
 
 
@@ -67,6 +69,7 @@ def test_the_key_follows_what_the_image_is_built_from(tree, tmp_path) -> None:
     for path, change in [
         ("executor/env.py", "# a change to a copied source\n"),
         ("executor/new_module.py", "X = 1\n"),
+        ("podcontract/files.py", "# a change to the pod contract\n"),
         ("requirements.txt", "# a new pin\n"),
         ("executor/docker/io.Dockerfile", "# a change to the Dockerfile\n"),
         (".dockerignore", "something\n"),

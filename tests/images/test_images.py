@@ -299,6 +299,19 @@ def test_without_its_environment_the_entry_point_names_what_is_missing(name, bun
     assert "EnvError: environment variable POD_NAME is required" in result.stderr
 
 
+@pytest.mark.parametrize("name", EXECUTOR_IMAGES)
+def test_the_image_holds_the_pod_contract_and_no_test_harness(name, bundle, runtime) -> None:
+    """The executor reads its config through the pod contract package; the local test harness
+    (tests/localpod.py, once executor/localpod.py) stays out of the image."""
+    app = bundle(name) / "rootfs" / "app"
+    assert (app / "podcontract" / "files.py").is_file()
+    assert not (app / "executor" / "localpod.py").exists()
+    probe = "import executor.config as c, podcontract.env as e; print(e.METRICS_PORT, c.MainConfig.parse)"
+    result = runtime.run(bundle(name), args=["python", "-c", probe])
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith("9400 <bound method MainConfig.parse"), result.stdout
+
+
 @pytest.mark.parametrize("name", sorted(UDF_IMAGES))
 def test_the_udf_image_serves_its_sample_on_the_shared_socket(
     name, bundle, runtime, started, pod_dirs

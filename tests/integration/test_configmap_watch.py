@@ -27,12 +27,12 @@ from kubernetes.client.exceptions import ApiException
 
 from executor.config_watcher import ConfigWatcher
 from executor.configmap_watch import ConfigMapWatch
-from executor.localpod import ConfigMapDir
 from orchestrator import load_manifest_yaml, move_partition, parse_deployment
 from orchestrator.convert import ConvertContext, OwnerRef, entity_access, entity_config_map
 from orchestrator.kube import KubernetesBackend, load_api_client
 from orchestrator.reconcile import Target, reconcile
 from orchestrator.spec import DeploymentSpec
+from podcontract.volume import ConfigMapDir
 from tests.polling import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"

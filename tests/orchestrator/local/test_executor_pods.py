@@ -14,12 +14,12 @@ import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError
 
-from executor.localpod import metric_sum, scrape
 from orchestrator import load_manifest_yaml, parse_deployment
 from orchestrator.backend import PodState
 from orchestrator.convert import ConvertContext, OwnerRef, convert, root_object
 from orchestrator.local import LocalBackend
 from tests.executor.harness import LineProducer, Totals, make_lines
+from tests.localpod import metric_sum, scrape
 from tests.orchestrator.local.helpers import RuntimeProcess, wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "word-count.yaml"

@@ -1,16 +1,15 @@
-"""Runs a pod's three containers as local processes, for tests, benchmarks and development.
+"""Runs a pod's three containers as local processes, for tests and benchmarks.
 
-`ConfigMapDir` writes config exactly as the kubelet mounts a ConfigMap (timestamped directory,
-atomic `..data` swap, per-key symlinks), so the pod sees what it would see in a cluster.
-`LocalPod` starts, kills and stops the three processes with the pod's shared environment.
-This is not the orchestrator's local backend; it is the smallest harness that behaves alike.
+`LocalPod` starts, kills and stops the three processes with the pod's shared environment (the
+pod contract's variables, ``podcontract.env``); `LocalEntity` writes their ConfigMap with the
+contract's kubelet-style `ConfigMapDir` and shapes. This is not the orchestrator's local
+backend; it is the smallest harness that behaves alike. It lives in tests/, not in the
+executor package, so the executor images ship none of it.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,47 +22,16 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parent.parent
+from podcontract import env as names
+from podcontract.files import MAIN_FILE, pod_file, pod_json
+from podcontract.volume import ConfigMapDir
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 COMMANDS = {
     "state": ["-m", "executor.state_sidecar"],
     "udf": ["-m", "executor.udf_host"],
     "io": ["-m", "executor.io_sidecar"],
 }
-
-
-class ConfigMapDir:
-    """A directory materialised like a kubelet ConfigMap volume."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._versions = 0
-
-    def write(self, files: dict[str, Any]) -> None:
-        """Publishes a new version atomically: readers see all of it or none of it."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._versions += 1
-        stamp = time.strftime("%Y_%m_%d_%H_%M_%S") + f".{time.time_ns() % 10**9:09d}{self._versions}"
-        version = self.path / f"..{stamp}"
-        version.mkdir()
-        for name, content in files.items():
-            (version / name).write_text(content if isinstance(content, str) else json.dumps(content))
-        data, tmp = self.path / "..data", self.path / "..data_tmp"
-        old = os.readlink(data) if data.is_symlink() else None
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(version.name)
-        tmp.replace(data)
-        self._link_keys(set(files))
-        if old:
-            shutil.rmtree(self.path / old, ignore_errors=True)
-
-    def _link_keys(self, names: set[str]) -> None:
-        for name in names:
-            link = self.path / name
-            if not link.is_symlink():
-                link.symlink_to(f"..data/{name}")
-        for link in self.path.iterdir():
-            if link.is_symlink() and not link.name.startswith("..") and link.name not in names:
-                link.unlink()
 
 
 @dataclass
@@ -86,10 +54,10 @@ class LocalPod:
         return {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "POD_NAME": self.name,
-            "INVOKER_CONFIG_DIR": str(self.config_dir),
-            "INVOKER_SOCKET_DIR": str(self.socket_dir),
-            "INVOKER_METRICS_PORT": str(self.metrics_port),
+            names.POD_NAME: self.name,
+            names.CONFIG_DIR_ENV: str(self.config_dir),
+            names.SOCKET_DIR_ENV: str(self.socket_dir),
+            names.METRICS_PORT_ENV: str(self.metrics_port),
             **self.extra_env,
         }
 
@@ -172,9 +140,9 @@ class LocalEntity:
     def assign(self, assignment: dict[str, list[int]]) -> None:
         """Writes a new assignment at the next epoch, starts added pods and stops removed ones."""
         self.epoch += 1
-        files: dict[str, Any] = {"main.json": self.main}
+        files: dict[str, Any] = {MAIN_FILE: self.main}
         for pod, partitions in assignment.items():
-            files[f"{pod}.json"] = {"pod": pod, "partitions": sorted(partitions), "epoch": self.epoch}
+            files[pod_file(pod)] = pod_json(pod, partitions, self.epoch)
         self.config.write(files)
         for name in [n for n in self.pods if n not in assignment]:
             self.pods.pop(name).stop()
