@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.coalesce import redis_client
 from orchestrator.backend import Backend, PodState
+from topology_editor import partition_rates
 from topology_editor.groups import metrics_group
 from topology_editor.models import Deployment
 
@@ -30,6 +31,9 @@ TOTALS = {
     "invoker_bytes_out_total": "bytesOut",
 }
 
+#: The input counters kept per partition, and their place in ``partitions`` ([records, bytes]).
+PER_PARTITION = {"invoker_records_in_total": 0, "invoker_bytes_in_total": 1}
+
 
 def scrape(url: str) -> dict[str, Any]:
     """Totals over partitions of one pod's counters, and its lag per partition."""
@@ -37,10 +41,14 @@ def scrape(url: str) -> dict[str, Any]:
         text = response.read().decode()
     totals: dict[str, Any] = dict.fromkeys(TOTALS.values(), 0.0)
     totals["lag"] = {}
+    totals["partitions"] = {}  # {partition: [records in, bytes in]}: load-aware rebalance
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name in TOTALS:
                 totals[TOTALS[sample.name]] += sample.value
+                if sample.name in PER_PARTITION:
+                    counts = totals["partitions"].setdefault(sample.labels.get("partition", "?"), [0.0, 0.0])
+                    counts[PER_PARTITION[sample.name]] += sample.value
             elif sample.name == "invoker_consumer_lag":
                 totals["lag"][sample.labels.get("partition", "?")] = sample.value
     return totals
@@ -98,6 +106,22 @@ def status_of(deployment: Deployment) -> dict[str, Any]:
     }
 
 
+def partition_counters(pods: list[dict[str, Any]], lag: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Per entity and input partition: records and bytes consumed, summed over the entity's pods
+    (the old owner of a moved partition keeps its count), and the lag. Takes the per-partition
+    counts out of the pod samples, which the dashboard does not need."""
+    counters: dict[str, dict[str, list[float]]] = defaultdict(dict)
+    for pod in pods:
+        for partition, (records, size) in pod.pop("partitions", {}).items():
+            summed = counters[pod["entity"]].setdefault(partition, [0.0, 0.0, 0.0])
+            summed[0] += records
+            summed[1] += size
+    for entity, partitions in counters.items():
+        for partition, summed in partitions.items():
+            summed[2] = lag.get(entity, {}).get(partition, 0.0)
+    return dict(counters)
+
+
 def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
     now = time.time()
     pods = [pod_sample(p) for p in backend.observe(deployment.name).pods]
@@ -107,6 +131,7 @@ def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
     for pod in pods:
         per_entity[pod["entity"]] += 1 if pod["phase"] == "Running" else 0
         lag[pod["entity"]].update(pod.pop("lag", {}))
+    partition_rates.record(deployment.name, partition_counters(pods, lag), now)
     return {
         "deployment": deployment.name,
         "time": now,

@@ -41,9 +41,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from orchestrator.rebalance import Move
+from orchestrator.rebalance import Move, _find_entity, _require_pod, _with_entity
+from orchestrator.spec import DeploymentSpec, SpecError
 
 DEFAULT_TARGET = 1.10
 #: Lag counts as the extra rate needed to catch up within this many seconds.
@@ -164,6 +165,7 @@ class _State:
         self.weight = weight
         self.held: dict[str, list[int]] = {pod: [] for pod in pods}
         self.loose: list[int] = []
+        self.shed_from: dict[int, str] = {}
         for p in weight:
             owner = owners.get(p, "")
             self.held.get(owner, self.loose).append(p)
@@ -199,6 +201,7 @@ class _State:
             start, window = start + 1, lighter
         out = ranked[start : start + count]
         gone = set(out)
+        self.shed_from.update(dict.fromkeys(out, pod))
         self.held[pod] = [p for p in self.held[pod] if p not in gone]
         self.load[pod] -= window
         return out
@@ -210,6 +213,9 @@ class _State:
         fitted = True
         for p in partitions:
             load, i, pod = heapq.heappop(heap)
+            if self.shed_from.get(p) == pod and heap:
+                # Back home it would not fit (the pod shed the fewest it could): the next pod.
+                load, i, pod = heapq.heapreplace(heap, (load, i, pod))
             load += self.weight[p]
             fitted = fitted and load <= cap * (1 + 1e-12)
             self.held[pod].append(p)
@@ -297,3 +303,38 @@ def _result(
         optimal=fitted and len(moves) == lower_bound,
         achievable=cap <= target * mean * (1 + 1e-12) if mean > 0 else True,
     )
+
+
+def rebalance_entity_by_load(
+    spec: DeploymentSpec,
+    entity: str,
+    loads: Mapping[int, float],
+    removed: Collection[str] = (),
+    target: float = DEFAULT_TARGET,
+) -> tuple[DeploymentSpec, LoadPlan]:
+    """``spec`` with ``entity``'s partitions moved by :func:`plan_load_rebalance`, less ``removed``.
+
+    The partitions are all ``inputPartitions`` when the count is known, else those owned now,
+    as in :func:`orchestrator.rebalance.rebalance_entity`; unknown names are a
+    :class:`SpecError` at ``entity`` or ``removed``, and a bad ``target`` one at ``target``.
+    """
+    current = _find_entity(spec, entity)
+    for pod in removed:
+        _require_pod(current, pod, "removed")
+    if target < 1.0:
+        raise SpecError.single("target", f"target ratio must be at least 1.0, not {target}", "invalid")
+    names = [pod.name for pod in current.pods]
+    owned = {p for pod in current.pods for p in pod.partitions}
+    partitions = range(current.input_partitions) if current.input_partitions else sorted(owned)
+    if partitions and set(names) <= set(removed):
+        raise SpecError.single(
+            "removed", f"entity {entity!r} needs at least one pod to own its partitions", "conflict"
+        )
+    assignment = {pod.name: pod.partitions for pod in current.pods}
+    plan = plan_load_rebalance(assignment, loads, partitions, removed, target)
+    pods = tuple(
+        replace(pod, partitions=tuple(plan.assignment[pod.name]))
+        for pod in current.pods
+        if pod.name not in removed
+    )
+    return _with_entity(spec, replace(current, pods=pods)), plan

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from topology_editor.api.views.deployments import DeploymentViewSet
 from topology_editor.api.views.history import RevisionViewSet, StatusViewSet
+from topology_editor.api.views.load_rebalance import LoadRebalanceViewSet
 from topology_editor.api.views.manifests import ManifestViewSet
 from topology_editor.api.views.partitions import PartitionViewSet
 from topology_editor.api.views.parts import EntityViewSet, PodViewSet
@@ -32,6 +33,11 @@ urlpatterns = [
     path(f"{DEPLOYMENT}entities/", EntityViewSet.as_view(COLLECTION), name="entity-list"),
     path(ENTITY, EntityViewSet.as_view(ITEM), name="entity-detail"),
     path(f"{ENTITY}rebalance/", PartitionViewSet.as_view({"post": "rebalance"}), name="entity-rebalance"),
+    path(
+        f"{ENTITY}rebalance/load/",
+        LoadRebalanceViewSet.as_view({"post": "rebalance_by_load"}),
+        name="entity-rebalance-load",
+    ),
     path(f"{ENTITY}pods/", PodViewSet.as_view(COLLECTION), name="pod-list"),
     path(f"{ENTITY}pods/<slug:pod>/", PodViewSet.as_view(ITEM), name="pod-detail"),
     path(f"{DEPLOYMENT}revisions/", RevisionViewSet.as_view({"get": "list"}), name="revision-list"),
