@@ -13,7 +13,6 @@ loopback names, which is no protection on a public address (any client can send
 :mod:`invoker_web.debug`).
 """
 
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -169,7 +168,12 @@ INVOKER_KUBE_IN_CLUSTER = env.bool("INVOKER_KUBE_IN_CLUSTER", default=False)
 INVOKER_NAMESPACE = env.str("INVOKER_NAMESPACE", default="default")
 # Where executor pods run on Kubernetes: INVOKER_POD_NODE_SELECTOR, INVOKER_POD_TOLERATIONS.
 try:
-    INVOKER_POD_PLACEMENT = Placement.from_environ(os.environ)
+    INVOKER_POD_PLACEMENT = Placement.from_environ(
+        {
+            "INVOKER_POD_NODE_SELECTOR": env.str("INVOKER_POD_NODE_SELECTOR", default=""),
+            "INVOKER_POD_TOLERATIONS": env.str("INVOKER_POD_TOLERATIONS", default=""),
+        }
+    )
 except PlacementError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 INVOKER_LOCAL_STATE_DIR = Path(env.str("INVOKER_LOCAL_STATE_DIR", default=str(DATA_DIR / "local-runtime")))

@@ -131,6 +131,14 @@ send the pod IP as Host, are not rejected as DisallowedHost.
   value: {{ .Values.orchestrator.resyncSeconds | quote }}
 - name: INVOKER_METRICS_INTERVAL_SECONDS
   value: {{ .Values.orchestrator.metricsIntervalSeconds | quote }}
+{{- with .Values.orchestrator.podNodeSelector }}
+- name: INVOKER_POD_NODE_SELECTOR
+  value: {{ toJson . | quote }}
+{{- end }}
+{{- with .Values.orchestrator.podTolerations }}
+- name: INVOKER_POD_TOLERATIONS
+  value: {{ toJson . | quote }}
+{{- end }}
 - name: POD_IP
   valueFrom:
     fieldRef:
