@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from executor.protocol import Server
+from podcontract import env as names
 
 log = logging.getLogger(__name__)
 CONTAINERS = ("io", "state", "udf")
@@ -27,8 +28,8 @@ CONTAINERS = ("io", "state", "udf")
 def configure_logging(container: str) -> None:
     """Logs to stderr (the container log); SIGUSR1 dumps every thread's stack, for a stuck process."""
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    level = os.environ.get("INVOKER_LOG_LEVEL", "INFO").upper()
-    pod = os.environ.get("POD_NAME", "-")
+    level = os.environ.get(names.LOG_LEVEL_ENV, "INFO").upper()
+    pod = os.environ.get(names.POD_NAME, "-")
     logging.basicConfig(
         level=level,
         stream=sys.stderr,

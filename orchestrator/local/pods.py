@@ -23,6 +23,7 @@ from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_POD
 from orchestrator.local.images import REPO_ROOT, ImageMap, ImageNotRunnableError
 from orchestrator.local.process import Backoff, Container, inherited_env
 from orchestrator.local.store import StateDir, template_hash
+from podcontract import env as names
 
 _LABEL_REF_RE = re.compile(r"metadata\.labels\['([^']+)'\]")
 DEFAULT_GRACE_SECONDS = 30.0
@@ -178,14 +179,14 @@ def _container(
 
 
 def pod_env(pod: LocalPod) -> dict[str, str]:
-    """What the executor reads (see executor/env.py), pointing at this pod's local places."""
+    """What the executor reads (the pod contract's names), pointing at this pod's local places."""
     env = {
-        "POD_NAME": pod.labels.get(LABEL_POD, pod.name),
-        "INVOKER_SOCKET_DIR": str(pod.socket_dir),
-        "INVOKER_METRICS_PORT": str(pod.metrics_port),
+        names.POD_NAME: pod.labels.get(LABEL_POD, pod.name),
+        names.SOCKET_DIR_ENV: str(pod.socket_dir),
+        names.METRICS_PORT_ENV: str(pod.metrics_port),
     }
     if pod.config_dir is not None:
-        env["INVOKER_CONFIG_DIR"] = str(pod.config_dir)
+        env[names.CONFIG_DIR_ENV] = str(pod.config_dir)
     return env
 
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podcontract.env import TUNING_ENV
+
 #: What a pod's processes take from the runtime's own environment: the basics any process needs,
-#: and the executor's tuning knobs (the pod contract, docs/executor.md and executor/env.py).
+#: and the executor's tuning knobs and log level (the pod contract's ``TUNING_ENV``).
 #: Everything else stays out: the runtime may run beside the control plane with its Redis URL,
 #: database URL, secret key and kubeconfig, which no pod should see. A pod's own variables (the
 #: manifest's, the image map's, POD_NAME and the directories) are added on top.
@@ -37,11 +39,7 @@ INHERITED_ENV = frozenset(
         "TZ",
         "TMPDIR",
         "PYTHONPATH",
-        "INVOKER_BATCH_MAX_RECORDS",
-        "INVOKER_BATCH_MAX_MS",
-        "INVOKER_IDLE_POLL_MS",
-        "INVOKER_HANDOFF_GRACE_MS",
-        "INVOKER_LOG_LEVEL",
+        *TUNING_ENV,
     }
 )
 
