@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,12 @@ def test_the_environment_convert_gives_a_container_is_what_the_executor_reads(sp
         assert {names.CONFIG_MAP_ENV, names.POD_NAMESPACE} <= set(given)
     io = next(c for c in containers if c["name"] == "io")
     assert io["ports"][0]["containerPort"] == names.METRICS_PORT
+
+
+def test_every_variable_docs_executor_md_lists_is_a_name_of_the_contract() -> None:
+    text = (ROOT / "docs" / "executor.md").read_text()
+    section = text.split("## Environment and configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", section, re.MULTILINE))
+    defined = {value for key, value in vars(names).items() if key.isupper() and isinstance(value, str)}
+    assert {"POD_NAME", "INVOKER_UDF_RETRIES"} <= documented, section
+    assert documented - defined == set(), "documented but not in podcontract.env"
