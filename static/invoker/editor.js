@@ -6,6 +6,7 @@
 // (PUT), whose audit entry names the moves it also made. Either way one revision.
 import { api, connectMetrics, escapeHtml, loadStatus, renderStatus, showConnection } from "./common.js";
 import { toYaml } from "./yaml.js";
+import { planByLoad } from "./rebalance.js";
 
 const root = document.querySelector("#editor");
 const NAME = root.dataset.name;
@@ -424,7 +425,15 @@ nodes.addEventListener("keydown", (event) => {
   document.querySelector(`.chip[data-entity="${e}"][data-pod="${to}"][data-partition="${CSS.escape(chip.dataset.partition)}"]`)?.focus();
 });
 
+// By measured load first (rebalance.js); even by count when nothing was measured, or on request.
 async function planRebalance(i) {
+  const entity = entities()[i].name;
+  const url = `${URL_}entities/${entity}/rebalance/load/`;
+  const byLoad = { entity, url, version: () => Number(state.version), reload: load, evenByCount: () => planEven(i), message };
+  if (!(await planByLoad(byLoad))) await planEven(i);
+}
+
+async function planEven(i) {
   const entity = entities()[i].name;
   const url = `${URL_}entities/${entity}/rebalance/`;
   try {
