@@ -9,8 +9,9 @@ how to map it.
 Override tables are JSON objects ``{pattern: command}``. A pattern is matched (fnmatch) against
 the full reference and against the repository without tag or digest, so ``acme/udf`` matches
 ``acme/udf:1.2``. A command is a list of arguments, or ``{"command": [...], "env": {...},
-"cwd": "..."}``; ``{python}`` in an argument is the runtime's own interpreter. Overrides win
-over the built-in entries, later tables over earlier ones.
+"cwd": "...", "readyWhenLogged": "..."}`` (then the container is Ready only once its log has
+that line); ``{python}`` in an argument is the runtime's own interpreter. Overrides win over
+the built-in entries, later tables over earlier ones.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from typing import Any
 IMAGES_ENV = "INVOKER_LOCAL_IMAGES"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _UDF_HOST = ["{python}", "-m", "executor.udf_host"]
+#: A local readiness probe: the line the io sidecar logs once it consumes and can produce
+#: (executor/io_sidecar.py, ``run_runtime``; run with ``-m``, its logger is ``__main__``). Until
+#: it is logged the pod is not Ready, so a pod stuck before it (say, on a missing output topic)
+#: never shows Ready.
+IO_READY_LINE = " INFO __main__: running "
+READY_LINES = {"invoker/io-sidecar": IO_READY_LINE}
 BUILTIN: dict[str, list[str]] = {
     "invoker/io-sidecar": ["{python}", "-m", "executor.io_sidecar"],
     "invoker/state-sidecar": ["{python}", "-m", "executor.state_sidecar"],
@@ -50,6 +57,8 @@ class ImageCommand:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path = REPO_ROOT
+    #: Not ready until its log has this line (``readyWhenLogged`` in a table); None: once it runs.
+    ready_line: str | None = None
 
 
 def repository(image: str) -> str:
@@ -86,7 +95,7 @@ def builtin_map() -> ImageMap:
     """The project's own images; a registry prefix (``ghcr.io/x/invoker/io-sidecar``) matches too."""
     entries: list[tuple[str, ImageCommand]] = []
     for repo, argv in BUILTIN.items():
-        command = _command(argv, repo)
+        command = _command({"command": argv, "readyWhenLogged": READY_LINES.get(repo)}, repo)
         entries += [(repo, command), (f"*/{repo}", command)]
     return ImageMap(tuple(entries))
 
@@ -125,6 +134,9 @@ def _describe(source: str) -> str:
 def _command(value: Any, where: str) -> ImageCommand:
     spec = value if isinstance(value, dict) else {"command": value}
     argv, env, cwd = spec.get("command"), spec.get("env", {}), spec.get("cwd")
+    ready_line = spec.get("readyWhenLogged")
+    if ready_line is not None and not (isinstance(ready_line, str) and ready_line):
+        raise ImageMapError(f"{where}: readyWhenLogged must be a non-empty string, got {ready_line!r}")
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
         raise ImageMapError(f"{where}: command must be a non-empty list of strings, got {argv!r}")
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
@@ -132,4 +144,4 @@ def _command(value: Any, where: str) -> ImageCommand:
     if cwd is not None and not isinstance(cwd, str):
         raise ImageMapError(f"{where}: cwd must be a string, got {cwd!r}")
     resolved = tuple(arg.replace("{python}", sys.executable) for arg in argv)
-    return ImageCommand(resolved, dict(env), Path(cwd) if cwd else REPO_ROOT)
+    return ImageCommand(resolved, dict(env), Path(cwd) if cwd else REPO_ROOT, ready_line)

@@ -98,6 +98,9 @@ class LocalPod:
         looping = next((c for c in self.containers if c.crash_looping), None)
         if looping is not None:  # the kubelet's CrashLoopBackOff, with the line that says why
             return "CrashLoop", "CrashLoopBackOff", looping.crash_message()
+        for container in self.containers:  # alive but unable to work: not Ready, and why
+            if error := container.startup_failure():
+                return "Failed", "StartupFailing", f"container {container.name}: {error}"
         return "Running", None, None
 
     def status(self) -> dict[str, Any]:
@@ -105,7 +108,7 @@ class LocalPod:
         ready = (
             phase == "Running"
             and reason is None
-            and all(c.up_for() >= READY_SECONDS for c in self.containers)
+            and all(c.up_for() >= READY_SECONDS and c.announced for c in self.containers)
         )
         return {
             "name": self.name,
@@ -175,7 +178,8 @@ def _container(
     # The executor stays importable when a user's command runs from its own directory.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(REPO_ROOT)) if p)
     argv = [*command.argv, *manifest.get("args", [])]
-    return Container(manifest["name"], argv, env, command.cwd, pod.log_dir / f"{manifest['name']}.log")
+    log = pod.log_dir / f"{manifest['name']}.log"
+    return Container(manifest["name"], argv, env, command.cwd, log, ready_line=command.ready_line)
 
 
 def pod_env(pod: LocalPod) -> dict[str, str]:

@@ -76,6 +76,32 @@ def last_log_line(path: Path) -> str | None:
     return lines[-1][:_LINE_CHARS] if lines else None
 
 
+#: What the executor logs while it retries a start-up step (executor/io_sidecar.py, ``patiently``):
+#: ``... WARNING ...: start-up step failed (<error>); retrying``. The process stays alive, so only
+#: its log says that it cannot work, e.g. "output topic 'x' does not exist".
+_STARTUP_FAILED, _RETRYING = "start-up step failed (", "); retrying"
+
+
+def startup_error(line: str) -> str | None:
+    """The error of a "start-up step failed (...); retrying" log line; None for any other line."""
+    start = line.find(_STARTUP_FAILED)
+    if start < 0:
+        return None
+    error = line[start + len(_STARTUP_FAILED) :]
+    return error[: -len(_RETRYING)] if error.endswith(_RETRYING) else error
+
+
+def _read_from(path: Path, offset: int) -> str:
+    """What a log gained since ``offset`` (its last _LOG_TAIL_BYTES at most)."""
+    try:
+        with open(path, "rb") as log:
+            end = log.seek(0, os.SEEK_END)
+            log.seek(max(offset, end - _LOG_TAIL_BYTES, 0))
+            return log.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Restart delays: ``base`` doubling per consecutive crash up to ``cap``; a run that lasted
@@ -109,6 +135,12 @@ class Container:
     error: str | None = None
     #: The last meaningful line its log had when it last exited: the reason people need.
     last_line: str | None = None
+    #: The line its log must have (since it started) before it is ready; None: none needed.
+    ready_line: str | None = None
+    #: How far its log was read, the start-up error its last line reports, whether it is ready.
+    log_size: int = -1
+    stuck: str | None = None
+    announced: bool = True
 
     @property
     def alive(self) -> bool:
@@ -125,6 +157,8 @@ class Container:
     def start(self, backoff: Backoff) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.started, self.retry_at = time.monotonic(), None
+        self.stuck, self.log_size = None, self.log.stat().st_size if self.log.exists() else 0
+        self.announced = self.ready_line is None
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         try:
             with open(self.log, "ab") as out:
@@ -164,6 +198,21 @@ class Container:
         """ "container udf exited with code 3: ValueError: boom" for the pod's CrashLoop reason."""
         text = f"container {self.name} exited with code {self.last_exit}"
         return f"{text}: {self.last_line}" if self.last_line else text
+
+    def startup_failure(self) -> str | None:
+        """While it runs: the start-up error it keeps retrying, if its last log line says so. The
+        log is read again only when it grew, so a quiet container costs one stat per pass."""
+        if not self.alive:
+            return None
+        try:
+            size = self.log.stat().st_size
+        except OSError:
+            return None
+        if size != self.log_size:
+            if not self.announced and self.ready_line is not None:
+                self.announced = self.ready_line in _read_from(self.log, self.log_size)
+            self.log_size, self.stuck = size, startup_error(last_log_line(self.log) or "")
+        return self.stuck
 
     @property
     def crash_looping(self) -> bool:
