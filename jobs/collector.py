@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.coalesce import redis_client
+from orchestrator import health
 from orchestrator.backend import Backend, PodState
 from topology_editor import partition_rates
 from topology_editor.groups import metrics_group
@@ -29,6 +30,8 @@ TOTALS = {
     "invoker_bytes_in_total": "bytesIn",
     "invoker_records_out_total": "recordsOut",
     "invoker_bytes_out_total": "bytesOut",
+    # Records the UDF kept raising on (issue 17): per pod here, per entity in the status.
+    "invoker_dead_letters_total": "deadLetters",
 }
 
 #: The input counters kept per partition, and their place in ``partitions`` ([records, bytes]).
@@ -61,6 +64,8 @@ def pod_sample(pod: PodState) -> dict[str, Any]:
         "phase": pod.phase,
         "ready": pod.ready,
         "restarts": pod.restarts,
+        "reason": pod.reason,
+        "message": pod.message,
     }
     if pod.metrics_url and pod.phase == "Running":
         try:
@@ -122,9 +127,27 @@ def partition_counters(pods: list[dict[str, Any]], lag: dict[str, dict[str, floa
     return dict(counters)
 
 
+def live_components(
+    deployment: Deployment, states: list[PodState], pods: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The status's ``components`` (as the reconcile wrote them) with what is true now: pods per
+    phase, the top reasons (orchestrator.health: counts, never every pod) and dead letters per
+    entity, so the status bar does not wait for the next reconcile to say a pod crashes."""
+    dead: dict[str, float] = defaultdict(float)
+    for pod in pods:
+        dead[pod["entity"]] += pod.get("deadLetters", 0.0)
+    return {
+        **(deployment.components or {}),
+        "podPhases": health.phase_counts(states),
+        "topReasons": health.top_reasons(states),
+        "deadLetters": dict(dead),
+    }
+
+
 def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
     now = time.time()
-    pods = [pod_sample(p) for p in backend.observe(deployment.name).pods]
+    states = backend.observe(deployment.name).pods
+    pods = [pod_sample(p) for p in states]
     with_rates(deployment.name, pods, now)
     per_entity: dict[str, int] = defaultdict(int)
     lag: dict[str, dict[str, float]] = defaultdict(dict)
@@ -135,7 +158,7 @@ def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
     return {
         "deployment": deployment.name,
         "time": now,
-        "status": status_of(deployment),
+        "status": {**status_of(deployment), "components": live_components(deployment, states, pods)},
         "entities": {
             e.name: {"pods": per_entity.get(e.name, 0)} for e in deployment.entities.order_by("position")
         },
