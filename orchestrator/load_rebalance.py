@@ -126,28 +126,29 @@ def plan_load_rebalance(
     pods = [pod for pod in assignment if pod not in removed]
     if wanted and not pods:
         raise ValueError(f"{len(wanted)} partitions need at least one pod to own them")
-    weight = {p: max(0.0, float(loads.get(p, 0.0))) for p in wanted}
-    before = _pod_loads(assignment, owners, weight)
+    get = loads.get
+    weight = {p: w if (w := float(get(p, 0.0))) > 0 else 0.0 for p in wanted}
+    base = _State(assignment, pods, owners, weight)
+    before = {pod: base.load.get(pod, 0.0) for pod in assignment}
+    for pod in removed:
+        before[pod] = sum(weight[p] for p in set(assignment[pod]) if owners[p] == pod and p in weight)
     total = sum(weight.values())
     cap = max(target * total / len(pods), max(weight.values())) if pods and wanted else 0.0
-    state, lower_bound, fitted = _attempt(pods, owners, weight, cap)
+    state, lower_bound, fitted = _attempt(base.copy(), weight, cap)
     if not fitted:
         state.repair(cap)
         # The cap was out of reach for whole partitions; the repair found a level that is not.
         # Planned afresh against that level, the bound and the optimality claim hold for it.
         reached = max(state.load.values())
-        again, bound, fits = _attempt(pods, owners, weight, reached)
+        again, bound, fits = _attempt(base.copy(), weight, reached)
         if fits and _moved(again, owners) <= _moved(state, owners):
             state, lower_bound, fitted, cap = again, bound, True, reached
     return _result(state, owners, before, cap, lower_bound, fitted, target, total)
 
 
-def _attempt(
-    pods: list[str], owners: dict[int, str], weight: dict[int, float], cap: float
-) -> tuple[_State, int, bool]:
+def _attempt(state: _State, weight: dict[int, float], cap: float) -> tuple[_State, int, bool]:
     """Sheds the fewest partitions from the pods over ``cap`` and places them with the loose
     ones: the state, the lower bound on moves for ``cap``, and whether everything fitted."""
-    state = _State(pods, owners, weight)
     shed, bound = state.shed_over(cap)
     lower_bound = len(state.loose) + bound
     fitted = state.place(sorted(state.loose + shed, key=lambda p: -weight[p]), cap)
@@ -161,15 +162,28 @@ def _moved(state: _State, owners: dict[int, str]) -> int:
 class _State:
     """Who holds what and each pod's load, while the plan is being made."""
 
-    def __init__(self, pods: list[str], owners: dict[int, str], weight: dict[int, float]) -> None:
+    def __init__(
+        self,
+        assignment: Mapping[str, Sequence[int]],
+        pods: list[str],
+        owners: dict[int, str],
+        weight: dict[int, float],
+    ) -> None:
         self.weight = weight
-        self.held: dict[str, list[int]] = {pod: [] for pod in pods}
-        self.loose: list[int] = []
+        self.held: dict[str, list[int]] = {
+            pod: [p for p in dict.fromkeys(assignment[pod]) if p in weight and owners[p] == pod]
+            for pod in pods
+        }
+        self.loose: list[int] = [p for p in weight if owners.get(p) not in self.held]
         self.shed_from: dict[int, str] = {}
-        for p in weight:
-            owner = owners.get(p, "")
-            self.held.get(owner, self.loose).append(p)
-        self.load = {pod: sum(weight[p] for p in held) for pod, held in self.held.items()}
+        self.load = {pod: sum([weight[p] for p in held]) for pod, held in self.held.items()}
+
+    def copy(self) -> _State:
+        twin = object.__new__(_State)
+        twin.weight, twin.loose, twin.shed_from = self.weight, list(self.loose), {}
+        twin.held = {pod: list(held) for pod, held in self.held.items()}
+        twin.load = dict(self.load)
+        return twin
 
     def shed_over(self, cap: float) -> tuple[list[int], int]:
         """Takes from every pod over ``cap`` the fewest partitions that bring it under and fit
@@ -252,21 +266,11 @@ def _fewest(ranked: list[int], weight: dict[int, float], excess: float) -> int:
 
 
 def _first_owners(assignment: Mapping[str, Sequence[int]]) -> dict[int, str]:
+    """Each partition's owner; one listed by two pods belongs to the first (written last)."""
     owners: dict[int, str] = {}
-    for pod, partitions in assignment.items():
-        for partition in partitions:
-            owners.setdefault(partition, pod)
+    for pod, partitions in reversed(list(assignment.items())):
+        owners.update(dict.fromkeys(partitions, pod))
     return owners
-
-
-def _pod_loads(
-    assignment: Mapping[str, Sequence[int]], owners: dict[int, str], weight: dict[int, float]
-) -> dict[str, float]:
-    loads = dict.fromkeys(assignment, 0.0)
-    for p, w in weight.items():
-        if p in owners:
-            loads[owners[p]] += w
-    return loads
 
 
 def _result(
