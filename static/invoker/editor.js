@@ -21,6 +21,10 @@ const state = {
 window.invokerEditor = state; // for the browser tests and debugging
 
 const entities = () => state.spec.statefulEntities;
+// What is on screen, so that a render changes only what changed (issue 14: at 100 x 20 a full
+// re-render took about a second). `keys[i]` is what entity i's node was drawn from, `layout`
+// the columns; `owners` the saved pod of each partition (chips moved since are marked).
+const view = { epoch: 0, keys: [], layout: null, owners: {}, edges: "", panel: "", dirty: null };
 const dirty = () => JSON.stringify(state.spec) !== state.saved;
 const message = (text, kind = "") => { const m = $("#message"); m.textContent = text; m.className = kind; };
 
@@ -28,6 +32,8 @@ const message = (text, kind = "") => { const m = $("#message"); m.textContent = 
 function adopt(manifest) {
   state.spec = manifest.spec;
   state.saved = JSON.stringify(manifest.spec);
+  view.owners = savedOwners();
+  view.epoch += 1; // every node shows its chips against the new saved spec
   state.version = manifest.metadata.resourceVersion;
   if (manifest.status) renderStatus($("#status"), manifest.status, "initial");
 }
@@ -215,14 +221,32 @@ function invalidEntities() {
   return invalid;
 }
 
+// Redraws only the nodes whose entity, selection or validity changed; the columns are rebuilt
+// only when the layers change (an entity added, removed or connected differently).
 function renderGraph() {
   const { edges, depth } = layers();
-  const owners = savedOwners();
   const invalid = invalidEntities();
-  const columns = [];
-  entities().forEach((e, i) => { (columns[depth[i]] ||= []).push(entityHtml(e, i, owners, invalid)); });
-  $("#nodes").innerHTML = columns.map((c) => `<div class="column">${(c || []).join("")}</div>`).join("")
-    || `<p class="muted empty">No entities yet. ${CAN_CHANGE ? "Add one to start drawing." : ""}</p>`;
+  const keys = entities().map((e, i) => `${view.epoch}|${invalid.has(i)}|${JSON.stringify(e)}`);
+  const layout = JSON.stringify(depth);
+  if (layout !== view.layout) {
+    const columns = [];
+    entities().forEach((e, i) => { (columns[depth[i]] ||= []).push(entityHtml(e, i, view.owners, invalid)); });
+    $("#nodes").innerHTML = columns.map((c) => `<div class="column">${(c || []).join("")}</div>`).join("")
+      || `<p class="muted empty">No entities yet. ${CAN_CHANGE ? "Add one to start drawing." : ""}</p>`;
+  } else {
+    keys.forEach((key, i) => {
+      if (key === view.keys[i]) return;
+      const node = document.querySelector(`#nodes .entity[data-entity="${i}"]`);
+      node.outerHTML = entityHtml(entities()[i], i, view.owners, invalid);
+    });
+    // Selection only moves a class: no node is redrawn for it.
+    for (const node of document.querySelectorAll("#nodes .entity.selected")) {
+      if (Number(node.dataset.entity) !== state.selected) node.classList.remove("selected");
+    }
+    document.querySelector(`#nodes .entity[data-entity="${state.selected}"]`)?.classList.add("selected");
+  }
+  view.keys = keys;
+  view.layout = layout;
   drawEdges(edges);
 }
 
@@ -236,13 +260,15 @@ function drawEdges(edges) {
   }
   svg.setAttribute("width", canvas.scrollWidth);
   svg.setAttribute("height", canvas.scrollHeight);
-  svg.innerHTML = edges.map(([i, j, topic]) => {
+  const html = edges.map(([i, j, topic]) => {
     const a = box[i]; const b = box[j];
     const x1 = a.x + a.w; const y1 = a.y + a.h / 2; const x2 = b.x; const y2 = b.y + b.h / 2;
     const mid = (x1 + x2) / 2;
     return `<g class="edge" data-from="${i}" data-to="${j}"><path d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}"/>
       <text x="${mid}" y="${(y1 + y2) / 2 - 4}">${escapeHtml(topic)}</text></g>`;
   }).join("");
+  if (html !== view.edges) svg.innerHTML = html;
+  view.edges = html;
 }
 
 const RESOURCE_FIELDS = [["requests", "cpu"], ["requests", "memory"], ["limits", "cpu"], ["limits", "memory"]];
@@ -251,47 +277,74 @@ function field(label, path, value, type = "text") {
   return `<label>${label}<input data-path="${path}" type="${type}" value="${escapeHtml(value ?? "")}" ${CAN_CHANGE ? "" : "readonly"}></label>`;
 }
 
+// The panel is patched in place when only values changed (the focus stays where it was), and
+// rebuilt when its fields changed (another entity selected, a pod added or removed).
 function renderPanel() {
-  const panel = $("#panel");
+  const html = panelHtml();
+  if (html !== view.panel) patchPanel($("#panel"), html);
+  view.panel = html;
+  showFieldErrors();
+}
+
+function patchPanel(panel, html) {
+  const next = document.createElement("template");
+  next.innerHTML = html;
+  const shape = (root) => [...root.querySelectorAll("[data-path], select, button, h2, legend")]
+    .map((el) => el.dataset.path || (el.tagName === "SELECT" ? el.outerHTML : el.id) || el.outerHTML).join("|");
+  if (shape(next.content) === shape(panel)) {
+    for (const input of next.content.querySelectorAll("[data-path], select")) {
+      const shown = input.id ? panel.querySelector(`#${input.id}`) : panel.querySelector(`[data-path="${CSS.escape(input.dataset.path)}"]`);
+      if (shown.value !== input.value) shown.value = input.value;
+    }
+    return;
+  }
+  const focused = document.activeElement?.closest("#panel") ? document.activeElement : null;
+  const refocus = focused && (focused.dataset.path ? `[data-path="${CSS.escape(focused.dataset.path)}"]` : focused.id && `#${focused.id}`);
+  panel.replaceChildren(next.content);
+  if (refocus) panel.querySelector(refocus)?.focus();
+}
+
+function panelHtml() {
   const i = state.selected;
   const e = i !== null ? entities()[i] : null;
   if (!e) {
     const s = state.spec;
-    panel.innerHTML = `<h2>Deployment</h2>
+    return `<h2>Deployment</h2>
       ${field("Version", "spec.version", s.version)}
       ${field("Image pull policy", "spec.imagePullPolicy", s.imagePullPolicy)}
       ${field("History limit", "spec.historyLimit", s.historyLimit, "number")}
       ${field("Image pull secrets", "spec.imagePullSecrets", (s.imagePullSecrets || []).map((x) => x.name).join(", "))}
       <p class="muted">Select an entity to edit it.</p>`;
-  } else {
-    const base = `spec.statefulEntities[${i}]`;
-    const others = entities().map((o, k) => (k === i ? "" : `<option value="${k}">${escapeHtml(o.name)}</option>`)).join("");
-    const pods = e.pods.map((pod, j) => `<fieldset class="podfields"><legend>Pod ${j + 1}</legend>
-      ${field("Pod name", `${base}.pods[${j}].name`, pod.name)}
-      ${field("Partitions", `${base}.pods[${j}].partitions`, pod.partitions.join(", "))}
-      ${RESOURCE_FIELDS.map(([section, name]) => field(`${section} ${name}`, `${base}.pods[${j}].resources.${section}.${name}`,
-        pod.resources?.[section]?.[name])).join("")}
-      <button class="remove-pod" data-pod="${j}" ${CAN_CHANGE ? "" : "disabled"}>Remove pod</button></fieldset>`).join("");
-    panel.innerHTML = `<h2>Entity</h2>
-      ${field("Name", `${base}.name`, e.name)}
-      ${field("Executor image", `${base}.executorImage`, e.executorImage)}
-      ${field("IO image", `${base}.ioImage`, e.ioImage)}
-      ${field("State image", `${base}.stateImage`, e.stateImage)}
-      ${field("IO address", `${base}.ioAddress`, e.ioAddress)}
-      ${field("Input topic", `${base}.inputTopic`, e.inputTopic)}
-      ${field("Output topic", `${base}.outputTopic`, e.outputTopic)}
-      ${field("Input partitions", `${base}.inputPartitions`, e.inputPartitions, "number")}
-      <label>Connect output to <select id="connect" ${CAN_CHANGE ? "" : "disabled"}><option value="">—</option>${others}</select></label>
-      <h3>Pods</h3>${pods}
-      <div class="toolbar"><button id="add-pod" ${CAN_CHANGE ? "" : "disabled"}>Add pod</button>
-      <button id="remove-entity" class="danger" ${CAN_CHANGE ? "" : "disabled"}>Remove entity</button></div>`;
   }
-  showFieldErrors();
+  const base = `spec.statefulEntities[${i}]`;
+  const others = entities().map((o, k) => (k === i ? "" : `<option value="${k}">${escapeHtml(o.name)}</option>`)).join("");
+  const pods = e.pods.map((pod, j) => `<fieldset class="podfields"><legend>Pod ${j + 1}</legend>
+    ${field("Pod name", `${base}.pods[${j}].name`, pod.name)}
+    ${field("Partitions", `${base}.pods[${j}].partitions`, pod.partitions.join(", "))}
+    ${RESOURCE_FIELDS.map(([section, name]) => field(`${section} ${name}`, `${base}.pods[${j}].resources.${section}.${name}`,
+      pod.resources?.[section]?.[name])).join("")}
+    <button class="remove-pod" data-pod="${j}" ${CAN_CHANGE ? "" : "disabled"}>Remove pod</button></fieldset>`).join("");
+  return `<h2>Entity</h2>
+    ${field("Name", `${base}.name`, e.name)}
+    ${field("Executor image", `${base}.executorImage`, e.executorImage)}
+    ${field("IO image", `${base}.ioImage`, e.ioImage)}
+    ${field("State image", `${base}.stateImage`, e.stateImage)}
+    ${field("IO address", `${base}.ioAddress`, e.ioAddress)}
+    ${field("Input topic", `${base}.inputTopic`, e.inputTopic)}
+    ${field("Output topic", `${base}.outputTopic`, e.outputTopic)}
+    ${field("Input partitions", `${base}.inputPartitions`, e.inputPartitions, "number")}
+    <label>Connect output to <select id="connect" ${CAN_CHANGE ? "" : "disabled"}><option value="">—</option>${others}</select></label>
+    <h3>Pods</h3>${pods}
+    <div class="toolbar"><button id="add-pod" ${CAN_CHANGE ? "" : "disabled"}>Add pod</button>
+    <button id="remove-entity" class="danger" ${CAN_CHANGE ? "" : "disabled"}>Remove entity</button></div>`;
 }
 
 function showFieldErrors() {
   const inputs = [...document.querySelectorAll("#panel [data-path]")];
+  for (const shown of document.querySelectorAll("#panel .field-error")) shown.remove();
+  for (const el of document.querySelectorAll("#panel [aria-invalid]")) el.removeAttribute("aria-invalid");
   const errors = $("#errors");
+  if (!state.errors.length && !errors.childElementCount) return;
   errors.innerHTML = state.errors.map((f, k) => `<li><a href="#" data-error="${k}">${escapeHtml(f.path || "deployment")}</a>: ${escapeHtml(f.message)}</li>`).join("");
   for (const f of state.errors) {
     const target = inputs.filter((el) => f.path === el.dataset.path || f.path.startsWith(`${el.dataset.path}.`) || f.path.startsWith(`${el.dataset.path}[`))
@@ -307,9 +360,12 @@ function render() {
   renderPanel();
   $("#undo").disabled = !state.undo.length;
   $("#redo").disabled = !state.redo.length;
-  $("#save").disabled = !CAN_CHANGE || !dirty();
-  $("#dirty").hidden = !dirty();
-  for (const b of document.querySelectorAll(".rebalance")) b.disabled = !CAN_REBALANCE || dirty();
+  const isDirty = dirty();
+  $("#save").disabled = !CAN_CHANGE || !isDirty;
+  $("#dirty").hidden = !isDirty;
+  // Rebalancing plans against the saved spec, so it waits for unsaved edits to be saved.
+  if (isDirty !== view.dirty) for (const b of document.querySelectorAll(".rebalance")) b.disabled = !CAN_REBALANCE || isDirty;
+  view.dirty = isDirty;
   if (!$("#yaml-view").hidden && !yamlEdited()) showYaml();
 }
 
