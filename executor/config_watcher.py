@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,7 +93,15 @@ class ConfigWatcher:
         return self.current if self.current is not before else None
 
     # --- the sources ---------------------------------------------------------------------------
+    @property
+    def changed(self) -> threading.Event | None:
+        """Set when the API watch received a version not yet polled (None without a watch): the
+        io sidecar's loop stops waiting for records when it is, instead of at the end of its poll."""
+        return self._api.changed if self._api is not None else None
+
     def _poll_api(self) -> None:
+        if self._api is not None:
+            self._api.changed.clear()  # before reading: a version arriving after it sets it again
         latest = self._api.latest() if self._api is not None else None
         if latest is None or latest is self._api_taken:
             return

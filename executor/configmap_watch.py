@@ -76,6 +76,9 @@ class ConfigMapWatch:
         self._server_timeout = server_timeout
         self._max_backoff = max_backoff
         self._latest: ApiVersion | None = None  # replaced whole: readers need no lock
+        #: Set whenever a new version arrives, so a loop waiting on Kafka can stop waiting and
+        #: act on it at once; whoever acts on ``latest()`` clears it first.
+        self.changed = threading.Event()
         self._resume_from = resource_version
         self._in_sync = threading.Event()
         self._last_error = ""
@@ -175,6 +178,7 @@ class ConfigMapWatch:
             self._resume_from = version
         if kind in ("ADDED", "MODIFIED"):
             self._latest = ApiVersion(dict(obj.get("data") or {}), version or "", time.time())
+            self.changed.set()
         elif kind == "DELETED":
             log.warning("ConfigMap %s/%s was deleted; keeping the last version", self.namespace, self.name)
 

@@ -68,7 +68,7 @@ def run_runtime(peers: Peers, watcher: ConfigWatcher, snapshot: Snapshot) -> Sna
         main, peers.env.pod_name, peers.token, consumer, peers.state, stateful, peers.tuning, peers.pool
     )
     peers.patiently()(own.recovery.prepare_topic)
-    pipeline = Pipeline(own, peers.udf, router, peers.tuning, sleep=peers.stop.wait)
+    pipeline = Pipeline(own, peers.udf, router, peers.tuning, sleep=peers.stop.wait, wake=watcher.changed)
     log.info(
         "running %s/%s: %s -> %s (%d output partitions, stateful=%s)",
         main.deployment,

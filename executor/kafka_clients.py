@@ -28,6 +28,16 @@ from executor.config import MainConfig
 
 log = logging.getLogger(__name__)
 RECONNECT = {"reconnect_backoff_ms": 50, "reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
+#: The data path's clients wait ``retry_backoff_ms`` at steps that are not errors at all:
+#: kafka-python's sender sleeps it before the InitProducerId that follows FindCoordinator and
+#: between polls while a transactional request is in flight. At the default 100 ms that made
+#: ``init_transactions`` (the new owner's takeover of a moved partition) take ~210 ms on a local
+#: broker, ~40 ms at 10 ms; commits' AddOffsets/TxnOffsetCommit steps shrink the same way.
+#: Connection attempts keep their own back-off (reconnect_backoff_ms), so an outage is not hammered.
+DATA_PATH = {**RECONNECT, "retry_backoff_ms": 10}
+#: How long the broker holds a fetch that found nothing. A partition gained while a fetch to its
+#: broker is in flight is first fetched when that one returns, so this bounds that wait too.
+FETCH_MAX_WAIT_MS = 100
 
 
 def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer:
@@ -41,7 +51,8 @@ def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer
         max_poll_records=max_records,
         request_timeout_ms=4000,  # a fetch stuck in a restarting broker is retried soon (default 30 s)
         allow_auto_create_topics=False,  # a deleted topic must stay deleted
-        **RECONNECT,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        **DATA_PATH,
     )
 
 
@@ -150,7 +161,7 @@ def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer
         bootstrap_timeout_ms=5000,  # an attempt made during an outage fails soon and is retried
         delivery_timeout_ms=60000,
         allow_auto_create_topics=False,  # a pod still stopping must not recreate a deleted changelog
-        **RECONNECT,
+        **DATA_PATH,
     )
 
 

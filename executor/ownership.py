@@ -120,6 +120,12 @@ class Ownership:
                 self.pending[p].next_try = now + 1.0
         self._start([p for p, outcome in claims.items() if outcome == "ok"])
 
+    def next_due(self) -> float | None:
+        """When (monotonic) the next pending partition is due for an attempt; None if none is
+        pending. The loop waits for records no longer than that, so a claim that found the
+        previous owner still holding the partition is tried again on time."""
+        return min((pend.next_try for pend in self.pending.values()), default=None)
+
     def retry(self, partitions: Iterable[int], kind: str, error: BaseException | None = None) -> None:
         """Gives up the current state of failed partitions; they are acquired again from scratch."""
         partitions = [p for p in partitions if p in self.active]

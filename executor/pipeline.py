@@ -12,6 +12,7 @@ back to Ownership, which re-acquires it from its committed state; the others car
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +36,9 @@ Polled = dict[int, list[ConsumerRecord]]
 #: failing (a bounded step timing out, a refused connection).
 BROKER_AWAY = (KafkaTimeoutError, KafkaConnectionError)
 SLOW_COMMIT = 2.0  # seconds; a Kafka commit slower than this is logged with its steps
+#: While waiting for records, how often the loop looks whether the config changed or a pending
+#: partition is due (a move is then acted on within this, not at the end of the idle poll).
+WAKE_SLICE_SECONDS = 0.02
 
 
 class Pipeline:
@@ -47,8 +51,12 @@ class Pipeline:
         router: OutputRouter,
         tuning: Tuning,
         sleep: Callable[[float], Any],
+        wake: threading.Event | None = None,
     ) -> None:
+        """``wake``: set when the config changed (the API watch's event); waiting for records
+        ends early then, so a partition moved away is released, and one gained acquired, at once."""
         self.own = ownership
+        self._wake = wake
         self.udf = udf
         self.router = router
         self.tuning = tuning
@@ -138,21 +146,48 @@ class Pipeline:
     def _poll(self) -> Polled:
         consumer, limit = self.own.consumer, self._limit
         if not self.own.active:
-            self._sleep(self.tuning.idle_poll_seconds)
+            self._idle()
             return {}
         for p in self._poison.due():  # a failed record's retry: from the committed offset again
             if p in self.own.active:
                 self.own.active[p].rewind(consumer, self.own.main.input_topic)
         polled: Polled = {}
-        count = self._merge(
-            polled, consumer.poll(timeout_ms=int(self.tuning.idle_poll_seconds * 1000), max_records=limit)
-        )
+        count = self._merge(polled, self._first_records(limit))
         deadline = time.monotonic() + self.tuning.batch_max_seconds
         while count and count < limit and (remaining := deadline - time.monotonic()) > 0:
             count += self._merge(
                 polled, consumer.poll(timeout_ms=max(1, int(remaining * 1000)), max_records=limit - count)
             )
         return polled
+
+    def _wait_over(self) -> float:
+        """When waiting for records must end: the idle poll, or sooner for a pending partition."""
+        deadline = time.monotonic() + self.tuning.idle_poll_seconds
+        due = self.own.next_due()
+        return deadline if due is None else min(deadline, due)
+
+    def _woken(self) -> bool:
+        return self._wake is not None and self._wake.is_set()
+
+    def _idle(self) -> None:
+        """No partition to consume: waits the idle poll, less when the config changes or a
+        pending partition is due (a stop ends ``sleep`` at once)."""
+        deadline = self._wait_over()
+        while (remaining := deadline - time.monotonic()) > 0 and not self._woken():
+            if self._sleep(min(remaining, WAKE_SLICE_SECONDS)):
+                return
+
+    def _first_records(self, limit: int) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """The first poll of a batch: waits for records in slices, and ends early when the config
+        changed or a pending partition is due, rather than at the end of the idle poll."""
+        consumer, deadline = self.own.consumer, self._wait_over()
+        while True:
+            remaining = deadline - time.monotonic()
+            fetched = consumer.poll(
+                timeout_ms=max(0, int(min(remaining, WAKE_SLICE_SECONDS) * 1000)), max_records=limit
+            )
+            if any(fetched.values()) or remaining <= WAKE_SLICE_SECONDS or self._woken():
+                return fetched
 
     def _merge(self, polled: Polled, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         count = 0
