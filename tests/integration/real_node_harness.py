@@ -33,6 +33,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kubernetes import client, config
 
+from orchestrator.placement import Placement
 from tests.integration.test_real_node import RealNode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +44,11 @@ IMAGES_JSON = CACHE_DIR / "images" / "images.json"
 EXAMPLE = ROOT / "examples" / "word-count.yaml"
 PARTITIONS = 6
 #: Every pod created in a namespace with these annotations gets the real node's placement.
-PLACEMENT_ANNOTATIONS = {
-    "scheduler.alpha.kubernetes.io/node-selector": "invoker.io/node=real",
-    "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps(
-        [{"key": "invoker.io/node", "operator": "Exists", "effect": "NoSchedule"}]
-    ),
+#: The orchestrator's placement settings that put the executor pods on the real node (labelled
+#: and tainted by scripts/services/node.sh; the KWOK node runs nothing).
+NODE_PLACEMENT = {
+    "INVOKER_POD_NODE_SELECTOR": "invoker.io/node=real",
+    "INVOKER_POD_TOLERATIONS": "invoker.io/node:NoSchedule",
 }
 METRIC_LINE = re.compile(r"^(\w+)\{([^}]*)\} ([0-9.eE+-]+)$")
 
@@ -123,10 +124,18 @@ def _run(argv: list[str], timeout: float = 120, env: dict[str, str] | None = Non
     return done.stdout
 
 
+def placed_on_node(pod_spec: dict[str, Any]) -> dict[str, Any]:
+    """``pod_spec`` with the real node's placement: for a pod a test creates itself (the
+    orchestrator's pods get it from NODE_PLACEMENT, through the kubernetes backend)."""
+    template = {"kind": "Deployment", "spec": {"template": {"spec": pod_spec}}}
+    return Placement.from_environ(NODE_PLACEMENT).applied(template)["spec"]["template"]["spec"]
+
+
 def placed_namespace(core: client.CoreV1Api, prefix: str) -> str:
-    """A namespace whose pods all run on the real node; ready once its default account exists."""
+    """A namespace for a run on the real node (its pods are placed by the orchestrator's
+    placement settings, NODE_PLACEMENT); ready once its default account exists."""
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    core.create_namespace({"metadata": {"name": name, "annotations": PLACEMENT_ANNOTATIONS}})
+    core.create_namespace({"metadata": {"name": name}})
     wait(
         lambda: _exists(lambda: core.read_namespaced_service_account("default", name)),
         60,
@@ -195,6 +204,7 @@ class ControlPlane:
             "INVOKER_NAMESPACE": namespace,
             "INVOKER_STATE_REDIS_URL": state_url,
             "INVOKER_RECONCILE_QUEUE": queue,
+            **NODE_PLACEMENT,
         }
         self.manage("migrate", "--noinput")
         self.log_path = base / "worker.log"

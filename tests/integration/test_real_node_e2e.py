@@ -37,6 +37,7 @@ from tests.integration.real_node_harness import (
     load_node,
     node_containerd,
     placed_namespace,
+    placed_on_node,
     wait,
 )
 from tests.integration.real_node_harness import _run as run
@@ -239,7 +240,7 @@ def test_the_dashboard_image_serves_readyz_from_a_pod(app: App, images: Images) 
     }
     pod = {
         "metadata": {"name": "dashboard"},
-        "spec": {
+        "spec": placed_on_node({
             "automountServiceAccountToken": False,
             "containers": [{
                 "name": "web",
@@ -250,7 +251,7 @@ def test_the_dashboard_image_serves_readyz_from_a_pod(app: App, images: Images) 
                 "volumeMounts": [{"name": "data", "mountPath": "/data"}],
             }],
             "volumes": [{"name": "data", "emptyDir": {}}],
-        },
+        }),
     }  # fmt: skip
     core.create_namespaced_pod(namespace, pod)
 
