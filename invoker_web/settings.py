@@ -159,7 +159,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Services --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:16379/0")
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
-INVOKER_STATE_REDIS_URL = env.str("INVOKER_STATE_REDIS_URL", default=REDIS_URL)
+# The executors' state cache is a Redis of its own, never REDIS_URL by default: the control
+# plane's Redis holds Celery's queue and the Channels layer, and must not share memory, eviction
+# or a FLUSHDB with executor state. The default is the one `./dev` runs (STATE_REDIS_PORT).
+INVOKER_STATE_REDIS_URL = env.str("INVOKER_STATE_REDIS_URL", default="redis://127.0.0.1:16381/0")
 INVOKER_BACKEND = env.str("INVOKER_BACKEND", default="local")
 if INVOKER_BACKEND not in ("local", "kubernetes"):
     raise ImproperlyConfigured(f"INVOKER_BACKEND must be 'local' or 'kubernetes', got {INVOKER_BACKEND!r}")
