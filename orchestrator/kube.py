@@ -119,11 +119,16 @@ class KubernetesBackend:
         return self._server_side_apply(path, body, dry_run=False)
 
     def write_status(self, deployment: str, status: dict[str, Any]) -> None:
-        try:
+        """Replaces the whole status (a JSON patch ``add`` of /status): a merge patch would keep
+        keys the new status no longer has (a phase no pod is in any more), so the stored status
+        would never equal the derived one and every pass would write it again."""
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{self.namespace}/{PLURAL}/{deployment}/status"
+        try:  # the client's own status patch is always a merge patch, so this sends the PATCH itself
             stored = self._call(
-                True,
-                self.custom.patch_namespaced_custom_object_status,
-                GROUP, VERSION, self.namespace, PLURAL, deployment, {"status": status},
+                True, self.api.call_api, path, "PATCH",
+                header_params={"Content-Type": "application/json-patch+json", "Accept": "application/json"},
+                body=[{"op": "add", "path": "/status", "value": status}],
+                response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True,
             )  # fmt: skip
         except NotFoundError:
             log.info("status of %s not written: its root object is gone", deployment)

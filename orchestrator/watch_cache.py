@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import tenacity
 import urllib3
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
@@ -196,33 +197,51 @@ class Informer:
                 log.debug("interrupting the %s watch", self.kind, exc_info=True)
 
     def _run(self) -> None:
-        delay = BACKOFF[0]
+        """Lists then watches until stopped. A failure is retried with a back-off that doubles
+        from BACKOFF[0] to BACKOFF[1] (tenacity); a watch that ends normally starts a fresh one
+        at once, so the back-off only grows across consecutive failures."""
         while not self._stopping.is_set():
             try:
-                if self._resource_version is None:
-                    self._relist()
-                self._watch()
-                delay = BACKOFF[0]
-            except ApiException as exc:
-                if exc.status == 410:  # the version we resume from is gone: list again
-                    self.stats.gone += 1
-                    self._resource_version = None
-                    continue
-                delay = self._failed(f"{exc.status} {exc.reason}", delay)
-            except (urllib3.exceptions.HTTPError, OSError, ValueError, AttributeError) as exc:
-                # ValueError/AttributeError: a read on a response another thread shut down.
-                if not self._stopping.is_set():
-                    delay = self._failed(str(exc) or type(exc).__name__, delay)
-            except Exception as exc:  # never let the thread die: a dead watch is a stale cache
-                log.exception("the %s watch failed unexpectedly", self.kind)
-                delay = self._failed(f"{type(exc).__name__}: {exc}", delay)
+                self._retrying()(self._cycle)
+            except tenacity.RetryError:  # stopped while failing
+                return
 
-    def _failed(self, reason: str, delay: float) -> float:
+    def _retrying(self) -> tenacity.Retrying:
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(Exception),
+            wait=tenacity.wait_exponential(multiplier=BACKOFF[0], min=BACKOFF[0], max=BACKOFF[1]),
+            stop=tenacity.stop_when_event_set(self._stopping),
+            sleep=self._stopping.wait,
+            before_sleep=self._failed,
+        )
+
+    def _cycle(self) -> None:
+        try:
+            if self._resource_version is None:
+                self._relist()
+            self._watch()
+        except ApiException as exc:
+            if exc.status != 410:
+                raise
+            self.stats.gone += 1  # the version we resume from is gone: list again
+            self._resource_version = None
+        except (ValueError, AttributeError, urllib3.exceptions.HTTPError, OSError):
+            # ValueError/AttributeError: a read on a response stop() shut down from its thread.
+            if not self._stopping.is_set():
+                raise
+
+    def _failed(self, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ApiException):
+            reason = f"{exc.status} {exc.reason}"
+        elif isinstance(exc, (urllib3.exceptions.HTTPError, OSError, ValueError, AttributeError)):
+            reason = str(exc) or type(exc).__name__
+        else:  # never let the thread die: a dead watch is a stale cache
+            log.error("the %s watch failed unexpectedly", self.kind, exc_info=exc)
+            reason = f"{type(exc).__name__}: {exc}"
         self.stats.failures += 1
         self._problem = f"watch of {self.kind} objects: {reason}"
-        log.warning("%s; again in %.1fs", self._problem, delay)
-        self._stopping.wait(delay)
-        return min(delay * 2, BACKOFF[1])
+        log.warning("%s; again in %.1fs", self._problem, state.upcoming_sleep)
 
     def _relist(self) -> None:
         """Lists every object in pages; swaps the new set in whole, keeping objects a write stored

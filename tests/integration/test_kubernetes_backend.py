@@ -16,7 +16,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.kube import KubernetesBackend, load_api_client
+from orchestrator.kube import GROUP, PLURAL, VERSION, KubernetesBackend, load_api_client
 from orchestrator.reconcile import ReconcileResult, Target, needs_dry_run, reconcile
 from orchestrator.spec import DeploymentSpec
 from tests.polling import wait_until
@@ -397,3 +397,19 @@ def test_objects_that_only_share_the_labels_are_never_touched(harness, example) 
     assert not [c for c in result.changes if c.name == "release-web"]
     assert harness.backend.cache["Deployment"].get("release-web") is None
     assert harness.apps.read_namespaced_deployment("release-web", harness.namespace).metadata.name
+
+
+def test_a_status_write_replaces_the_stored_status_whole(harness, example) -> None:
+    """A key the new status no longer has (a pod phase nobody is in any more) must not survive:
+    otherwise the stored status never equals the derived one and every pass writes it again."""
+    target = harness.target(example)
+    harness.converge(target)
+    backend = harness.backend
+    backend.write_status(
+        NAME, {"state": "Pending", "components": {"podPhases": {"Pending": 1, "Running": 2}}}
+    )
+    backend.write_status(NAME, {"state": "Ready", "components": {"podPhases": {"Running": 3}}})
+    stored = client.CustomObjectsApi(harness.api).get_namespaced_custom_object(
+        GROUP, VERSION, harness.namespace, PLURAL, NAME
+    )["status"]
+    assert stored == {"state": "Ready", "components": {"podPhases": {"Running": 3}}}
