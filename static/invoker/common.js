@@ -1,6 +1,8 @@
 // Shared by every page: the REST client (CSRF, ETags, the API's error shape), the metrics
 // websocket with automatic reconnection, and the status bar.
 
+import { paintHealth, renderHealth } from "./health.js";
+
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
@@ -38,7 +40,8 @@ export async function api(method, url, body, { ifMatch, contentType } = {}) {
 const FINAL_CLOSE = { 4401: "unauthenticated", 4403: "forbidden" };
 
 /** The metrics websocket of one deployment; reconnects with back-off, never polls. Signed out
- * (4401) or without the role (4403) it stops and says so. */
+ * (4401) or without the role (4403) it stops and says so. Each payload also colours the page's
+ * pods and entities by health (health.js), wherever the page draws them. */
 export function connectMetrics(name, { onPayload, onState }) {
   let delay = 500;
   let socket;
@@ -49,7 +52,9 @@ export function connectMetrics(name, { onPayload, onState }) {
     socket.onopen = () => { delay = 500; onState("open"); };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
-      if (message.type === "metrics") onPayload(message.payload);
+      if (message.type !== "metrics") return;
+      onPayload(message.payload);
+      paintHealth(document, message.payload.pods); // the editor's pods and entities, by health
     };
     socket.onclose = (event) => {
       const final = FINAL_CLOSE[event.code];
@@ -112,6 +117,7 @@ export function renderStatus(root, status, source = "payload") {
   }
   const state = root.querySelector('[data-status="state"]');
   if (state) state.dataset.state = values.state;
+  renderHealth(root, status.components); // pods per phase and the top reasons, not every pod
 }
 
 export function escapeHtml(value) {
