@@ -13,6 +13,8 @@ Token <key>``):
 - ``deployments/{name}/entities/`` and ``.../{entity}/``: GET (viewer); POST, PUT, PATCH, DELETE (editor)
 - ``.../entities/{entity}/pods/`` and ``.../pods/{pod}/``: the same for pods
 - ``.../entities/{entity}/rebalance/``: POST ``{dry_run, removed}`` (operator)
+- ``.../entities/{entity}/rebalance/load/``: POST ``{dry_run, removed, metric, window_seconds, target}``,
+  by measured load (operator; docs/rebalance.md)
 - ``deployments/{name}/revisions/``, ``.../{revision}/``, ``.../diff/?from=&to=``: GET (viewer)
 - ``deployments/{name}/revisions/{revision}/rollback/``: POST (operator)
 - ``schema/``, ``docs/``: GET (any signed-in user)
