@@ -36,6 +36,9 @@ def configure_logging(container: str) -> None:
         format=f"%(asctime)s {pod}/{container} %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # The Kubernetes pod's own name (with the ReplicaSet's hash) is what `kubectl logs` and events
+    # use; said once, so a log line with the spec's pod name can be traced to it.
+    log.info("%s container of pod %s", container, os.environ.get(names.KUBERNETES_POD_NAME, pod))
 
 
 def stop_event() -> threading.Event:

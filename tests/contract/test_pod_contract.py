@@ -218,3 +218,16 @@ def test_every_variable_docs_executor_md_lists_is_a_name_of_the_contract() -> No
     defined = {value for key, value in vars(names).items() if key.isupper() and isinstance(value, str)}
     assert {"POD_NAME", "INVOKER_UDF_RETRIES"} <= documented, section
     assert documented - defined == set(), "documented but not in podcontract.env"
+
+
+def test_every_variable_convert_gives_a_container_is_read_by_the_executor(spec) -> None:
+    sources = "\n".join(path.read_text() for path in (ROOT / "executor").glob("*.py"))
+    constants = {value: key for key, value in vars(names).items() if key.isupper() and isinstance(value, str)}
+    workload = next(
+        m for m in convert(spec, ConvertContext("team-a", "r1", STATE_URL)) if m["kind"] == "Deployment"
+    )
+    for container in workload["spec"]["template"]["spec"]["containers"]:
+        for item in container["env"]:
+            assert item["name"] in constants, f"{item['name']} is not a name of podcontract.env"
+            read = f"names.{constants[item['name']]}" in sources or f'"{item["name"]}"' in sources
+            assert read, f"the executor never reads {item['name']}, which convert sets"
