@@ -206,7 +206,8 @@ function entityHtml(e, i, owners, invalid) {
   const classes = ["entity", i === state.selected ? "selected" : "", invalid.has(i) ? "invalid" : ""].join(" ");
   const rebalance = `<button class="rebalance" data-entity="${i}" ${CAN_REBALANCE ? "" : "disabled"}
     title="${CAN_REBALANCE ? "Plan and apply an even split" : "Operators may rebalance"}">Rebalance</button>`;
-  return `<div class="${classes}" data-entity="${i}" data-name="${escapeHtml(e.name)}" tabindex="0">
+  return `<div class="${classes}" data-entity="${i}" data-name="${escapeHtml(e.name)}" tabindex="0" role="group"
+    aria-label="entity ${escapeHtml(e.name)}; Enter opens its panel">
     <header><b>${escapeHtml(e.name)}</b>${rebalance}</header>
     <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span></div>
     <ul class="pods">${pods}</ul></div>`;
@@ -470,14 +471,41 @@ nodes.addEventListener("drop", (event) => {
   movePartition(Number(chip.entity), Number(chip.pod), Number(pod.dataset.pod), chip.partition);
 });
 
+// Enter or Space on a focused entity opens its panel, with the focus on its first field.
+nodes.addEventListener("keydown", (event) => {
+  if (!event.target.matches(".entity") || !["Enter", " "].includes(event.key)) return;
+  event.preventDefault();
+  state.selected = Number(event.target.dataset.entity);
+  render();
+  $("#panel [data-path]")?.focus();
+});
+
+// Escape in the panel goes back to the selected entity on the graph.
+$("#panel").addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || state.selected === null) return;
+  document.querySelector(`#nodes .entity[data-entity="${state.selected}"]`)?.focus();
+});
+
+/** Says `text` to screen readers at once (an assertive live region). */
+function announce(text) {
+  const region = $("#announce");
+  region.textContent = "";
+  requestAnimationFrame(() => { region.textContent = text; }); // a repeated text is announced again
+}
+
 nodes.addEventListener("keydown", (event) => {
   const chip = event.target.closest(".chip");
   if (!chip || !["ArrowUp", "ArrowDown"].includes(event.key) || !CAN_CHANGE) return;
   event.preventDefault();
   const e = Number(chip.dataset.entity); const from = Number(chip.dataset.pod);
   const to = from + (event.key === "ArrowDown" ? 1 : -1);
-  if (to < 0 || to >= entities()[e].pods.length) return;
+  const pods = entities()[e].pods;
+  if (to < 0 || to >= pods.length) {
+    const end = to < 0 ? "first" : "last";
+    return announce(`Partition ${chip.dataset.partition} is already in the ${end} pod, ${pods[from].name}.`);
+  }
   movePartition(e, from, to, chip.dataset.partition);
+  announce(`Partition ${chip.dataset.partition} moved to ${pods[to].name}.`);
   document.querySelector(`.chip[data-entity="${e}"][data-pod="${to}"][data-partition="${CSS.escape(chip.dataset.partition)}"]`)?.focus();
 });
 
@@ -543,11 +571,23 @@ $("#yaml-apply").addEventListener("click", async () => {
 });
 
 document.addEventListener("keydown", (event) => {
-  if (!(event.ctrlKey || event.metaKey) || event.target.matches("input, textarea")) return;
+  if (!(event.ctrlKey || event.metaKey)) return;
   const key = event.key.toLowerCase();
+  if (key === "s") return saveShortcut(event);
+  if (event.target.matches("input, textarea")) return;
   if (key === "z" && !event.shiftKey) { event.preventDefault(); step(state.undo, state.redo); }
   else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); step(state.redo, state.undo); }
 });
+
+// Ctrl-S saves (a field being typed in is taken first); never the browser's "save page".
+function saveShortcut(event) {
+  event.preventDefault();
+  if (event.target.matches("#panel input")) event.target.blur(); // fires its "change"
+  if (!$("#yaml-view").hidden) return message("Ctrl-S saves the graph's edits; use Import YAML for the YAML box.");
+  if (!CAN_CHANGE) return message("Your role cannot change this deployment.", "error");
+  if (!dirty()) return message("Nothing to save.");
+  save();
+}
 
 window.addEventListener("beforeunload", (event) => {
   if (state.spec && (dirty() || yamlEdited())) { event.preventDefault(); event.returnValue = ""; }
