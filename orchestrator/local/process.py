@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,6 +62,8 @@ def _die_with_parent() -> None:
 
 #: How much of a log's end is read for its last line, and how much of that line is kept.
 _LOG_TAIL_BYTES, _LINE_CHARS = 8192, 300
+#: The executor's log prefix "2026-12-06 08:28:05,663 " (executor/service.py).
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)?Z? ")
 
 
 def last_log_line(path: Path) -> str | None:
@@ -73,7 +76,8 @@ def last_log_line(path: Path) -> str | None:
     except OSError:
         return None
     lines = [line.strip() for line in tail.splitlines() if line.strip() and not line.startswith((" ", "\t"))]
-    return lines[-1][:_LINE_CHARS] if lines else None
+    # Without its time stamp the same crash gives the same reason, so the status is not rewritten.
+    return _TIMESTAMP_RE.sub("", lines[-1])[:_LINE_CHARS] if lines else None
 
 
 #: What the executor logs while it retries a start-up step (executor/io_sidecar.py, ``patiently``):

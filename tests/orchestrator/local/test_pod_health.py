@@ -21,6 +21,7 @@ from orchestrator import parse_deployment
 from orchestrator.convert import ConvertContext, OwnerRef, convert, root_object
 from orchestrator.local import LocalBackend
 from orchestrator.local.images import load_image_map
+from orchestrator.local.process import last_log_line, startup_error
 from orchestrator.local.runtime import Runtime
 from orchestrator.reconcile import ReconcileResult, Target, reconcile
 from orchestrator.spec import DeploymentSpec
@@ -150,3 +151,22 @@ def _apply_without_output_partitions(
     for item in convert(spec, ConvertContext(backend.namespace, "rev-1", redis_url, {"e": 1}, owner)):
         backend.apply(item)
     return spec
+
+
+def test_the_reason_is_the_last_line_that_says_why_without_its_time_stamp(tmp_path: Path) -> None:
+    log = tmp_path / "udf.log"
+    log.write_text(
+        "2026-12-06 08:28:05,027 e-0/udf INFO __main__: serving\n"
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "ValueError: no such model: wc\n\n"
+    )
+    assert last_log_line(log) == "ValueError: no such model: wc"
+    log.write_text("2026-12-06 08:28:05,663 e-0/io ERROR executor.io: cannot reach the broker\n")
+    assert last_log_line(log) == "e-0/io ERROR executor.io: cannot reach the broker"
+    assert last_log_line(tmp_path / "absent.log") is None
+    line = (
+        "2026-12-06 08:28:05,663 e-0/io WARNING __main__: start-up step failed (KafkaError: gone); retrying"
+    )
+    assert startup_error(line) == "KafkaError: gone"
+    assert startup_error("2026-12-06 08:28:05,663 e-0/io INFO __main__: running demo/e") is None
