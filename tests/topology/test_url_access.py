@@ -36,7 +36,12 @@ PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly
 VIEWER_PAGES = {"pages:editor", "pages:metrics"}
 #: Any signed-in user: the API's description.
 SIGNED_IN = {"api:schema", "api:docs"}
-OPERATOR_ONLY = {"api:entity-rebalance", "api:entity-rebalance-load", "api:revision-rollback"}
+OPERATOR_ONLY = {
+    "api:entity-rebalance",
+    "api:entity-rebalance-load",
+    "api:revision-rollback",
+    "api:revision-bad",
+}
 RANKS = ["outsider", "viewer", "editor", "operator", "owner"]
 #: Admin pages of this app: the role that may open them (None: nobody, not even the owner).
 ADMIN_PAGES = {

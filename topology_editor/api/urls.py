@@ -5,6 +5,7 @@ before the named ones."""
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from topology_editor.api.views.bad_revisions import BadRevisionViewSet
 from topology_editor.api.views.deployments import DeploymentViewSet
 from topology_editor.api.views.history import RevisionViewSet, StatusViewSet
 from topology_editor.api.views.load_rebalance import LoadRebalanceViewSet
@@ -51,6 +52,11 @@ urlpatterns = [
         f"{DEPLOYMENT}revisions/<slug:revision>/rollback/",
         RevisionViewSet.as_view({"post": "rollback"}),
         name="revision-rollback",
+    ),
+    path(
+        f"{DEPLOYMENT}revisions/<slug:revision>/bad/",
+        BadRevisionViewSet.as_view({"post": "mark_bad"}),
+        name="revision-bad",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the page has no inline script (CSP).

@@ -19,6 +19,12 @@ class Revision(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Marked bad by an operator: no rollback, save or automation may make this spec desired again.
+    bad_since = models.DateTimeField(null=True, blank=True)
+    bad_reason = models.CharField(max_length=500, blank=True)
+    bad_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["deployment", "-number"]

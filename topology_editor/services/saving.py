@@ -10,7 +10,13 @@ from django.db import OperationalError, transaction
 from orchestrator import DeploymentSpec, SpecChange, diff_specs, revision_name, to_manifest
 from topology_editor import reconcile_hook, roles
 from topology_editor.models import Deployment, Revision
-from topology_editor.services.errors import BusyError, NotFoundError, RoleError, StaleVersionError
+from topology_editor.services.errors import (
+    BusyError,
+    ConflictError,
+    NotFoundError,
+    RoleError,
+    StaleVersionError,
+)
 from topology_editor.services.recording import Origin, record_audit, record_revision
 from topology_editor.spec_rows import write_spec_rows
 
@@ -87,6 +93,7 @@ def save_spec(
         return Change(deployment, new, desired_revision(deployment), changed=False)
     if old is not None and action != "rollback":
         require_rollback_role(deployment, new, origin)
+    refuse_bad_revision(deployment, new)
     if old is not None:
         deployment.resource_version += 1
     write_spec_rows(deployment, new)
@@ -98,6 +105,20 @@ def save_spec(
         reason = f"{summary} ({action} by {origin.describe()}, revision {revision.name})"
         transaction.on_commit(lambda: reconcile_hook.request_reconcile(deployment.name, reason))
     return Change(deployment, new, revision, changed=True, created=old is None, changes=changes)
+
+
+def refuse_bad_revision(deployment: Deployment, new: DeploymentSpec) -> None:
+    """No change, whoever makes it (a rollback, a save, a rebalance, automation), may make a
+    revision an operator marked bad the desired spec again (services/bad_revisions.py)."""
+    bad = deployment.revisions.filter(name=revision_name(new), bad_since__isnull=False).first()
+    if bad is None:
+        return
+    who = bad.bad_by.get_username() if bad.bad_by else "an operator"
+    raise ConflictError(
+        f"revision {bad.name} (#{bad.number}) of {deployment.name!r} was marked bad by {who} at "
+        f"{bad.bad_since.isoformat(timespec='seconds')} ({bad.bad_reason}): "
+        "it cannot become the desired spec again"
+    )
 
 
 def require_rollback_role(deployment: Deployment, new: DeploymentSpec, origin: Origin) -> None:

@@ -61,10 +61,21 @@ class RevisionSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     desired = serializers.SerializerMethodField(help_text="it is the saved spec's revision")
     running = serializers.SerializerMethodField(help_text="the orchestrator reports it as current")
+    bad_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Revision
-        fields = ["name", "number", "created_at", "created_by", "desired", "running"]
+        fields = [
+            "name",
+            "number",
+            "created_at",
+            "created_by",
+            "desired",
+            "running",
+            "bad_since",
+            "bad_reason",
+            "bad_by",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.BooleanField())
