@@ -60,6 +60,8 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+#: How long a container restarted after a crash must run before it no longer counts as crash-looping.
+RECOVERED_SECONDS = 10.0
 #: How much of a log's end is read for its last line, and how much of that line is kept.
 _LOG_TAIL_BYTES, _LINE_CHARS = 8192, 300
 #: The executor's log prefix "2026-12-06 08:28:05,663 " (executor/service.py).
@@ -220,7 +222,11 @@ class Container:
 
     @property
     def crash_looping(self) -> bool:
-        return not self.alive and self.retry_at is not None
+        """Waiting for its restart after a crash, or restarted less than RECOVERED_SECONDS ago: a
+        crash loop whose process lives a few milliseconds must not flap to Running and back."""
+        if self.alive:
+            return self.crashes > 0 and self.up_for() < RECOVERED_SECONDS
+        return self.retry_at is not None
 
     def signal(self, sig: signal.Signals) -> None:
         """Signals the container's whole process group (a wrapper script's children too)."""

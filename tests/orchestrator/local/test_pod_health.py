@@ -64,13 +64,18 @@ def test_a_pod_whose_command_fails_is_crash_loop_with_the_reason_and_restart_cou
 ) -> None:
     source = manifest(executor="test/failing:1")
 
+    phases: list[str] = []
+
     def looping() -> ReconcileResult | None:
         result = reconcile(_target(source), backend)
         assert result.status["state"] != "Ready", result.status
         pods = backend.observe("demo").pods
+        phases.extend(pod.phase for pod in pods)
         return result if pods and pods[0].phase == "CrashLoop" and pods[0].restarts >= 2 else None
 
     result = sync_until(health_runtime, looping, 30, "the pod to crash-loop twice")
+    crashed = phases[phases.index("CrashLoop") :]
+    assert set(crashed) == {"CrashLoop"}, crashed  # never back to Running between two crashes
     [pod] = backend.observe("demo").pods
     assert (pod.phase, pod.reason, pod.ready) == ("CrashLoop", "CrashLoopBackOff", False)
     assert pod.message == "container udf exited with code 2: ValueError: no such model: wc"
