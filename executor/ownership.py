@@ -187,7 +187,9 @@ class Ownership:
     def _start(self, partitions: list[int]) -> None:
         if not partitions:
             return
+        began = time.monotonic()
         producers = list(self.pool.map(lambda p: open_producer(self.main, self.pod, p), partitions))
+        produced = time.monotonic()
         opened: dict[int, BoundedProducer] = {}
         for p, producer in zip(partitions, producers, strict=True):
             if isinstance(producer, BaseException):
@@ -199,8 +201,14 @@ class Ownership:
         for p in started:
             self.active[p].rewind(self.consumer, self.main.input_topic)
             metrics.OWNED.labels(str(p)).set(1)
-        if started:
-            log.info("acquired partitions %s at epoch %d", started, self.epoch)
+        if started:  # the steps' times: where a slow takeover spends it (benchmarks/kube_move_latency.py)
+            log.info(
+                "acquired partitions %s at epoch %d (producers %.0f ms, offsets and recovery %.0f ms)",
+                started,
+                self.epoch,
+                (produced - began) * 1000,
+                (time.monotonic() - produced) * 1000,
+            )
 
     def _recover(self, opened: dict[int, BoundedProducer]) -> list[int]:
         """Reads the committed offsets (one request for all), brings each state cache in line and
