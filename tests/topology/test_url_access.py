@@ -42,6 +42,8 @@ OPERATOR_ONLY = {
     "api:revision-rollback",
     "api:revision-bad",
 }
+#: Viewers read these; only operators change them.
+OPERATOR_WRITES = {"api:deployment-automation"}
 RANKS = ["outsider", "viewer", "editor", "operator", "owner"]
 #: Admin pages of this app: the role that may open them (None: nobody, not even the owner).
 ADMIN_PAGES = {
@@ -137,6 +139,8 @@ def _required(route: Route, method: str) -> str:
     if route.name in SIGNED_IN:
         return "outsider"
     if route.name in OPERATOR_ONLY:
+        return "operator"
+    if route.name in OPERATOR_WRITES and method != "get":
         return "operator"
     return "viewer" if method == "get" else "editor"
 

@@ -5,6 +5,7 @@ before the named ones."""
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from topology_editor.api.views.automation import AutomationViewSet
 from topology_editor.api.views.bad_revisions import BadRevisionViewSet
 from topology_editor.api.views.deployments import DeploymentViewSet
 from topology_editor.api.views.history import RevisionViewSet, StatusViewSet
@@ -29,6 +30,11 @@ urlpatterns = [
     path(f"{DEPLOYMENT}export/", ManifestViewSet.as_view({"get": "export"}), name="deployment-export"),
     path(f"{DEPLOYMENT}move/", PartitionViewSet.as_view({"post": "move"}), name="deployment-move"),
     path(f"{DEPLOYMENT}moves/", PartitionViewSet.as_view({"post": "move_many"}), name="deployment-moves"),
+    path(
+        f"{DEPLOYMENT}automation/",
+        AutomationViewSet.as_view({"get": "retrieve", "post": "update_state"}),
+        name="deployment-automation",
+    ),
     path(f"{DEPLOYMENT}status/", StatusViewSet.as_view({"get": "status"}), name="deployment-status"),
     path(f"{DEPLOYMENT}audit/", StatusViewSet.as_view({"get": "audit"}), name="deployment-audit"),
     path(f"{DEPLOYMENT}entities/", EntityViewSet.as_view(COLLECTION), name="entity-list"),

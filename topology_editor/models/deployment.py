@@ -43,6 +43,11 @@ class Deployment(models.Model):
     conditions = models.JSONField(default=list, blank=True)
     status_message = models.TextField(blank=True)
     last_error = models.TextField(blank=True)
+    # Automation (issue 16): opt-in; a rollback or a manual change pauses it until an operator
+    # resumes it (services/automation.py), so automation never undoes a person's decision.
+    automation_enabled = models.BooleanField(default=False)
+    automation_paused_since = models.DateTimeField(null=True, blank=True)
+    automation_paused_reason = models.CharField(max_length=300, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

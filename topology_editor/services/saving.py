@@ -10,6 +10,7 @@ from django.db import OperationalError, transaction
 from orchestrator import DeploymentSpec, SpecChange, diff_specs, revision_name, to_manifest
 from topology_editor import reconcile_hook, roles
 from topology_editor.models import Deployment, Revision
+from topology_editor.services.automation import pause_for_change
 from topology_editor.services.errors import (
     BusyError,
     ConflictError,
@@ -100,6 +101,8 @@ def save_spec(
     revision = record_revision(deployment, new, origin)
     changes = diff_specs(to_manifest(old) if old else {}, to_manifest(new))
     record_audit(deployment, origin, action, summary, changes, revision.name)
+    if old is not None:
+        pause_for_change(deployment, origin, action, revision.name)
     if old is None or revision_name(old) != revision.name:
         # What changed comes first ("moved partition 3 of splitter from ..."): it is the run's trigger.
         reason = f"{summary} ({action} by {origin.describe()}, revision {revision.name})"
