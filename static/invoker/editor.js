@@ -17,6 +17,7 @@ const $ = (selector) => document.querySelector(selector);
 
 const state = {
   spec: null, saved: "", version: null, undo: [], redo: [], selected: null, errors: [], phases: {},
+  picked: new Set(), // multi-selected chips, "entity/partition", all of one entity
 };
 window.invokerEditor = state; // for the browser tests and debugging
 
@@ -157,14 +158,36 @@ function connect(source, target) {
   target.inputTopic = source.outputTopic;
 }
 
+/** Pod index of the "unassigned" pool: partitions of the declared count that no pod owns. */
+const POOL = -1;
+
+/** The partitions of entity `e`'s declared input count that no pod owns (none when undeclared). */
+function unassigned(e) {
+  if (!Number.isInteger(e.inputPartitions)) return [];
+  const owned = new Set(e.pods.flatMap((pod) => pod.partitions.map(String)));
+  return [...Array(e.inputPartitions).keys()].filter((p) => !owned.has(String(p)));
+}
+
 function movePartition(e, fromPod, toPod, partition) {
-  if (fromPod === toPod) return;
+  movePartitions(e, [{ pod: fromPod, partition }], toPod);
+}
+
+/** Moves chips of entity `e` (each `{pod, partition}`, POOL for the pool) to `toPod`, as one undo step. */
+function movePartitions(e, chips, toPod) {
+  const moving = chips.filter((c) => Number(c.pod) !== toPod);
+  if (!moving.length) return;
   change((spec) => {
     const pods = spec.statefulEntities[e].pods;
-    pods[fromPod].partitions = pods[fromPod].partitions.filter((p) => String(p) !== String(partition));
-    pods[toPod].partitions = [...pods[toPod].partitions, Number(partition)].sort((a, b) => a - b);
+    for (const { pod, partition } of moving) {
+      const from = pods[Number(pod)];
+      if (from) from.partitions = from.partitions.filter((p) => String(p) !== String(partition));
+      if (toPod !== POOL) pods[toPod].partitions = [...pods[toPod].partitions, Number(partition)].sort((a, b) => a - b);
+    }
+    state.picked.clear();
   });
-  message(`Partition ${partition} moved to ${entities()[e].pods[toPod].name} (unsaved).`);
+  const where = toPod === POOL ? "the unassigned pool" : entities()[e].pods[toPod].name;
+  const what = moving.length === 1 ? `Partition ${moving[0].partition}` : `Partitions ${moving.map((c) => c.partition).join(", ")}`;
+  message(`${what} moved to ${where} (unsaved).`);
 }
 
 // --- Rendering -----------------------------------------------------------------------------
@@ -192,13 +215,27 @@ function savedOwners() {
   return owners;
 }
 
+function chipHtml(i, j, p, owner, moved) {
+  const picked = state.picked.has(`${i}/${p}`);
+  return `<span class="chip${moved ? " changed" : ""}${picked ? " picked" : ""}" draggable="${CAN_CHANGE}" tabindex="0" role="button"
+    aria-label="partition ${escapeHtml(p)} of ${escapeHtml(owner)}; arrow up or down moves it, shift-click picks several"
+    aria-pressed="${picked}" data-entity="${i}" data-pod="${j}" data-partition="${escapeHtml(p)}">${escapeHtml(p)}</span>`;
+}
+
+function poolHtml(e, i) {
+  if (!Number.isInteger(e.inputPartitions)) return "";
+  const pool = unassigned(e);
+  const warning = pool.length
+    ? `<p class="unassigned-warning" role="note">${pool.length} partition(s) unassigned: they will not be processed.</p>` : "";
+  return `<li class="pool" data-entity="${i}" data-pod="${POOL}"><span class="podname">unassigned</span>
+    <span class="chips">${pool.map((p) => chipHtml(i, POOL, p, "the unassigned pool", false)).join("")}</span></li>${warning}`;
+}
+
 function entityHtml(e, i, owners, invalid) {
   const pods = e.pods.map((pod, j) => {
     const chips = pod.partitions.map((p) => {
       const moved = owners[`${e.name}/${p}`] !== undefined && owners[`${e.name}/${p}`] !== pod.name;
-      return `<span class="chip${moved ? " changed" : ""}" draggable="${CAN_CHANGE}" tabindex="0" role="button"
-        aria-label="partition ${escapeHtml(p)} of ${escapeHtml(pod.name)}; arrow up or down moves it"
-        data-entity="${i}" data-pod="${j}" data-partition="${escapeHtml(p)}">${escapeHtml(p)}</span>`;
+      return chipHtml(i, j, p, pod.name, moved);
     }).join("");
     return `<li class="pod" data-entity="${i}" data-pod="${j}" data-name="${escapeHtml(pod.name)}" data-phase="${escapeHtml(state.phases[pod.name] || "")}">
       <span class="podname">${escapeHtml(pod.name)}</span><span class="chips">${chips}</span></li>`;
@@ -210,7 +247,7 @@ function entityHtml(e, i, owners, invalid) {
     aria-label="entity ${escapeHtml(e.name)}; Enter opens its panel">
     <header><b>${escapeHtml(e.name)}</b>${rebalance}</header>
     <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span></div>
-    <ul class="pods">${pods}</ul></div>`;
+    <ul class="pods">${pods}${poolHtml(e, i)}</ul></div>`;
 }
 
 function invalidEntities() {
@@ -449,26 +486,57 @@ nodes.addEventListener("click", (event) => {
   if (node && Number(node.dataset.entity) !== state.selected) { state.selected = Number(node.dataset.entity); render(); }
 });
 
+// Shift-, Ctrl- or Cmd-click picks several chips of one entity, to drag them together.
+nodes.addEventListener("click", (event) => {
+  const chip = event.target.closest(".chip");
+  if (!chip) return;
+  if (!(event.shiftKey || event.ctrlKey || event.metaKey)) {
+    if (state.picked.size) { state.picked.clear(); showPicked(); } // a plain click drops the picks
+    return;
+  }
+  event.stopImmediatePropagation();
+  const key = `${chip.dataset.entity}/${chip.dataset.partition}`;
+  for (const other of state.picked) if (!other.startsWith(`${chip.dataset.entity}/`)) state.picked.delete(other);
+  if (state.picked.has(key)) state.picked.delete(key); else state.picked.add(key);
+  showPicked();
+}, { capture: true });
+
+function showPicked() {
+  for (const shown of document.querySelectorAll("#nodes .chip")) {
+    const picked = state.picked.has(`${shown.dataset.entity}/${shown.dataset.partition}`);
+    if (picked !== shown.classList.contains("picked")) { shown.classList.toggle("picked", picked); shown.setAttribute("aria-pressed", String(picked)); }
+  }
+}
+
+/** The chips a drag of `chip` carries: all the picked chips of its entity when it is one of them. */
+function dragged(chip) {
+  const e = chip.dataset.entity;
+  if (!state.picked.has(`${e}/${chip.dataset.partition}`)) return [{ pod: chip.dataset.pod, partition: chip.dataset.partition }];
+  return [...document.querySelectorAll(`#nodes .chip.picked[data-entity="${e}"]`)]
+    .map((c) => ({ pod: c.dataset.pod, partition: c.dataset.partition }));
+}
+
 nodes.addEventListener("dragstart", (event) => {
   const chip = event.target.closest(".chip");
   if (!chip || !CAN_CHANGE) return event.preventDefault();
-  event.dataTransfer.setData("application/x-invoker-partition", JSON.stringify(chip.dataset));
+  const payload = { entity: chip.dataset.entity, chips: dragged(chip) };
+  event.dataTransfer.setData("application/x-invoker-partition", JSON.stringify(payload));
   event.dataTransfer.effectAllowed = "move";
   nodes.dataset.dragEntity = chip.dataset.entity;
 });
 nodes.addEventListener("dragend", () => { delete nodes.dataset.dragEntity; });
 nodes.addEventListener("dragover", (event) => {
-  const pod = event.target.closest(".pod");
+  const pod = event.target.closest(".pod, .pool");
   if (pod && pod.dataset.entity === nodes.dataset.dragEntity) { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }
 });
 nodes.addEventListener("drop", (event) => {
-  const pod = event.target.closest(".pod");
+  const pod = event.target.closest(".pod, .pool");
   const raw = event.dataTransfer.getData("application/x-invoker-partition");
   if (!pod || !raw) return;
   event.preventDefault();
-  const chip = JSON.parse(raw);
-  if (chip.entity !== pod.dataset.entity) return;
-  movePartition(Number(chip.entity), Number(chip.pod), Number(pod.dataset.pod), chip.partition);
+  const drag = JSON.parse(raw);
+  if (drag.entity !== pod.dataset.entity) return;
+  movePartitions(Number(drag.entity), drag.chips, Number(pod.dataset.pod));
 });
 
 // Enter or Space on a focused entity opens its panel, with the focus on its first field.
@@ -497,12 +565,12 @@ nodes.addEventListener("keydown", (event) => {
   const chip = event.target.closest(".chip");
   if (!chip || !["ArrowUp", "ArrowDown"].includes(event.key) || !CAN_CHANGE) return;
   event.preventDefault();
-  const e = Number(chip.dataset.entity); const from = Number(chip.dataset.pod);
+  const e = Number(chip.dataset.entity); const pods = entities()[e].pods;
+  const from = Number(chip.dataset.pod) === POOL ? pods.length : Number(chip.dataset.pod); // the pool is below the pods
   const to = from + (event.key === "ArrowDown" ? 1 : -1);
-  const pods = entities()[e].pods;
   if (to < 0 || to >= pods.length) {
     const end = to < 0 ? "first" : "last";
-    return announce(`Partition ${chip.dataset.partition} is already in the ${end} pod, ${pods[from].name}.`);
+    return announce(`Partition ${chip.dataset.partition} is already in the ${end} pod, ${pods[from]?.name ?? "unassigned"}.`);
   }
   movePartition(e, from, to, chip.dataset.partition);
   announce(`Partition ${chip.dataset.partition} moved to ${pods[to].name}.`);
