@@ -117,7 +117,7 @@ def test_helm_install_is_accepted_by_the_api_server(helm, cluster, values) -> No
 
     install(helm, cluster, namespace, values, *sets)
 
-    expected = {f"{RELEASE}-invoker-{c}" for c in ("web", "worker", "reconciler", "beat")}
+    expected = {f"{RELEASE}-invoker-{c}" for c in ("web", "worker", "reconciler", "beat", "state-redis")}
     if values and values.stem == "evaluation-bundled-redis":
         expected.add(f"{RELEASE}-invoker-redis")
     assert cluster.deployments(namespace) == expected

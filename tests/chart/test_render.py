@@ -199,7 +199,7 @@ def test_one_image_runs_web_worker_beat_and_the_migration_hook(helm) -> None:
         job["metadata"]["annotations"]["helm.sh/hook-weight"]
     )
 
-    service = one(docs, "Service")
+    service = one(docs, "Service", "-invoker")  # the dashboard's; the state Redis has its own
     assert service["spec"]["selector"] == one(docs, "Deployment", "-web")["spec"]["selector"]["matchLabels"]
     assert not by_kind(docs, "Ingress")
     assert not [d for d in docs if d["apiVersion"] == MONITORING]
@@ -336,7 +336,9 @@ def test_an_existing_secret_replaces_the_generated_one(helm) -> None:
             "name": "invoker-database",
             "key": "database-url",
         }
-    for pod in pod_specs(docs).values():
+    for name, pod in pod_specs(docs).items():
+        if "redis" in name:
+            continue
         (volume,) = [v for v in pod["volumes"] if "secret" in v]
         assert volume["secret"] == {
             "secretName": "invoker-django",
@@ -382,11 +384,11 @@ def test_behind_the_ingress_sign_in_failures_count_per_forwarded_client(helm) ->
 
 def test_the_bundled_redis_is_what_the_app_talks_to(helm) -> None:
     docs = helm.template(CHART / "examples" / "evaluation-bundled-redis.yaml")
-    redis = one(docs, "Deployment", "-redis")
-    service = one(docs, "Service", "-redis")
+    redis = one(docs, "Deployment", "-invoker-redis")
+    service = one(docs, "Service", "-invoker-redis")
     assert service["spec"]["selector"] == redis["spec"]["selector"]["matchLabels"]
     url = f"redis://{service['metadata']['name']}.{NAMESPACE}.svc:6379/0"
     for container in app_containers(docs).values():
         assert env_of(container)["REDIS_URL"]["value"] == url
     assert not by_kind(helm.template(None), "StatefulSet")
-    assert len(by_kind(helm.template(None), "Deployment")) == 4  # web, worker, reconciler, beat
+    assert len(by_kind(helm.template(None), "Deployment")) == 5  # web, worker, reconciler, beat, state-redis

@@ -110,14 +110,16 @@ send the pod IP as Host, are not rejected as DisallowedHost.
 - name: REDIS_URL
   value: {{ required "redis.url is required (or redis.existingSecret, or redis.bundled.enabled)" .Values.redis.url | quote }}
 {{- end }}
-{{- /* The executors' state cache: stateUrl, else the bundled state Redis, else REDIS_URL itself. */}}
+{{- /* The executors' state cache: stateUrl, else the bundled state Redis (the default); never
+REDIS_URL unless stateUrl says so ("$(REDIS_URL)"), so executor state does not share the control
+plane's Redis by accident. */}}
 - name: INVOKER_STATE_REDIS_URL
 {{- if .Values.redis.stateUrl }}
   value: {{ .Values.redis.stateUrl | quote }}
 {{- else if .Values.redis.stateBundled.enabled }}
   value: {{ printf "redis://%s.%s.svc:6379/0" (include "invoker.stateRedisName" .) .Release.Namespace | quote }}
 {{- else }}
-  value: $(REDIS_URL)
+{{- fail "redis.stateUrl is required when redis.stateBundled.enabled is false: the executors' state cache is kept apart from REDIS_URL (set redis.stateUrl to \"$(REDIS_URL)\" to share it on purpose)" }}
 {{- end }}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ required "kafka.bootstrapServers is required" .Values.kafka.bootstrapServers | quote }}
