@@ -2,9 +2,13 @@
 user with no role: merge-key and alias bombs of any width and depth, deep nesting, YAML 1.1
 numbers, quantities and versions beyond any number, and random damage to the example. None
 may get a server error or anything but the API's error shape; none may change a deployment
-the request was refused for. (How long each takes is measured by ``benchmarks/hostile_input.py``.)
+the request was refused for. The slowest request is printed (issue 12's goal is none over 1 s;
+``benchmarks/hostile_input.py`` times each refusal over HTTP, ``benchmarks/import_speed.py`` the
+largest legitimate imports); only a hang-sized bound is asserted, as the shared machine's load
+stretches wall times.
 """
 
+import time
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +20,8 @@ from topology_editor.models import Deployment
 
 IMPORT = "/api/deployments/import/"
 EXAMPLE = EXAMPLE_PATH.read_text()
+#: A request this slow is a hang, whatever the machine's load.
+HANG_SECONDS = 30
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
@@ -93,6 +99,7 @@ def _post(client: Any, text: str) -> Any:
 
 def test_no_hostile_yaml_gets_a_server_error(api, db) -> None:
     editor, outsider = api("editor"), api("outsider")
+    timings: list[tuple[float, str]] = []
 
     @FUZZ
     @given(text=HOSTILE)
@@ -100,10 +107,15 @@ def test_no_hostile_yaml_gets_a_server_error(api, db) -> None:
         Deployment.objects.all().delete()
         refused = _post(outsider, text)
         assert error(refused)[:2] == (403, "permission_denied")
+        started = time.perf_counter()
         response = _post(editor, text)
+        timings.append((time.perf_counter() - started, f"{len(text)} chars: {text[:60]!r}"))
         assert response.status_code < 500, response.content[:500]
         if response.status_code >= 400:
             error(response)  # the API's one error shape
             assert not Deployment.objects.exists()
 
     run()
+    slowest, what = max(timings)
+    print(f"\nYAML fuzz: {len(timings)} imports; slowest {slowest * 1000:.0f} ms ({what})")
+    assert slowest < HANG_SECONDS, f"{what} took {slowest:.1f} s"
