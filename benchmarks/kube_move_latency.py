@@ -11,7 +11,9 @@ reconcile) to the first record the gaining pod consumes from the partition it ga
 from its own `invoker_records_in_total{partition}` at its pod address.
 
 - **API watch** (the target, p95 ≤ 1 s): `--moves` (20) moves of partition 1 back and forth
-  between splitter-0 and splitter-1.
+  between splitter-0 and splitter-1, with where the time goes (each stage from the save: the
+  worker's pass, the gaining pod's new config, the losing pod's release, the gaining pod's
+  acquisition and first record), from the pods' and the worker's logs.
 - **kubelet sync** (the baseline, same run, same pods' images): the splitter's RoleBinding is
   deleted and its pods restarted, so their watch is refused and only the mounted file is left;
   then the ConfigMap is written directly (a reconcile would put the RoleBinding back), each
@@ -29,8 +31,11 @@ as the io sidecar's loop polls it, hands out the new assignment:
   ``--sync-period`` (kubelet default syncFrequency: 60 s) plus up to 50% jitter, from a random
   phase; one ConfigMap per sample, all moved at once.
 
-The io sidecar's loop adds at most INVOKER_IDLE_POLL_MS (200 ms) when idle, less under load,
-to the phase-1 figures before the first record of a gained partition is consumed.
+The io sidecar's loop does not add its idle poll (INVOKER_IDLE_POLL_MS, 200 ms) to these: the
+API watch wakes it (pipeline.py), and the pods are placed on the real node by the orchestrator's
+INVOKER_POD_NODE_SELECTOR / INVOKER_POD_TOLERATIONS (the harness's NODE_PLACEMENT). The figures
+depend heavily on the machine's load (every stage is a few processes sharing its cores): print
+`uptime` with them.
 """
 
 from __future__ import annotations
@@ -316,11 +321,15 @@ def api_moves(wc: WordCount, services: Any, moves: int) -> tuple[list[float], li
     return samples, saves
 
 
-#: Log lines that mark a move's stages: the worker's pass, then the gaining pod's io sidecar.
+#: Log lines that mark a move's stages: the worker's pass, then the io sidecars of the gaining pod (and
+#: of the losing pod, for its release).
 STAGES = {
     "reconcile pass done": re.compile(r"^\[(\S+ \S+): INFO/MainProcess\] reconciled \S+: changed"),
     "the pod has the new config": re.compile(
         r"^(\S+ \S+) \S+/io INFO executor.config_watcher: config version"
+    ),
+    "the old owner released it": re.compile(
+        r"^(\S+ \S+) \S+/io INFO executor.ownership: assignment epoch \d+: .*released \[1\]"
     ),
     "partition acquired": re.compile(r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\]"),
     "first record consumed": re.compile(
@@ -352,8 +361,10 @@ def breakdown(wc: WordCount, worker_log: Path, saves: list[tuple[float, str]]) -
     worker = worker_log.read_text().splitlines()
     stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
     for saved, gainer in saves:
+        loser = "splitter-1" if gainer == "splitter-0" else "splitter-0"
         for stage, pattern in STAGES.items():
-            times = stage_times(worker if stage == "reconcile pass done" else logs[gainer], pattern)
+            source = {"reconcile pass done": worker, "the old owner released it": logs[loser]}
+            times = stage_times(source.get(stage, logs[gainer]), pattern)
             at = next((t for t in times if t >= saved), None)
             if at is not None:
                 stages[stage].append(at - saved)
@@ -425,7 +436,10 @@ def on_the_node(args: argparse.Namespace, node: Any, images: Images) -> None:
         services = in_process_services(control.env)
         producer.start(make_lines(LINES_PER_SECOND * 1500, 1), LINES_PER_SECOND)
         print(f"phase 2: on the real node {node.name}, word-count fed {LINES_PER_SECOND} lines/s")
+        print(f"load average before the moves: {load()}")
         latencies, saves = api_moves(wc, services, args.moves)
+        print(f"load average after the moves: {load()}")
+        report("API watch: save -> first record of the gained partition", latencies)  # kept if the rest fails
         breakdown(wc, control.log_path, saves)
         rounds = args.baseline_rounds
         print(f"kubelet-sync baseline: the watch taken away, {rounds} ConfigMap writes of 3 moves ...")
@@ -439,6 +453,11 @@ def on_the_node(args: argparse.Namespace, node: Any, images: Images) -> None:
     report("API watch: save -> first record of the gained partition", latencies)
     report("baseline, kubelet sync: ConfigMap write -> same", baseline)
     conclude(latencies, baseline)
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 min): the figures mean little without it."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def conclude(latencies: list[float], baseline: list[float]) -> None:
