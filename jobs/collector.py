@@ -99,6 +99,13 @@ def status_of(deployment: Deployment) -> dict[str, Any]:
         "message": deployment.status_message,
         "lastError": deployment.last_error,
         "conditions": deployment.conditions,  # camelCase like the custom resource's status
+        "automation": {
+            "enabled": deployment.automation_enabled,
+            "pausedSince": deployment.automation_paused_since.isoformat()
+            if deployment.automation_paused_since
+            else None,
+            "pausedReason": deployment.automation_paused_reason,
+        },
         "reconcileCount": runs.count(),
         "lastReconcile": None
         if last is None

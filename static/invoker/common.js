@@ -80,6 +80,14 @@ export function showConnection(element, state) {
   element.textContent = CONNECTION_TEXT[state] || state;
 }
 
+/** "off", "on", or "paused since 08:51 (rollback by operator via API, revision ...)". */
+export function describeAutomation(automation) {
+  if (!automation.enabled) return "off";
+  if (!automation.pausedSince) return "on";
+  const since = new Date(automation.pausedSince).toLocaleString();
+  return `paused since ${since} (${automation.pausedReason})`;
+}
+
 export function describeReconcile(last) {
   if (!last) return "none yet";
   const parts = [last.result];
@@ -110,6 +118,7 @@ export function renderStatus(root, status, source = "payload") {
     lastError: status.lastError || status.last_error || "",
     message: status.message || status.status_message || "",
     conditions: "conditions" in status ? describeConditions(status.conditions) : undefined,
+    automation: status.automation ? describeAutomation(status.automation) : undefined,
   };
   for (const element of root.querySelectorAll("[data-status]")) {
     const value = values[element.dataset.status];
