@@ -566,15 +566,19 @@ nodes.addEventListener("keydown", (event) => {
   if (!chip || !["ArrowUp", "ArrowDown"].includes(event.key) || !CAN_CHANGE) return;
   event.preventDefault();
   const e = Number(chip.dataset.entity); const pods = entities()[e].pods;
-  const from = Number(chip.dataset.pod) === POOL ? pods.length : Number(chip.dataset.pod); // the pool is below the pods
+  // Positions 0..n-1 are the pods; n is the unassigned pool, below them, when it is shown.
+  const last = Number.isInteger(entities()[e].inputPartitions) ? pods.length : pods.length - 1;
+  const from = Number(chip.dataset.pod) === POOL ? pods.length : Number(chip.dataset.pod);
   const to = from + (event.key === "ArrowDown" ? 1 : -1);
-  if (to < 0 || to >= pods.length) {
+  const name = (k) => (k === pods.length ? "the unassigned pool" : pods[k].name);
+  if (to < 0 || to > last) {
     const end = to < 0 ? "first" : "last";
-    return announce(`Partition ${chip.dataset.partition} is already in the ${end} pod, ${pods[from]?.name ?? "unassigned"}.`);
+    return announce(`Partition ${chip.dataset.partition} is already in the ${end} pod, ${name(from)}.`);
   }
-  movePartition(e, from, to, chip.dataset.partition);
-  announce(`Partition ${chip.dataset.partition} moved to ${pods[to].name}.`);
-  document.querySelector(`.chip[data-entity="${e}"][data-pod="${to}"][data-partition="${CSS.escape(chip.dataset.partition)}"]`)?.focus();
+  const toPod = to === pods.length ? POOL : to;
+  movePartitions(e, [{ pod: chip.dataset.pod, partition: chip.dataset.partition }], toPod);
+  announce(`Partition ${chip.dataset.partition} moved to ${name(to)}.`);
+  document.querySelector(`.chip[data-entity="${e}"][data-pod="${toPod}"][data-partition="${CSS.escape(chip.dataset.partition)}"]`)?.focus();
 });
 
 // By measured load first (rebalance.js); even by count when nothing was measured, or on request.

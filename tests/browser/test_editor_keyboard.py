@@ -109,3 +109,22 @@ def test_every_control_is_reachable_by_tab_with_a_visible_focus_ring(login, exam
     for stop in stops:
         assert stop["visible"], stop
         assert stop["outline"] == "solid 2px", stop
+
+
+def test_tab_after_a_field_edit_goes_on_to_the_next_field(login, example, server: Server) -> None:
+    example("kbd-fields")
+    page = login("editor")
+    open_editor(page, server, "kbd-fields")
+    page.locator('.entity[data-name="splitter"] header b').click()
+    page.get_by_label("IO image", exact=True).fill("invoker/io-sidecar:0.2")
+    page.keyboard.press("Tab")  # the edit is taken and the panel kept: the focus is where Tab put it
+    expect(page.get_by_label("State image", exact=True)).to_be_focused()
+    expect(page.locator("#dirty")).to_be_visible()
+    page.keyboard.type("invoker/state-sidecar:0.2")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("IO address", exact=True)).to_be_focused()
+    entity = page.evaluate("() => window.invokerEditor.spec.statefulEntities[0]")
+    assert (entity["ioImage"], entity["stateImage"]) == (
+        "invoker/io-sidecar:0.2",
+        "invoker/state-sidecar:0.2",
+    )

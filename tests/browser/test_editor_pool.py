@@ -91,3 +91,23 @@ def test_a_click_without_a_modifier_drops_the_picked_chips(login, server: Server
     page.locator('.chip[data-partition="1"]').drag_to(page.locator('.pod[data-name="counter-1"]'))
     assert chips(page, '.pod[data-name="counter-1"]') == ["1", "2", "3"]
     assert chips(page, '.pod[data-name="counter-0"]') == ["0"]
+
+
+def test_arrow_keys_move_a_chip_into_the_pool_and_back(login, server: Server) -> None:
+    create(server, "pool-keys")
+    page = login("editor")
+    page.goto(f"{server.url}/deployments/pool-keys/")
+    expect(page.locator("body[data-loaded]")).to_have_count(1)
+    announce = page.locator("#announce")
+    page.locator('.pod[data-name="counter-1"] .chip[data-partition="3"]').focus()
+    page.keyboard.press("ArrowDown")
+    expect(announce).to_have_text("Partition 3 moved to the unassigned pool.")
+    in_pool = page.locator('.pool .chip[data-partition="3"]')
+    expect(in_pool).to_be_focused()
+    expect(page.locator(".unassigned-warning")).to_contain_text("1 partition(s) unassigned")
+    page.keyboard.press("ArrowDown")
+    expect(announce).to_have_text("Partition 3 is already in the last pod, the unassigned pool.")
+    page.keyboard.press("ArrowUp")
+    expect(announce).to_have_text("Partition 3 moved to counter-1.")
+    expect(page.locator('.pod[data-name="counter-1"] .chip[data-partition="3"]')).to_be_focused()
+    expect(page.locator(".unassigned-warning")).to_have_count(0)
