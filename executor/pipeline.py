@@ -181,12 +181,13 @@ class Pipeline:
         """The first poll of a batch: waits for records in slices, and ends early when the config
         changed or a pending partition is due, rather than at the end of the idle poll."""
         consumer, deadline = self.own.consumer, self._wait_over()
+        # Without an API watch nothing but a due partition ends the wait early, and the deadline
+        # covers that: one poll instead of slices (20 ms slices cost an idle pod ~2% of a core).
+        step = WAKE_SLICE_SECONDS if self._wake is not None else float("inf")
         while True:
             remaining = deadline - time.monotonic()
-            fetched = consumer.poll(
-                timeout_ms=max(0, int(min(remaining, WAKE_SLICE_SECONDS) * 1000)), max_records=limit
-            )
-            if any(fetched.values()) or remaining <= WAKE_SLICE_SECONDS or self._woken():
+            fetched = consumer.poll(timeout_ms=max(0, int(min(remaining, step) * 1000)), max_records=limit)
+            if any(fetched.values()) or remaining <= step or self._woken():
                 return fetched
 
     def _merge(self, polled: Polled, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> int:
