@@ -75,11 +75,24 @@ class Problem(NamedTuple):
     code: str
 
 
+def plain_partition_ids(values: list[Any]) -> bool:
+    """Whether ``values`` is non-empty and every item is an int :func:`partition_value` takes as
+    it is; checked in C, so that a pod's 100,000 partitions need no walk item by item."""
+    return (
+        bool(values)
+        and set(map(type, values)) == {int}
+        and min(values) >= 0
+        and max(values) <= MAX_PARTITION_ID
+    )
+
+
 def partition_value(value: object) -> int | Problem:
     """A partition id from an int or a decimal string (``"0"``, ``"12"``; not ``"01"``, ``"+1"``).
 
     Leading zeros are refused because ``"1"`` and ``"01"`` would silently be one partition.
     """
+    if type(value) is int and 0 <= value <= MAX_PARTITION_ID:  # the common case, first: lists are long
+        return value
     if isinstance(value, str) and _DECIMAL_RE.fullmatch(value):
         number = int(value)
     elif isinstance(value, int) and not isinstance(value, bool):

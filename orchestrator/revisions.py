@@ -115,8 +115,8 @@ def _pairs(mapping: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def _is_named_list(value: object) -> bool:
-    if not isinstance(value, list):
-        return False
+    if not isinstance(value, list) or (value and not isinstance(value[0], Mapping)):
+        return False  # the second test spares a walk of 100,000 partition numbers
     names = [item.get("name") if isinstance(item, Mapping) else None for item in value]
     return all(isinstance(name, str) for name in names) and len(set(names)) == len(names)
 
