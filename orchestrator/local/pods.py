@@ -24,6 +24,7 @@ from orchestrator.local.images import REPO_ROOT, ImageMap, ImageNotRunnableError
 from orchestrator.local.process import Backoff, Container, inherited_env
 from orchestrator.local.store import StateDir, template_hash
 from podcontract import env as names
+from podcontract.volume import DATA_LINK
 
 _LABEL_REF_RE = re.compile(r"metadata\.labels\['([^']+)'\]")
 DEFAULT_GRACE_SECONDS = 30.0
@@ -55,7 +56,7 @@ class LocalPod:
 
     def can_start(self) -> bool:
         """The kubelet's rule: containers start once every volume can be mounted."""
-        return self.config_dir is None or (self.config_dir / "..data").exists()
+        return self.config_dir is None or (self.config_dir / DATA_LINK).exists()
 
     def start(self, backoff: Backoff) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
