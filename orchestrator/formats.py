@@ -8,6 +8,7 @@ written down, so that a spec accepted here is not rejected later by a cluster or
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -122,7 +123,21 @@ def quantity(text: str) -> tuple[Decimal | None, str | None]:
     The arithmetic is the Kubernetes client's ``parse_quantity``; negative amounts are
     rejected because no resource can be requested in them, and amounts outside what
     Kubernetes can store (int64, nano precision) because they are typos, not requests.
+    Short texts are remembered: 2,000 pods repeat the same few quantities, each read several
+    times per change (validation, revision hashing), and ``parse_quantity`` costs microseconds.
     """
+    return _remembered_quantity(text) if len(text) <= _REMEMBERED_LENGTH else _quantity(text)
+
+
+_REMEMBERED_LENGTH = 40  # longer texts are not kept, so the cache stays small whatever is uploaded
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_quantity(text: str) -> tuple[Decimal | None, str | None]:
+    return _quantity(text)
+
+
+def _quantity(text: str) -> tuple[Decimal | None, str | None]:
     if not _QUANTITY_RE.fullmatch(text):
         return None, f"{quoted(text)} is not a valid quantity (e.g. 250m, 0.5, 64Mi, 1G)"
     try:
