@@ -508,6 +508,44 @@ function showPicked() {
   }
 }
 
+// Lasso: dragging a rectangle from an empty part of the canvas picks the chips inside it (those
+// of the first entity it reaches, since chips only move between pods of one entity).
+const canvasEl = $("#canvas");
+let lasso = null;
+const lassoRect = (event) => ({
+  left: Math.min(lasso.x, event.clientX), top: Math.min(lasso.y, event.clientY),
+  right: Math.max(lasso.x, event.clientX), bottom: Math.max(lasso.y, event.clientY),
+});
+canvasEl.addEventListener("pointerdown", (event) => {
+  if (event.button !== 0 || !CAN_CHANGE || event.target.closest(".entity")) return;
+  event.preventDefault(); // no text selection: a chip pressed inside one would drag the text
+  lasso = { x: event.clientX, y: event.clientY, el: document.createElement("div") };
+  lasso.el.className = "lasso";
+  canvasEl.append(lasso.el);
+});
+window.addEventListener("pointermove", (event) => {
+  if (!lasso) return;
+  const r = lassoRect(event); const origin = canvasEl.getBoundingClientRect();
+  Object.assign(lasso.el.style, {
+    left: `${r.left - origin.left + canvasEl.scrollLeft}px`, top: `${r.top - origin.top + canvasEl.scrollTop}px`,
+    width: `${r.right - r.left}px`, height: `${r.bottom - r.top}px`,
+  });
+});
+window.addEventListener("pointerup", (event) => {
+  if (!lasso) return;
+  const r = lassoRect(event);
+  lasso.el.remove(); lasso = null;
+  getSelection()?.removeAllRanges();
+  if (r.right - r.left < 4 && r.bottom - r.top < 4) return; // a click, not a lasso
+  const inside = [...document.querySelectorAll("#nodes .chip")].filter((chip) => {
+    const c = chip.getBoundingClientRect();
+    return c.left < r.right && c.right > r.left && c.top < r.bottom && c.bottom > r.top;
+  });
+  const e = inside[0]?.dataset.entity;
+  state.picked = new Set(inside.filter((c) => c.dataset.entity === e).map((c) => `${e}/${c.dataset.partition}`));
+  showPicked();
+});
+
 /** The chips a drag of `chip` carries: all the picked chips of its entity when it is one of them. */
 function dragged(chip) {
   const e = chip.dataset.entity;

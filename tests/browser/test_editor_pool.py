@@ -111,3 +111,38 @@ def test_arrow_keys_move_a_chip_into_the_pool_and_back(login, server: Server) ->
     expect(announce).to_have_text("Partition 3 moved to counter-1.")
     expect(page.locator('.pod[data-name="counter-1"] .chip[data-partition="3"]')).to_be_focused()
     expect(page.locator(".unassigned-warning")).to_have_count(0)
+
+
+def test_a_lasso_picks_the_chips_inside_it_and_they_are_dragged_together(
+    login, example, server: Server
+) -> None:
+    example("lassoed")
+    page = login("editor")
+    page.goto(f"{server.url}/deployments/lassoed/")
+    expect(page.locator("body[data-loaded]")).to_have_count(1)
+    node = page.locator('.entity[data-name="splitter"]').bounding_box()
+    box = {
+        p: page.locator(f'.entity[data-name="splitter"] .chip[data-partition="{p}"]').bounding_box()
+        for p in "0123"
+    }
+    start = (node["x"] - 8, box["0"]["y"] - 2)  # on the empty canvas, left of the entity
+    end = (max(box[p]["x"] + box[p]["width"] for p in "13") + 2, box["3"]["y"] + box["3"]["height"] + 2)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+    expect(page.locator(".lasso")).to_have_count(1)
+    page.mouse.move(*end)
+    page.mouse.up()
+    expect(page.locator(".lasso")).to_have_count(0)
+    picked = page.locator(".chip.picked").evaluate_all("(all) => all.map((c) => c.dataset.partition)")
+    assert picked == ["0", "1", "2", "3"], picked
+
+    page.locator('.pod[data-name="splitter-1"] .chip[data-partition="2"]').drag_to(
+        page.locator('.pod[data-name="splitter-2"]')
+    )
+    expect(page.locator("#message")).to_contain_text("Partitions 0, 1, 2, 3 moved to splitter-2")
+    pods = page.evaluate("() => window.invokerEditor.spec.statefulEntities[0].pods.map((p) => p.partitions)")
+    assert pods == [[], [], [0, 1, 2, 3, 4, 5]], pods
+    page.click("#undo")  # one step takes all four back
+    pods = page.evaluate("() => window.invokerEditor.spec.statefulEntities[0].pods.map((p) => p.partitions)")
+    assert [[str(p) for p in pod] for pod in pods] == [["0", "1"], ["2", "3"], ["4", "5"]], pods
