@@ -127,6 +127,21 @@ export function renderStatus(root, status, source = "payload") {
   const state = root.querySelector('[data-status="state"]');
   if (state) state.dataset.state = values.state;
   renderHealth(root, status.components); // pods per phase and the top reasons, not every pod
+  if (status.automation) offerResume(root, status.automation);
+}
+
+/** Operators get a Resume button while automation is paused (the template renders it for them). */
+function offerResume(root, automation) {
+  const resume = root.querySelector(".automation-resume");
+  if (!resume) return;
+  resume.hidden = !(automation.enabled && automation.pausedSince);
+  resume.onclick = async () => {
+    try {
+      await api("POST", `/api/deployments/${resume.dataset.name}/automation/`, { enabled: true });
+      resume.hidden = true;
+      root.querySelector('[data-status="automation"]').textContent = "on";
+    } catch (error) { resume.textContent = `Resume refused: ${error.message}`; }
+  };
 }
 
 export function escapeHtml(value) {

@@ -26,3 +26,25 @@ def test_a_viewer_sees_automation_paused_by_a_manual_move(login, example, server
         r"^paused since .+ \(manual change \(move_partition\) by editor via API, revision automated-\w+\)$"
     )
     shown_after_publishing(page, server.collect("automated"), "#status [data-status=automation]", shown)
+    expect(page.locator("#status .automation-resume")).to_have_count(0)  # viewers cannot resume
+
+
+def test_an_operator_resumes_it_from_the_status_bar(login, example, server: Server) -> None:
+    example("resumed")
+    server.api("operator", "POST", "/api/deployments/resumed/automation/", json={"enabled": True})
+    move = {"entity": "splitter", "partition": 0, "to_pod": "splitter-1"}
+    assert server.api("editor", "POST", "/api/deployments/resumed/move/", json=move).status_code == 200
+
+    page = login("operator")
+    page.goto(f"{server.url}/deployments/resumed/")
+    expect(page.locator("body[data-loaded]")).to_have_count(1)
+    shown_after_publishing(
+        page, server.collect("resumed"), "#status [data-status=automation]", re.compile("^paused")
+    )
+    page.click("#status .automation-resume")
+    expect(page.locator("#status [data-status=automation]")).to_have_text("on")
+    expect(page.locator("#status .automation-resume")).to_be_hidden()
+    state = server.api("viewer", "GET", "/api/deployments/resumed/automation/").json()
+    assert (state["enabled"], state["paused"]) == (True, False)
+    audit = server.api("owner", "GET", "/api/deployments/resumed/audit/").json()
+    assert audit.get("results", audit)[0]["action"] == "resume_automation"

@@ -40,6 +40,7 @@ def _abilities(request: HttpRequest) -> dict[str, bool]:
         "can_add": user.has_perm(roles.ADD),
         "can_change": user.has_perm(roles.CHANGE),
         "can_rebalance": user.has_perm(roles.REBALANCE),
+        "can_operate": user.has_perm(roles.ROLLBACK),  # roll back, mark bad, resume automation
     }
 
 
