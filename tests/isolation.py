@@ -8,8 +8,9 @@ pytest-django imports the settings before any conftest runs. So this plugin is l
 
 - `INVOKER_DATA_DIR` and `INVOKER_LOCAL_STATE_DIR` point into a directory made for this run and
   removed at its end, whatever they were before;
-- `REDIS_URL` defaults to the tests' database (15, as `./dev test` sets it), and a run whose
-  Redis settings name database 0 stops before any test runs.
+- `REDIS_URL` and `INVOKER_STATE_REDIS_URL` default to the tests' database (15 of each Redis, as
+  `./dev test` sets them), and a run whose Redis settings name database 0 stops before any test
+  runs.
 
 Subprocesses the tests start (manage.py, Celery workers, the browser tests' server, runtimes)
 inherit this environment, so they are isolated too.
@@ -28,6 +29,8 @@ import pytest
 
 #: The Redis database of the tests (`./dev test` exports the same); a bare `pytest` gets it too.
 TEST_REDIS_URL = "redis://127.0.0.1:16379/15"
+#: The executors' state store of the tests: database 15 of the state Redis (`./dev test` sets it).
+TEST_STATE_REDIS_URL = "redis://127.0.0.1:16381/15"
 #: The Redis database of a running `./dev up` (scripts/dev/app.sh), which no test may use.
 LIVE_REDIS_DB = 0
 #: Every setting that names a Redis database (the others default to REDIS_URL).
@@ -62,6 +65,8 @@ def live_redis_settings(environ: Mapping[str, str]) -> list[str]:
 def isolate(environ: MutableMapping[str, str], run_dir: Path) -> None:
     """Points ``environ`` at state of this run only; refuses the live Redis database by name."""
     environ.setdefault("REDIS_URL", TEST_REDIS_URL)
+    # Its settings default is the live state store's database 0, so it needs its own default.
+    environ.setdefault("INVOKER_STATE_REDIS_URL", TEST_STATE_REDIS_URL)
     live = live_redis_settings(environ)
     if live:
         raise pytest.UsageError(

@@ -18,8 +18,10 @@ from tests.topology.conftest import EXAMPLE_NAME
 from tests.topology.helpers import error
 from topology_editor.models import AuditEntry, Deployment, ReconcileRun, Revision
 
-#: Open to anyone: probes carry no session, and one must reach the login pages to log in.
+#: Open to anyone: probes carry no session, one must reach the login pages to log in, and
+#: browsers ask for the icon (a redirect to a static file) before anyone signs in.
 OPEN = {
+    "favicon",
     "healthz",
     "readyz",
     "metrics",
