@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.isolation import TEST_REDIS_URL, live_redis_settings, redis_db
+from tests.isolation import TEST_REDIS_URL, isolate, live_redis_settings, redis_db
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE_DATA_DIR = ROOT / "data"
@@ -63,6 +63,15 @@ def test_this_run_uses_a_state_directory_and_data_directory_of_its_own() -> None
     assert state_dir.parent == settings.DATA_DIR.parent  # the run's directory
     assert redis_db(settings.REDIS_URL) != 0
     assert redis_db(settings.CELERY_BROKER_URL) != 0
+
+
+def test_without_settings_of_its_own_a_run_gets_database_15_of_both_redis_servers(tmp_path: Path) -> None:
+    """The executors' state store defaults (in settings) to the live database 0 of the state Redis."""
+    environ: dict[str, str] = {}
+    isolate(environ, tmp_path)
+    assert environ["REDIS_URL"] == TEST_REDIS_URL
+    assert environ["INVOKER_STATE_REDIS_URL"] == "redis://127.0.0.1:16381/15"
+    assert not live_redis_settings(environ)
 
 
 def _pytest(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
