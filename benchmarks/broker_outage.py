@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -88,6 +89,7 @@ def one_round(topo: WordCountTopology, broker: PrivateKafka) -> tuple[float, dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=1, help="broker restarts (each costs a JVM start)")
+    parser.add_argument("--keep-logs", type=Path, help="copy the pods' logs into this directory")
     args = parser.parse_args()
     state_url = os.environ.get("INVOKER_STATE_REDIS_URL") or os.environ.get(
         "REDIS_URL", "redis://127.0.0.1:16379/0"
@@ -114,6 +116,10 @@ def main() -> None:
         finally:
             topo.stop()
             broker.remove()
+            if args.keep_logs:
+                shutil.copytree(
+                    work, args.keep_logs, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.sock*")
+                )
     slowest = [max(pods.values()) for _, pods in rows]
     print(
         f"  slowest pod per round: p50 {pct(slowest, 50):.2f} s, max {max(slowest):.2f} s "
