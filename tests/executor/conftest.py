@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.executor.harness import WordCountTopology
-from tests.executor.services import PrivateKafka, PrivateRedis
+from tests.executor.services import PrivateKafka, PrivateRedis, state_redis  # noqa: F401 (a fixture)
 
 TEST_ENV = {"INVOKER_HANDOFF_GRACE_MS": "3000", "INVOKER_LOG_LEVEL": "INFO"}
 
@@ -64,19 +64,6 @@ def topology(
     yield make
     for topo in made:
         topo.stop()
-
-
-@pytest.fixture
-def state_redis() -> Iterator[PrivateRedis]:
-    """A redis-server of this test's own for the executors' state, which the test may kill."""
-    server = PrivateRedis()
-    try:
-        server.start()
-    except (RuntimeError, AssertionError) as exc:
-        server.stop()
-        pytest.fail(f"cannot start a private redis-server: {exc}")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import redis
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
@@ -211,3 +213,17 @@ class TransactionProbe:
             return False
         finally:
             producer.close(timeout=0)
+
+
+@pytest.fixture
+def state_redis() -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own for the executors' state, which the test may kill.
+    A fixture here, imported by the modules that use it, so it is written once."""
+    server = PrivateRedis()
+    try:
+        server.start()
+    except (RuntimeError, AssertionError) as exc:
+        server.stop()
+        pytest.fail(f"cannot start a private redis-server: {exc}")
+    yield server
+    server.stop()

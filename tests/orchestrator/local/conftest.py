@@ -17,6 +17,7 @@ from orchestrator.local import LocalBackend
 from orchestrator.local.images import load_image_map
 from orchestrator.local.process import Backoff
 from orchestrator.local.runtime import Runtime
+from tests.executor.services import state_redis  # noqa: F401 (a fixture: a private state Redis)
 from tests.orchestrator.local.helpers import TEST_IMAGES, RuntimeProcess
 
 #: Fast back-off so that crash loops show within a second or two.

@@ -49,18 +49,6 @@ def broker() -> Iterator[PrivateKafka]:
     server.remove()
 
 
-@pytest.fixture
-def state_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    try:
-        server.start()
-    except (RuntimeError, AssertionError) as exc:
-        server.stop()
-        pytest.fail(f"cannot start a private redis-server: {exc}")
-    yield server
-    server.stop()
-
-
 def example_on(bootstrap: str) -> dict[str, Any]:
     """The shared example with a unique name, its topics created on `bootstrap`."""
     source = load_manifest_yaml(EXAMPLE.read_text())
