@@ -22,3 +22,22 @@ def deployment_url(name: str, *rest: str) -> str:
 def manifest_with(manifest: dict[str, Any], **spec: Any) -> dict[str, Any]:
     """``manifest`` with some ``spec`` fields replaced."""
     return {**manifest, "spec": {**manifest["spec"], **spec}}
+
+
+def scale_out_totals(deployment: str) -> None:
+    """Two more, empty, pods for the example's ``totals`` (which holds all six partitions)."""
+    from topology_editor import services
+    from topology_editor.models import Interface
+
+    for name in ("totals-1", "totals-2"):
+        services.add_pod(deployment, "totals", {"name": name}, actor=None, interface=Interface.CLI)
+
+
+def totals_partitions() -> dict[str, tuple[int, ...]]:
+    """The partitions of each ``totals`` pod in the (one) deployment's stored spec."""
+    from topology_editor.models import Deployment
+    from topology_editor.spec_rows import spec_from_rows
+
+    return {
+        pod.name: pod.partitions for pod in spec_from_rows(Deployment.objects.get()).entity("totals").pods
+    }

@@ -3,10 +3,8 @@
 import pytest
 
 from tests.topology.conftest import EXAMPLE_NAME
-from tests.topology.helpers import deployment_url, error
-from topology_editor import services
-from topology_editor.models import Deployment, Interface
-from topology_editor.spec_rows import spec_from_rows
+from tests.topology.helpers import deployment_url, error, scale_out_totals, totals_partitions
+from topology_editor.models import Deployment
 
 URL = deployment_url(EXAMPLE_NAME, "entities", "totals", "rebalance")
 
@@ -14,15 +12,8 @@ URL = deployment_url(EXAMPLE_NAME, "entities", "totals", "rebalance")
 @pytest.fixture
 def scaled_out(example) -> Deployment:
     """The example with two more, empty, pods for ``totals``."""
-    for name in ("totals-1", "totals-2"):
-        services.add_pod(EXAMPLE_NAME, "totals", {"name": name}, actor=None, interface=Interface.CLI)
+    scale_out_totals(EXAMPLE_NAME)
     return Deployment.objects.get()
-
-
-def _totals() -> dict[str, tuple[int, ...]]:
-    return {
-        pod.name: pod.partitions for pod in spec_from_rows(Deployment.objects.get()).entity("totals").pods
-    }
 
 
 def test_a_dry_run_returns_every_move_and_changes_nothing(api, scaled_out, reconciles):
@@ -38,7 +29,7 @@ def test_a_dry_run_returns_every_move_and_changes_nothing(api, scaled_out, recon
         [(2, "totals-1"), (3, "totals-1"), (4, "totals-2"), (5, "totals-2")]
     ]  # fmt: skip
     assert body["assignment"] == {"totals-0": [0, 1], "totals-1": [2, 3], "totals-2": [4, 5]}
-    assert _totals() == {"totals-0": (0, 1, 2, 3, 4, 5), "totals-1": (), "totals-2": ()}
+    assert totals_partitions() == {"totals-0": (0, 1, 2, 3, 4, 5), "totals-1": (), "totals-2": ()}
     reconciles.assert_not_called()
 
 
@@ -50,7 +41,7 @@ def test_rebalancing_applies_the_plan(api, scaled_out, django_capture_on_commit_
     assert body["dry_run"] is False
     assert body["changed"] is True
     assert len(body["moves"]) == 4
-    assert _totals() == {"totals-0": (0, 1), "totals-1": (2, 3), "totals-2": (4, 5)}
+    assert totals_partitions() == {"totals-0": (0, 1), "totals-1": (2, 3), "totals-2": (4, 5)}
     assert scaled_out.revisions.count() == 4
     reconciles.assert_called_once()
 
@@ -62,7 +53,7 @@ def test_removed_pods_leave_and_hand_their_partitions_over(api, scaled_out):
         (4, "totals-2"),
         (5, "totals-2"),
     }
-    assert _totals() == {"totals-0": (0, 1, 4), "totals-1": (2, 3, 5)}
+    assert totals_partitions() == {"totals-0": (0, 1, 4), "totals-1": (2, 3, 5)}
 
 
 def test_a_balanced_entity_needs_no_moves(api, example, reconciles):
@@ -89,7 +80,7 @@ def test_an_unknown_entity_is_not_found(api, example):
 def test_a_stale_version_is_refused_even_for_a_dry_run(api, scaled_out, dry_run):
     response = api("operator").post(URL, {"dry_run": dry_run}, format="json", HTTP_IF_MATCH='"1"')
     assert error(response)[:2] == (412, "stale_version")
-    assert _totals()["totals-1"] == ()
+    assert totals_partitions()["totals-1"] == ()
 
 
 @pytest.mark.parametrize("body", [{"dry_run": "maybe"}, {"removed": "totals-0"}])

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.topology.conftest import EXAMPLE_NAME
-from tests.topology.helpers import deployment_url, error
-from topology_editor import partition_rates, services
-from topology_editor.models import AuditEntry, Deployment, Interface
-from topology_editor.spec_rows import spec_from_rows
+from tests.topology.helpers import deployment_url, error, scale_out_totals, totals_partitions
+from topology_editor import partition_rates
+from topology_editor.models import AuditEntry, Deployment
 
 URL = deployment_url(EXAMPLE_NAME, "entities", "totals", "rebalance", "load")
 #: records/s of totals' six partitions: 1000 in all, 333 per pod on average over three pods.
@@ -31,15 +30,8 @@ def measured(redis_url: str) -> Iterator[None]:
 @pytest.fixture
 def scaled_out(example, measured) -> Deployment:
     """The example with two more, empty, pods for ``totals`` (which holds all six partitions)."""
-    for name in ("totals-1", "totals-2"):
-        services.add_pod(EXAMPLE_NAME, "totals", {"name": name}, actor=None, interface=Interface.CLI)
+    scale_out_totals(EXAMPLE_NAME)
     return Deployment.objects.get()
-
-
-def _totals() -> dict[str, tuple[int, ...]]:
-    return {
-        pod.name: pod.partitions for pod in spec_from_rows(Deployment.objects.get()).entity("totals").pods
-    }
 
 
 def test_the_preview_shows_each_pods_load_before_and_after_and_changes_nothing(api, scaled_out, reconciles):
@@ -54,7 +46,7 @@ def test_the_preview_shows_each_pods_load_before_and_after_and_changes_nothing(a
     assert body["ratio_after"] == pytest.approx(1.05)
     assert (len(body["moves"]), body["lower_bound"], body["optimal"]) == (4, 4, True)
     assert body["partitions"]["0"] == {"records_per_sec": 200, "bytes_per_sec": 20_000, "lag": 0, "load": 200}
-    assert _totals() == {"totals-0": (0, 1, 2, 3, 4, 5), "totals-1": (), "totals-2": ()}
+    assert totals_partitions() == {"totals-0": (0, 1, 2, 3, 4, 5), "totals-1": (), "totals-2": ()}
     reconciles.assert_not_called()
 
 
@@ -67,8 +59,8 @@ def test_apply_makes_one_revision_with_the_trigger_rebalance(
     body = response.json()
     assert (response.status_code, body["dry_run"], body["changed"]) == (200, False, True)
     assert scaled_out.revisions.count() == 4
-    assert {p for ps in _totals().values() for p in ps} == set(range(6))
-    assert len(_totals()["totals-0"]) == 2
+    assert {p for ps in totals_partitions().values() for p in ps} == set(range(6))
+    assert len(totals_partitions()["totals-0"]) == 2
     entry = AuditEntry.objects.order_by("-id").first()
     assert entry.action == "rebalance"
     assert "rebalanced totals by load" in entry.summary
@@ -86,7 +78,7 @@ def test_even_by_count_stays_available(api, scaled_out):
         deployment_url(EXAMPLE_NAME, "entities", "totals", "rebalance"), {}, format="json"
     )
     assert response.status_code == 200
-    assert _totals() == {"totals-0": (0, 1), "totals-1": (2, 3), "totals-2": (4, 5)}
+    assert totals_partitions() == {"totals-0": (0, 1), "totals-1": (2, 3), "totals-2": (4, 5)}
 
 
 @pytest.mark.parametrize(
@@ -106,7 +98,7 @@ def test_bad_input_is_a_400_naming_the_field_and_changes_nothing(api, scaled_out
     status, code, fields = error(response)
     assert (status, code) == (400, "invalid_request")
     assert [path for path, _ in fields] == [field]
-    assert _totals() == {"totals-0": (0, 1, 2, 3, 4, 5), "totals-1": (), "totals-2": ()}
+    assert totals_partitions() == {"totals-0": (0, 1, 2, 3, 4, 5), "totals-1": (), "totals-2": ()}
     assert Deployment.objects.get().resource_version == 3
     reconciles.assert_not_called()
 
@@ -126,7 +118,7 @@ def test_an_unknown_entity_is_not_found(api, example, measured):
 def test_a_stale_version_is_refused(api, scaled_out):
     response = api("operator").post(URL, {}, format="json", HTTP_IF_MATCH='"1"')
     assert error(response)[:2] == (412, "stale_version")
-    assert _totals()["totals-1"] == ()
+    assert totals_partitions()["totals-1"] == ()
 
 
 @pytest.mark.parametrize("persona", ["editor", "viewer", "outsider", None])
@@ -134,4 +126,4 @@ def test_previewing_and_applying_need_the_operator_role(api, scaled_out, persona
     for body in ({"dry_run": True}, {}):
         status = api(persona).post(URL, body, format="json").status_code
         assert status == (401 if persona is None else 403)
-    assert _totals()["totals-1"] == ()
+    assert totals_partitions()["totals-1"] == ()
