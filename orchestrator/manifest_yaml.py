@@ -392,7 +392,17 @@ def document_shape_problem(
 
 class _ManifestDumper(yaml.SafeDumper):
     """Block style, lists indented under their key (as in the project's examples), and lists
-    of plain values such as partitions on one line: ``partitions: [0, 1, 2]``."""
+    of plain values such as partitions on one line: ``partitions: [0, 1, 2]``.
+
+    A string is quoted when either YAML 1.1 (PyYAML, many tools) or our own loader would read
+    it plain as something else: ``1e5`` is a string to the first and a number to the second,
+    ``010`` the other way round, and an export must read back the same everywhere."""
+
+    yaml_implicit_resolvers = {
+        first: list(yaml.SafeDumper.yaml_implicit_resolvers.get(first, ()))
+        + list(_StrictSafeLoader.yaml_implicit_resolvers.get(first, ()))
+        for first in {*yaml.SafeDumper.yaml_implicit_resolvers, *_StrictSafeLoader.yaml_implicit_resolvers}
+    }
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)

@@ -4,6 +4,7 @@ is refused with a message that names where the problem is."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from orchestrator import SpecError, dump_manifest_yaml, load_manifest_yaml, parse_deployment, to_manifest
 from orchestrator.manifest_yaml import MAX_DEPTH, MAX_EXPANDED_VALUES
@@ -173,3 +174,11 @@ def test_nesting_deeper_than_any_manifest_is_refused() -> None:
 def test_numbers_are_read_as_json_writes_them(written: str, read: object) -> None:
     value = load_manifest_yaml(f"a: {written}\n")["a"]
     assert (value, type(value)) == (read, type(read))
+
+
+@pytest.mark.parametrize("text", ["1e5", "0e0", "1e-5", "010", "0x1f", "1_000", "yes", "null", "7"])
+def test_an_exported_string_reads_back_as_the_same_string_here_and_in_yaml_1_1(text: str) -> None:
+    """Strings that look like numbers to either reader are quoted (hypothesis found ``0e0``)."""
+    exported = dump_manifest_yaml({"name": text})
+    assert load_manifest_yaml(exported) == {"name": text}
+    assert yaml.safe_load(exported) == {"name": text}
