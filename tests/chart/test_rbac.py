@@ -125,6 +125,12 @@ def used_by_code() -> set[Rule]:
         next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_apply_custom"),
     )
     rules |= {(kube.GROUP, kube.PLURAL, verb) for verb in APPLY_VERBS}
+    # The status is replaced whole by a raw JSON patch of the root object's status subresource.
+    assert "/{PLURAL}/{deployment}/status" in ast.get_source_segment(
+        (ROOT / "orchestrator" / "kube.py").read_text(),
+        next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "write_status"),
+    )
+    rules.add((kube.GROUP, kube.PLURAL + "/status", "patch"))
     assert api_classes == {"CoreV1Api", "AppsV1Api", "CustomObjectsApi", "RbacAuthorizationV1Api"}, (
         api_classes
     )
