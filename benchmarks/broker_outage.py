@@ -41,7 +41,7 @@ from tests.executor.harness import (  # noqa: E402
     wait_for_exact_totals,
 )
 from tests.executor.services import PrivateKafka, TransactionProbe  # noqa: E402
-from tests.localpod import LocalPod  # noqa: E402
+from tests.localpod import PodProcesses  # noqa: E402
 from tests.polling import wait_until  # noqa: E402
 
 TARGET_S = 2.0
@@ -49,16 +49,16 @@ RATE = 3000  # lines per second, about 10,000 words per second
 ENV = {"INVOKER_HANDOFF_GRACE_MS": "3000"}
 
 
-def committed(pod: LocalPod) -> float:
+def committed(pod: PodProcesses) -> float:
     return pod.metrics().get(("invoker_transactions_total", (("outcome", "committed"),)), 0.0)
 
 
-def owns_everything(pod: LocalPod) -> bool:
+def owns_everything(pod: PodProcesses) -> bool:
     owned = [v for (name, _), v in pod.metrics().items() if name == "invoker_partition_owned"]
     return bool(owned) and all(v == 1 for v in owned)
 
 
-def resume_times(pods: list[LocalPod], since: float, timeout: float = 180) -> dict[str, float]:
+def resume_times(pods: list[PodProcesses], since: float, timeout: float = 180) -> dict[str, float]:
     """Seconds from `since` until each pod owns all its partitions and has committed a batch that
     began after `since` (its count of committed transactions moved by more than one)."""
     start = {pod.name: committed(pod) for pod in pods}

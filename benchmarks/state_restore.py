@@ -39,7 +39,7 @@ from executor.protocol import Client  # noqa: E402
 from executor.recovery import StateRecovery  # noqa: E402
 from executor.state_store import StateStore, delete_deployment_state, namespace  # noqa: E402
 from podcontract.volume import ConfigMapDir  # noqa: E402
-from tests.localpod import LocalPod, free_port  # noqa: E402
+from tests.localpod import PodProcesses, free_port  # noqa: E402
 from tests.polling import wait_until  # noqa: E402
 
 BATCH = 20_000  # keys per transaction while filling, like a pod's batch
@@ -105,7 +105,7 @@ def restore(main_json: dict[str, object], work: Path, committed: int) -> float:
     main = parse_main(main_json)
     config = ConfigMapDir(work / "config")
     config.write({"main.json": main_json, "bench-0.json": {"pod": "bench-0", "partitions": [0], "epoch": 1}})
-    pod = LocalPod("bench-0", "executor.samples.sum:udf", config.path, work, free_port())
+    pod = PodProcesses("bench-0", "executor.samples.sum:udf", config.path, work, free_port())
     pod.start_container("state")
     state = Client(pod.socket_dir / "state.sock", "state sidecar")
     try:

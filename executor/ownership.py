@@ -33,9 +33,9 @@ from executor import metrics
 from executor.config import MainConfig, PodConfig
 from executor.env import Tuning
 from executor.kafka_clients import BoundedProducer, committed_offsets
+from executor.partition_tasks import Pending, Task, open_producer
 from executor.protocol import Client, DisconnectedError, RemoteError
 from executor.recovery import StateRecovery
-from executor.tasks import Pending, Task, open_producer
 
 log = logging.getLogger(__name__)
 RETRY_ERRORS = (KafkaError, DisconnectedError, RemoteError, OSError)

@@ -27,8 +27,8 @@ from executor import changelog, dead_letters, metrics
 from executor.env import Tuning
 from executor.kafka_clients import OutputRouter, admin_options
 from executor.ownership import RETRY_ERRORS, Ownership
+from executor.partition_tasks import Task
 from executor.protocol import Client
-from executor.tasks import Task
 
 log = logging.getLogger(__name__)
 Polled = dict[int, list[ConsumerRecord]]

@@ -288,7 +288,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "invoker_web.content_policy.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["topology_editor.api.formats.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["topology_editor.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "topology_editor.api.pagination.Pagination",
     "EXCEPTION_HANDLER": "topology_editor.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

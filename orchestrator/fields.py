@@ -15,9 +15,9 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from orchestrator import formats
-from orchestrator.formats import quoted
+from orchestrator import value_checks
 from orchestrator.spec import MAX_PARTITION_ID, FieldError
+from orchestrator.value_checks import quoted
 
 #: Problems one report lists; more are counted in a last ``too_many_errors`` entry.
 MAX_REPORTED_ERRORS = 100
@@ -193,7 +193,7 @@ class Report:
         return value
 
     def string(
-        self, mapping: Mapping[str, Any], key: str, path: str, check: formats.Check | None = None
+        self, mapping: Mapping[str, Any], key: str, path: str, check: value_checks.Check | None = None
     ) -> str | None:
         """``mapping[key]`` if present, a string and accepted by ``check``."""
         if not present(mapping, key):
@@ -205,7 +205,7 @@ class Report:
             return None
         return self.checked(value, join(path, key), check)
 
-    def checked(self, value: str, path: str, check: formats.Check | None) -> str | None:
+    def checked(self, value: str, path: str, check: value_checks.Check | None) -> str | None:
         """``value`` if ``check`` accepts it; otherwise reports the check's reason."""
         message = check(value) if check else None
         if message is None:

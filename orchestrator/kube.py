@@ -130,7 +130,7 @@ class KubernetesBackend:
                 body=[{"op": "add", "path": "/status", "value": status}],
                 response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True,
             )  # fmt: skip
-        except NotFoundError:
+        except ApiNotFoundError:
             log.info("status of %s not written: its root object is gone", deployment)
             return
         if self._cache is not None:
@@ -264,7 +264,7 @@ class KubernetesBackend:
         log it and take the field back."""
         try:
             return call(False)
-        except ConflictError as exc:
+        except ApiConflictError as exc:
             log.warning("taking back fields changed by another manager: %s", exc)
             return call(True)
 
@@ -272,24 +272,24 @@ class KubernetesBackend:
     def _ignore_missing(call: Callable[[], T]) -> T | None:
         try:
             return call()
-        except NotFoundError:
+        except ApiNotFoundError:
             return None
 
 
-class ConflictError(RetryableError):
+class ApiConflictError(RetryableError):
     """HTTP 409: someone else changed the object; re-reading and trying again resolves it."""
 
 
-class NotFoundError(PermanentError):
+class ApiNotFoundError(PermanentError):
     """HTTP 404."""
 
 
 def _mapped(exc: ApiException) -> Exception:
     reason = f"{exc.status} {exc.reason}: {_message(exc)}"
     if exc.status == 404:
-        return NotFoundError(f"not found: {reason}")
+        return ApiNotFoundError(f"not found: {reason}")
     if exc.status == 409:
-        return ConflictError(reason)
+        return ApiConflictError(reason)
     if exc.status in RETRYABLE_STATUSES:
         return RetryableError(f"Kubernetes API error {reason}")
     return PermanentError(f"Kubernetes API rejected the request: {reason}")

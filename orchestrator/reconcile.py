@@ -26,8 +26,8 @@ from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert
 from orchestrator.epochs import Assignment, entity_epochs, observed_assignment
 from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
 from orchestrator.spec import DeploymentSpec, to_manifest
+from orchestrator.status import Outcome, derive_status, status_changed
 from orchestrator.topics import TopicsReport, output_partitions, reconcile_topics
-from orchestrator.update import Outcome, derive_status, status_changed
 
 #: How soon to look again while pods are still being replaced or created.
 REQUEUE_SECONDS = 2.0

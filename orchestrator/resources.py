@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from orchestrator import formats
+from orchestrator import value_checks
 from orchestrator.fields import Report, describe, join, present, quantity_text
 from orchestrator.spec import RESOURCE_NAMES, RESOURCE_SECTIONS
 
@@ -45,7 +45,7 @@ def _check_quantity(raw: object, path: str, report: Report) -> tuple[str, Decima
     if text is None:
         report.add(path, f"must be a quantity such as 250m or 64Mi, got {describe(raw)}", "invalid_type")
         return None
-    value, message = formats.quantity(text)
+    value, message = value_checks.quantity(text)
     if value is None:
         report.add(path, message or "invalid quantity", "invalid_value")
         return None
@@ -84,5 +84,5 @@ def normalised_resources(resources: Mapping[str, Mapping[str, str]]) -> dict[str
 
 
 def _exact(text: str) -> str:
-    value, _ = formats.quantity(text)
+    value, _ = value_checks.quantity(text)
     return format(value.normalize(), "f") if value is not None else text

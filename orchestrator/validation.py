@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from orchestrator import formats
+from orchestrator import value_checks
 from orchestrator.consistency import check_consistency
 from orchestrator.fields import (
     Problem,
@@ -83,7 +83,7 @@ ENTITY_FIELDS = (
 )
 POD_FIELDS = ("name", "partitions", "resources")
 
-_name = formats.dns_label(MAX_NAME_LENGTH)
+_name = value_checks.dns_label(MAX_NAME_LENGTH)
 
 
 def parse_deployment(manifest: object, limits: Limits | None = None) -> DeploymentSpec:
@@ -134,8 +134,8 @@ def _check_spec(value: object, path: str, report: Report, limits: Limits | None)
     spec = report.mapping(value, path, SPEC_FIELDS, ("statefulEntities",))
     if spec is None:
         return
-    report.string(spec, "version", path, formats.label_value)
-    report.string(spec, "imagePullPolicy", path, formats.one_of(IMAGE_PULL_POLICIES))
+    report.string(spec, "version", path, value_checks.label_value)
+    report.string(spec, "imagePullPolicy", path, value_checks.one_of(IMAGE_PULL_POLICIES))
     report.integer(spec, "historyLimit", path, 1, MAX_HISTORY_LIMIT)
     secrets = report.list(spec, "imagePullSecrets", path) or []
     _check_pull_secrets(secrets, join(path, "imagePullSecrets"), report)
@@ -198,7 +198,7 @@ def _check_pull_secrets(secrets: list[Any], path: str, report: Report) -> None:
     seen: set[str] = set()
     for i, value in enumerate(secrets):
         secret = report.mapping(value, at(path, i), ("name",), ("name",))
-        name = report.string(secret, "name", at(path, i), formats.dns_subdomain) if secret else None
+        name = report.string(secret, "name", at(path, i), value_checks.dns_subdomain) if secret else None
         if name in seen:
             report.add(join(at(path, i), "name"), f"secret {name!r} is listed twice", "duplicate")
         if name is not None:
@@ -212,9 +212,9 @@ def _check_entity(value: object, path: str, report: Report) -> None:
     report.string(entity, "name", path, _name)
     for key in ("executorImage", "ioImage", "stateImage"):
         report.string(entity, key, path, image_reference)
-    report.string(entity, "ioAddress", path, formats.bootstrap_servers)
+    report.string(entity, "ioAddress", path, value_checks.bootstrap_servers)
     for key in ("inputTopic", "outputTopic"):
-        report.string(entity, key, path, formats.kafka_topic)
+        report.string(entity, key, path, value_checks.kafka_topic)
     count = report.integer(entity, "inputPartitions", path, 1, MAX_INPUT_PARTITIONS)
     for j, pod in enumerate(report.list(entity, "pods", path) or []):
         _check_pod(pod, at(join(path, "pods"), j), count, report)

@@ -1,6 +1,6 @@
 """Runs a pod's three containers as local processes, for tests and benchmarks.
 
-`LocalPod` starts, kills and stops the three processes with the pod's shared environment (the
+`PodProcesses` starts, kills and stops the three processes with the pod's shared environment (the
 pod contract's variables, ``podcontract.env``); `LocalEntity` writes their ConfigMap with the
 contract's kubelet-style `ConfigMapDir` and shapes. This is not the orchestrator's local
 backend; it is the smallest harness that behaves alike. It lives in tests/, not in the
@@ -35,7 +35,7 @@ COMMANDS = {
 
 
 @dataclass
-class LocalPod:
+class PodProcesses:
     """One pod: io sidecar, state sidecar and UDF host sharing an environment and a socket dir."""
 
     name: str
@@ -134,7 +134,7 @@ class LocalEntity:
         self.work_dir, self.main, self.udf = work_dir, main, udf
         self.extra_env = extra_env or {}
         self.config = ConfigMapDir(work_dir / f"{main['entity']}.config")
-        self.pods: dict[str, LocalPod] = {}
+        self.pods: dict[str, PodProcesses] = {}
         self.epoch = 0
 
     def assign(self, assignment: dict[str, list[int]]) -> None:
@@ -147,7 +147,9 @@ class LocalEntity:
         for name in [n for n in self.pods if n not in assignment]:
             self.pods.pop(name).stop()
         for name in [n for n in assignment if n not in self.pods]:
-            pod = LocalPod(name, self.udf, self.config.path, self.work_dir, free_port(), dict(self.extra_env))
+            pod = PodProcesses(
+                name, self.udf, self.config.path, self.work_dir, free_port(), dict(self.extra_env)
+            )
             pod.start()
             self.pods[name] = pod
 

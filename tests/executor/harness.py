@@ -15,7 +15,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError
 
 from executor.cleanup import delete_deployment_data
-from tests.localpod import LocalEntity, LocalPod, metric_sum
+from tests.localpod import LocalEntity, PodProcesses, metric_sum
 from tests.polling import wait_until
 
 WORDS = [f"w{i:03d}" for i in range(400)]
@@ -205,7 +205,7 @@ class WordCountTopology:
             "stateBackend": {"kind": "redis", "url": redis_url},
         }
 
-    def pods(self) -> list[LocalPod]:
+    def pods(self) -> list[PodProcesses]:
         return [*self.counter.pods.values(), *self.summer.pods.values()]
 
     def stop(self) -> None:
@@ -246,7 +246,7 @@ def split(partitions: int, pods: int, prefix: str) -> dict[str, list[int]]:
     return {f"{prefix}-{i}": list(range(i, partitions, pods)) for i in range(pods)}
 
 
-def records_in(pod: LocalPod) -> float:
+def records_in(pod: PodProcesses) -> float:
     return metric_sum(pod.metrics(), "invoker_records_in_total")
 
 

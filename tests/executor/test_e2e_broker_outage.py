@@ -16,22 +16,22 @@ import pytest
 from tests.executor.harness import LineProducer, make_lines, reassign_and_wait, split, wait_for_exact_totals
 from tests.executor.services import TransactionProbe
 from tests.executor.test_e2e_state_loss import LINES, RATE, committed
-from tests.localpod import LocalPod
+from tests.localpod import PodProcesses
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def pod_committed(pod: LocalPod) -> float:
+def pod_committed(pod: PodProcesses) -> float:
     return pod.metrics().get(("invoker_transactions_total", (("outcome", "committed"),)), 0.0)
 
 
-def owns_everything(pod: LocalPod) -> bool:
+def owns_everything(pod: PodProcesses) -> bool:
     owned = [v for (name, _), v in pod.metrics().items() if name == "invoker_partition_owned"]
     return bool(owned) and all(v == 1 for v in owned)
 
 
-def resume_seconds(pods: list[LocalPod], since: float, timeout: float) -> float:
+def resume_seconds(pods: list[PodProcesses], since: float, timeout: float) -> float:
     """Seconds from `since` until every pod owns all its partitions and has committed a batch
     that began after `since`: the count of committed transactions moved by more than one."""
     start = {pod.name: pod_committed(pod) for pod in pods}

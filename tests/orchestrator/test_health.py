@@ -9,8 +9,8 @@ from orchestrator import health
 from orchestrator.backend import Observed, PodState
 from orchestrator.kube import _pod_state
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
+from orchestrator.status import DEGRADED, READY, Outcome, derive_status
 from orchestrator.topics import EXACT, TopicResult, TopicsReport, TopicWant
-from orchestrator.update import DEGRADED, READY, Outcome, derive_status
 
 SPEC = DeploymentSpec(
     "demo",

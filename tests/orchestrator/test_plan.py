@@ -11,7 +11,7 @@ from orchestrator.epochs import entity_epochs
 from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
 from orchestrator.reconcile import CONFIG_MAP_DRY_RUN_BYTES, needs_dry_run
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
-from orchestrator.update import Outcome, derive_status, status_changed
+from orchestrator.status import Outcome, derive_status, status_changed
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from orchestrator.backend import Observed, PodState, RetryableError
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
+from orchestrator.status import DEGRADED, PENDING, READY, Outcome, derive_status
 from orchestrator.topics import (
     AT_LEAST,
     ATTEMPTS,
@@ -29,7 +30,6 @@ from orchestrator.topics import (
     reconcile_topics,
     wanted_topics,
 )
-from orchestrator.update import DEGRADED, PENDING, READY, Outcome, derive_status
 from tests.kafka_topics import partitions, settles_to
 from tests.servers import free_port
 

@@ -25,7 +25,7 @@ from orchestrator.local.process import last_log_line, startup_error
 from orchestrator.local.runtime import Runtime
 from orchestrator.reconcile import ReconcileResult, Target, reconcile
 from orchestrator.spec import DeploymentSpec
-from orchestrator.update import Outcome, derive_status
+from orchestrator.status import Outcome, derive_status
 from tests.kafka_topics import settles_to
 from tests.orchestrator.local.conftest import TEST_BACKOFF
 from tests.orchestrator.local.helpers import TEST_IMAGES, RuntimeProcess, manifest, sync_until, wait_until

@@ -18,7 +18,7 @@ from rest_framework import parsers
 from tests.topology.conftest import EXAMPLE_NAME, EXAMPLE_PATH
 from tests.topology.helpers import deployment_url, error
 from tests.unit.spec_helpers import merge_key_bomb
-from topology_editor.api.formats import YAMLParser
+from topology_editor.api.parsers import YAMLParser
 from topology_editor.models import Deployment
 
 IMPORT = "/api/deployments/import/"

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from topology_editor import roles, services
 from topology_editor.api.concurrency import expected_version, with_etag
-from topology_editor.api.formats import JSONParser, MergePatchParser
+from topology_editor.api.parsers import JSONParser, MergePatchParser
 from topology_editor.api.serializers.manifests import Manifest
 from topology_editor.api.serializers.records import DeploymentSummarySerializer
 from topology_editor.api.views.base import DeploymentScopedViewSet, resource, with_desired_revision

@@ -14,7 +14,7 @@ from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
 from topology_editor import roles, services
 from topology_editor.api.concurrency import expected_version, with_etag
 from topology_editor.api.errors import ApiError, invalid_request
-from topology_editor.api.formats import YAML_PARSERS, JSONParser, YAMLRenderer
+from topology_editor.api.parsers import YAML_PARSERS, JSONParser, YAMLRenderer
 from topology_editor.api.serializers.actions import ImportResultSerializer
 from topology_editor.api.views.base import DeploymentScopedViewSet, change_result
 from topology_editor.api.views.deployments import IF_MATCH, metadata_version

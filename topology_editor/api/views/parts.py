@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from orchestrator import DeploymentSpec
 from topology_editor import services
 from topology_editor.api.concurrency import expected_version, with_etag
-from topology_editor.api.formats import JSONParser, MergePatchParser
+from topology_editor.api.parsers import JSONParser, MergePatchParser
 from topology_editor.api.serializers.manifests import Entity, Pod
 from topology_editor.api.views.base import DeploymentScopedViewSet, entity_manifests
 from topology_editor.api.views.deployments import IF_MATCH
