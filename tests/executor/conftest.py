@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.executor.harness import WordCountTopology
-from tests.executor.services import PrivateKafka, PrivateRedis, state_redis  # noqa: F401 (a fixture)
+from tests.executor.services import PrivateKafka, PrivateRedis, running_private_kafka, state_redis  # noqa: F401 (a fixture)
 
 TEST_ENV = {"INVOKER_HANDOFF_GRACE_MS": "3000", "INVOKER_LOG_LEVEL": "INFO"}
 
@@ -70,11 +69,5 @@ def topology(
 def private_kafka() -> Iterator[PrivateKafka]:
     """A Kafka broker of this module's own (started by `./dev start kafka` on free ports), which
     tests may stop and restart without disturbing the shared one."""
-    broker = PrivateKafka()
-    try:
-        broker.start()
-    except subprocess.CalledProcessError as exc:
-        broker.remove()
-        pytest.fail(f"cannot start a private Kafka broker: {exc}")
-    yield broker
-    broker.remove()
+    with running_private_kafka() as broker:
+        yield broker

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,19 @@ def state_redis() -> Iterator[PrivateRedis]:
         pytest.fail(f"cannot start a private redis-server: {exc}")
     yield server
     server.stop()
+
+
+@contextmanager
+def running_private_kafka() -> Iterator[PrivateKafka]:
+    """A broker of the caller's own on free ports, removed afterwards; a test fails (never skips)
+    when it cannot start. Fixtures of any scope wrap this."""
+    broker = PrivateKafka()
+    try:
+        broker.start()
+    except subprocess.CalledProcessError as exc:
+        broker.remove()
+        pytest.fail(f"cannot start a private Kafka broker: {exc}")
+    try:
+        yield broker
+    finally:
+        broker.remove()

@@ -11,7 +11,6 @@ instance (~/.cache/invoker/run, ports 8000, 16379, 16381, 9092) is never touched
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from orchestrator.backend import PodState
 from orchestrator.convert import ConvertContext, OwnerRef, convert, root_object
 from orchestrator.local import LocalBackend
 from tests.executor.harness import LineProducer, Totals, make_lines
-from tests.executor.services import PrivateKafka, PrivateRedis
+from tests.executor.services import PrivateKafka, PrivateRedis, running_private_kafka
 from tests.localpod import metric_sum, scrape
 from tests.orchestrator.local.helpers import RuntimeProcess, wait_until
 
@@ -39,14 +38,8 @@ EXECUTOR_ENV = {"INVOKER_HANDOFF_GRACE_MS": "3000", "INVOKER_LOCAL_IMAGES": ""}
 
 @pytest.fixture
 def broker() -> Iterator[PrivateKafka]:
-    server = PrivateKafka()
-    try:
-        server.start()
-    except subprocess.CalledProcessError as exc:
-        server.remove()
-        pytest.fail(f"cannot start a private Kafka broker: {exc}")
-    yield server
-    server.remove()
+    with running_private_kafka() as server:
+        yield server
 
 
 def example_on(bootstrap: str) -> dict[str, Any]:
