@@ -34,8 +34,11 @@ OPEN = {
 }
 #: The dashboard's pages (and Plotly's bundle); anonymous users go to their login.
 PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly-js"}
+PAGES |= {"pages:revisions", "pages:revision-diff", "pages:revision-rollback"}
 #: The pages of one deployment need the viewer role; the others any signed-in user.
-VIEWER_PAGES = {"pages:editor", "pages:metrics"}
+VIEWER_PAGES = {"pages:editor", "pages:metrics", "pages:revisions", "pages:revision-diff"}
+#: Rolling back, and its confirmation page, need the operator role.
+OPERATOR_PAGES = {"pages:revision-rollback"}
 #: Any signed-in user: the API's description.
 SIGNED_IN = {"api:schema", "api:docs"}
 OPERATOR_ONLY = {
@@ -170,7 +173,8 @@ def test_pages_need_a_sign_in_and_a_deployments_pages_the_viewer_role(
     client.force_login(personas[persona])
     status = client.get(concrete(route, samples)).status_code
     needs_viewer = route.name in VIEWER_PAGES and persona == "outsider"
-    assert status == (403 if needs_viewer else 200), (route, persona)
+    needs_operator = route.name in OPERATOR_PAGES and RANKS.index(persona) < RANKS.index("operator")
+    assert status == (403 if needs_viewer or needs_operator else 200), (route, persona)
 
 
 @pytest.mark.parametrize("page", ["editor", "metrics"])

@@ -1,0 +1,157 @@
+"""The dashboard's history pages (issue 18 item 4): the revisions list with who, trigger and
+when (and when a revision was reapplied), the diff of two specs, and rollback behind a
+confirmation that shows that diff."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.topology.conftest import EXAMPLE_NAME, example_manifest
+from tests.topology.helpers import manifest_with
+from topology_editor import services
+from topology_editor.models import AuditEntry, Deployment, Interface, Revision
+from topology_editor.revision_history import CURRENT, revision_rows, spec_diff, trigger_of
+from topology_editor.services.bad_revisions import mark_revision_bad
+
+
+@pytest.fixture
+def second(example, personas) -> Revision:
+    """The example, then historyLimit 7 saved by the editor through the editor page (UI)."""
+    change = services.update_deployment(
+        EXAMPLE_NAME,
+        manifest_with(example_manifest(), historyLimit=7),
+        actor=personas.editor,
+        interface=Interface.UI,
+    )
+    return change.revision
+
+
+def _age_audit(deployment: Deployment) -> None:
+    """Spreads the audit entries one minute apart (in id order), as changes made over time are."""
+    start = timezone.now() - timedelta(hours=1)
+    for i, pk in enumerate(deployment.audit_entries.order_by("id").values_list("pk", flat=True)):
+        AuditEntry.objects.filter(pk=pk).update(created_at=start + timedelta(minutes=i))
+
+
+@pytest.mark.parametrize(
+    ("action", "interface", "trigger"),
+    [
+        ("update", "ui", "editor"),
+        ("update", "api", "API"),
+        ("create", "cli", "CLI"),
+        ("move_partition", "ui", "editor"),
+        ("rebalance", "api", "rebalance"),
+        ("rollback", "admin", "rollback"),
+        ("autoscaler", "system", "autoscaler"),
+    ],
+)
+def test_the_trigger_names_the_action_or_else_the_interface(action, interface, trigger) -> None:
+    assert trigger_of(action, interface) == trigger
+
+
+def test_rows_say_who_made_each_revision_and_through_what(second, personas) -> None:
+    rows = revision_rows(Deployment.objects.get())
+    assert [(r.revision.number, r.created.by, r.created.trigger, r.desired) for r in rows] == [
+        (2, "editor", "editor", True),
+        (1, "CLI", "CLI", False),
+    ]
+    assert all(r.reapplied is None for r in rows)
+
+
+def test_a_rolled_back_revision_keeps_its_creation_time_and_shows_its_reapplication(second, personas) -> None:
+    first = Revision.objects.get(number=1)
+    created = first.created_at
+    services.roll_back(EXAMPLE_NAME, first.name, actor=personas.operator, interface=Interface.API)
+    deployment = Deployment.objects.get()
+    _age_audit(deployment)
+
+    rows = revision_rows(deployment)
+    top = rows[0]
+    assert (top.revision.name, top.revision.number, top.revision.created_at) == (first.name, 3, created)
+    assert (top.created.trigger, top.reapplied.by, top.reapplied.trigger) == ("CLI", "operator", "rollback")
+    assert top.reapplied.at > top.created.at
+    assert rows[1].reapplied is None
+
+
+def test_entries_that_make_no_revision_desired_are_not_applications(second, personas) -> None:
+    first = Revision.objects.get(number=1)
+    mark_revision_bad(EXAMPLE_NAME, first.name, "broke it", actor=personas.operator, interface=Interface.API)
+    rows = revision_rows(Deployment.objects.get())
+    assert [r.reapplied for r in rows] == [None, None]
+
+
+def test_the_diff_is_a_unified_diff_of_the_canonical_yaml_and_the_structural_changes(second) -> None:
+    first = Revision.objects.get(number=1)
+    diff = spec_diff(Deployment.objects.get(), first.name, CURRENT)
+    assert "-  historyLimit: 5" in diff.lines
+    assert "+  historyLimit: 7" in diff.lines
+    assert diff.lines[:2] == [f"--- {first.name}", f"+++ {CURRENT}"]
+    assert [(c["path"], c["old"], c["new"]) for c in diff.changes] == [("spec.historyLimit", 5, 7)]
+    assert spec_diff(Deployment.objects.get(), second.name, CURRENT).same
+
+
+def test_the_revisions_page_lists_the_history_for_a_viewer(client, second, personas) -> None:
+    client.force_login(personas.viewer)
+    response = client.get(reverse("pages:revisions", args=[EXAMPLE_NAME]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.index(second.name) < html.index(Revision.objects.get(number=1).name)
+    assert '<td data-col="trigger">editor</td>' in html
+    assert "Roll back…" not in html  # viewers may not roll back
+
+
+def test_the_diff_page_names_what_it_cannot_find(client, second, personas) -> None:
+    client.force_login(personas.viewer)
+    url = reverse("pages:revision-diff", args=[EXAMPLE_NAME])
+    response = client.get(url, {"from": "nope-0"})
+    assert response.status_code == 400
+    assert "has no revision &#x27;nope-0&#x27;" in response.content.decode()
+    opened = client.get(url)  # on the last change
+    assert (opened.status_code, opened.context["diff"].old_label) == (
+        200,
+        Revision.objects.get(number=1).name,
+    )
+    ok = client.get(url, {"from": second.name, "to": Revision.objects.get(number=1).name})
+    assert ok.status_code == 200
+    assert "+  historyLimit: 5" in ok.content.decode()
+
+
+def test_rollback_needs_the_operator_role_even_to_see_the_confirmation(client, second, personas) -> None:
+    first = Revision.objects.get(number=1)
+    url = reverse("pages:revision-rollback", args=[EXAMPLE_NAME, first.name])
+    for persona in ("viewer", "editor"):
+        client.force_login(personas[persona])
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"resource_version": "2"}).status_code == 403
+    assert Revision.objects.get(number=2) == second
+
+
+def test_the_confirmation_shows_the_diff_and_posting_it_rolls_back(
+    client, second, personas, reconciles
+) -> None:
+    first = Revision.objects.get(number=1)
+    client.force_login(personas.operator)
+    url = reverse("pages:revision-rollback", args=[EXAMPLE_NAME, first.name])
+    page = client.get(url).content.decode()
+    assert "-  historyLimit: 7" in page
+    assert "+  historyLimit: 5" in page
+    response = client.post(url, {"resource_version": "2"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("pages:revisions", args=[EXAMPLE_NAME])
+    assert f"Rolled back to {first.name}, now revision #3." in response.content.decode()
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.interface, entry.actor) == ("rollback", "ui", personas.operator)
+
+
+@pytest.mark.parametrize("version", ["1", "", "x"])
+def test_a_stale_or_missing_version_rolls_nothing_back(client, second, personas, version) -> None:
+    first = Revision.objects.get(number=1)
+    client.force_login(personas.operator)
+    response = client.post(
+        reverse("pages:revision-rollback", args=[EXAMPLE_NAME, first.name]), {"resource_version": version}
+    )
+    assert response.status_code == 409
+    assert "Not rolled back" in response.content.decode()
+    assert Revision.objects.get(name=first.name).number == 1
+    assert Deployment.objects.get().resource_version == 2
