@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from orchestrator.placement import Placement
+
 
 class RetryableError(Exception):
     """The backend could not be reached or answered with a transient failure: try again later."""
@@ -71,6 +73,8 @@ class Backend(Protocol):
     name: str
     namespace: str
     calls: ApiCalls
+    #: The nodeSelector and tolerations of every pod (empty where the backend has no nodes).
+    placement: Placement
 
     def ensure_root(self, root: dict[str, Any]) -> dict[str, Any]:
         """Creates or updates the deployment's root object; returns it as stored (with its uid)."""

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.placement import Placement
 from orchestrator.spec import API_VERSION, KIND, DeploymentSpec, EntitySpec, PodSpec
 from podcontract import env as pod_env
 from podcontract.files import MAIN_FILE, MainConfig, pod_file, pod_json
@@ -60,7 +61,8 @@ class ConvertContext:
     entity's partition assignment differs from the one observed, so pods can fence on it.
     ``output_partitions`` holds each entity's output topic partition count (the topics phase's,
     ``orchestrator.topics.output_partitions``): the io sidecar creates a missing output topic
-    with it and routes over at most that many partitions.
+    with it and routes over at most that many partitions. ``placement`` is the nodeSelector and
+    tolerations of every executor pod (the backend's; orchestrator.placement).
     """
 
     namespace: str
@@ -69,6 +71,7 @@ class ConvertContext:
     epochs: Mapping[str, int] = field(default_factory=dict)
     owner: OwnerRef | None = None
     output_partitions: Mapping[str, int] = field(default_factory=dict)
+    placement: Placement = field(default_factory=Placement)
 
 
 def config_map_name(deployment: str, entity: str) -> str:
@@ -259,7 +262,10 @@ class _EntityParts:
         key = _resources_key(pod.resources)
         template = self.templates.get(key)
         if template is None:
-            template = self.templates[key] = pod_template_spec(self.spec, self.entity, pod)
+            template = pod_template_spec(self.spec, self.entity, pod)
+            if self.ctx.placement:
+                template = self.ctx.placement.on_pod(template)
+            self.templates[key] = template
         return template
 
     def workload(self, pod: PodSpec) -> dict[str, Any]:
@@ -405,6 +411,7 @@ def _entity_key(spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -
         ctx.output_partitions.get(entity.name),
         spec.image_pull_policy,
         spec.image_pull_secrets,
+        ctx.placement,
     )
 
 

@@ -231,7 +231,6 @@ class KubernetesBackend:
 
     # --- apply and delete ----------------------------------------------------------------------
     def apply(self, manifest: dict[str, Any], dry_run: bool = False) -> None:
-        manifest = self.placement.applied(manifest)
         stored = self._server_side_apply(_object_path(manifest, self.namespace), manifest, dry_run)
         if not dry_run:
             self.cache[manifest["kind"]].store(stored)

@@ -1,8 +1,10 @@
 """Where the executor pods may run: a nodeSelector and tolerations from the environment.
 
 A cluster often keeps stream-processing pods on nodes of their own (labelled, and tainted so
-nothing else lands there). The kubernetes backend adds this placement to the pod template of
-every Deployment it applies; the chart sets it from its ``executorPods`` values.
+nothing else lands there). The kubernetes backend hands this placement to convert, which puts
+it in the pod template of every Deployment; so it is part of the desired state, and changing
+the setting re-places the pods at the next reconcile. The local runtime has no nodes and
+ignores it. The chart sets it from its ``executorPods`` values.
 
 - ``INVOKER_POD_NODE_SELECTOR``: a JSON object of label to value, or ``key=value[,key=value]``.
 - ``INVOKER_POD_TOLERATIONS``: a JSON list of Kubernetes tolerations, or
@@ -59,17 +61,23 @@ class Placement:
         return bool(self.node_selector or self.tolerations)
 
     def applied(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """``manifest`` with the placement in its pod template (a copy; other kinds unchanged).
-        The setting's selector labels win over the manifest's; its tolerations are added."""
+        """``manifest`` with the placement in its pod template (a copy; other kinds unchanged)."""
         if not self or manifest.get("kind") not in PLACED_KINDS:
             return manifest
         placed = copy.deepcopy(manifest)
-        pod = placed.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+        template = placed.setdefault("spec", {}).setdefault("template", {})
+        template["spec"] = self.on_pod(template.get("spec", {}))
+        return placed
+
+    def on_pod(self, pod: Mapping[str, Any]) -> dict[str, Any]:
+        """A pod spec with the placement (a shallow copy; ``pod`` is not changed). The setting's
+        selector labels win over the pod's own; its tolerations are added, without repeats."""
+        placed = dict(pod)
         if self.node_selector:
-            pod["nodeSelector"] = {**pod.get("nodeSelector", {}), **self.node_selector}
+            placed["nodeSelector"] = {**pod.get("nodeSelector", {}), **self.node_selector}
         if self.tolerations:
             own = list(pod.get("tolerations", []))
-            pod["tolerations"] = own + [dict(t) for t in self.tolerations if dict(t) not in own]
+            placed["tolerations"] = own + [dict(t) for t in self.tolerations if dict(t) not in own]
         return placed
 
 

@@ -195,6 +195,7 @@ def _context(
         epochs=entity_epochs(target.spec, observed, target.revision_number, memory.assignments),
         owner=owner,
         output_partitions=output_partitions(target.spec, topics),
+        placement=backend.placement,
     )
 
 

@@ -23,6 +23,7 @@ from orchestrator.convert import LABEL_INSTANCE
 from orchestrator.local.memory import POD_MEMORY_BYTES, available_memory, memory_problem, pod_count
 from orchestrator.local.store import FileCache, StateDir, StateDirError, template_hash
 from orchestrator.merge_patch import merge_patch
+from orchestrator.placement import Placement
 from orchestrator.spec import KIND
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class LocalBackend:
         self.namespace = namespace
         self.pod_memory_bytes = pod_memory_bytes
         self.calls = ApiCalls()
+        self.placement = Placement()  # one machine, no nodes to choose between
         #: What observe reads, kept until a file changes (this backend's watch cache).
         self.files = FileCache()
 

@@ -1,5 +1,6 @@
-"""The executor pods' placement setting: parsed from the environment, checked, and put into the
-pod template of each Deployment the kubernetes backend applies (orchestrator/placement.py)."""
+"""The executor pods' placement setting: parsed from the environment, checked, and put by convert
+into the pod template of each Deployment (orchestrator/placement.py), so a changed setting is a
+change the plan sees."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator import load_manifest_yaml, parse_deployment
+from orchestrator.backend import Observed
 from orchestrator.convert import ConvertContext, convert
 from orchestrator.placement import Placement, PlacementError, parse_node_selector, parse_tolerations
+from orchestrator.plan import plan_changes
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 TAINT = {"key": "invoker.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}
@@ -20,7 +23,7 @@ SPEC = parse_deployment(load_manifest_yaml(EXAMPLE.read_text()))
 
 
 def manifests(placement: Placement) -> list[dict]:
-    return [placement.applied(m) for m in convert(SPEC, ConvertContext("ns", "r1", "redis://x:6379/0"))]
+    return convert(SPEC, ConvertContext("ns", "r1", "redis://x:6379/0", placement=placement))
 
 
 def test_both_forms_of_each_variable_mean_the_same() -> None:
@@ -76,14 +79,17 @@ def test_each_deployment_gets_the_placement_and_nothing_else_changes() -> None:
         assert pod["nodeSelector"] == {"invoker.dev/node": "real"}
         assert pod["tolerations"] == [TAINT]
     for before, after in zip(plain, placed, strict=True):
-        if after["kind"] != "Deployment":
-            assert after == before
-        else:
-            del (
-                after["spec"]["template"]["spec"]["nodeSelector"],
-                after["spec"]["template"]["spec"]["tolerations"],
-            )
-            assert after == before
+        if after["kind"] == "Deployment":
+            pod = after["spec"]["template"]["spec"]
+            unplaced = {
+                key: value for key, value in pod.items() if key not in ("nodeSelector", "tolerations")
+            }
+            assert unplaced == before["spec"]["template"]["spec"]
+            after = {
+                **after,
+                "spec": {**after["spec"], "template": {**after["spec"]["template"], "spec": unplaced}},
+            }
+        assert after == before
 
 
 def test_the_setting_adds_to_a_templates_own_selector_and_tolerations_without_repeating_them() -> None:
@@ -101,3 +107,20 @@ def test_the_setting_adds_to_a_templates_own_selector_and_tolerations_without_re
     }
     assert manifest["spec"]["template"]["spec"]["nodeSelector"] == {"zone": "b", "disk": "ssd"}  # not mutated
     assert placement.applied({"kind": "ConfigMap", "data": {}}) == {"kind": "ConfigMap", "data": {}}
+
+
+def observed(live: list[dict]) -> Observed:
+    objects: dict[str, dict[str, dict]] = {}
+    for manifest in live:
+        objects.setdefault(manifest["kind"], {})[manifest["metadata"]["name"]] = manifest
+    return Observed(objects=objects)
+
+
+def test_a_changed_setting_updates_every_deployment_and_nothing_else() -> None:
+    running = manifests(Placement())
+    assert plan_changes(manifests(Placement()), observed(running)) == []
+    moved = Placement({"zone": "a"}, (TAINT,))
+    changes = plan_changes(manifests(moved), observed(running))
+    assert {change.kind for change in changes} == {"Deployment"}
+    assert len(changes) == sum(len(entity.pods) for entity in SPEC.entities)
+    assert plan_changes(manifests(moved), observed(manifests(moved))) == []
