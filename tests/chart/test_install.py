@@ -166,6 +166,23 @@ def test_the_orchestrator_works_with_only_the_charts_rbac(helm, cluster) -> None
     api = load_api_client(cluster.kubeconfig)
     api.set_default_header("Impersonate-User", f"system:serviceaccount:{namespace}:{RELEASE}-invoker")
     backend = KubernetesBackend(api, namespace)
+    try:
+        _converge_and_delete(backend, cluster, namespace)
+    finally:
+        backend.close()  # its watches would outlive the namespace and log 403s at exit
+
+    for forbidden in (
+        lambda: client.CoreV1Api(api).list_namespaced_secret(namespace),
+        lambda: client.CoreV1Api(api).delete_collection_namespaced_pod(namespace),
+        lambda: client.CoreV1Api(api).list_namespaced_config_map("default"),
+    ):
+        with pytest.raises(ApiException) as denied:
+            forbidden()
+        assert denied.value.status == 403
+
+
+def _converge_and_delete(backend: KubernetesBackend, cluster, namespace: str) -> None:
+    """A full reconcile cycle: create, converge, remove an entity, delete."""
     spec = parse_deployment(load_manifest_yaml(WORD_COUNT.read_text()))
 
     def ready(target: Target) -> Callable[[], bool]:
@@ -182,12 +199,3 @@ def test_the_orchestrator_works_with_only_the_charts_rbac(helm, cluster) -> None
     workloads = {d.metadata.name for d in cluster.apps.list_namespaced_deployment(namespace).items}
     assert not [w for w in workloads if w.startswith(f"{spec.name}.") and spec.entities[1].name in w]
     backend.delete_deployment(spec.name)
-
-    for forbidden in (
-        lambda: client.CoreV1Api(api).list_namespaced_secret(namespace),
-        lambda: client.CoreV1Api(api).delete_collection_namespaced_pod(namespace),
-        lambda: client.CoreV1Api(api).list_namespaced_config_map("default"),
-    ):
-        with pytest.raises(ApiException) as denied:
-            forbidden()
-        assert denied.value.status == 403
