@@ -75,6 +75,22 @@ app_wait_sample() {
   fi
 }
 
+# app_claim: one clone's app at a time. The processes share this machine's run directory, port
+# and topics, but each clone keeps its own database and pod state, so a second clone's `up`
+# would wait on pods the first clone's runtime never starts. Say so instead, and change nothing.
+app_claim() {
+  local owner name
+  owner=$(cat "$APP_DIR/root" 2>/dev/null || true)
+  if [ -n "$owner" ] && [ "$owner" != "$INVOKER_ROOT" ]; then
+    for name in "${APP_PROCESSES[@]}"; do
+      [ "$(pid_state "$APP_DIR/$name.pid")" = running ] &&
+        die "Invoker is already up from another clone ($owner); run ./dev down there first"
+    done
+  fi
+  mkdir -p "$APP_DIR"
+  echo "$INVOKER_ROOT" >"$APP_DIR/root"
+}
+
 app_stop() {
   for name in "${APP_PROCESSES[@]}"; do stop_pidfile "$APP_DIR/$name.pid" "$name"; done
 }
