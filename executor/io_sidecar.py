@@ -43,6 +43,7 @@ class Peers:
     tuning: Tuning
     udf: Client
     state: Client
+    claims: Client  # the claim waiter's own connection to the state sidecar
     token: str
     pool: ThreadPoolExecutor
     stop: threading.Event
@@ -65,7 +66,15 @@ def run_runtime(peers: Peers, watcher: ConfigWatcher, snapshot: Snapshot) -> Sna
     router = OutputRouter(peers.patiently()(ensure_output_topic, main))
     consumer = peers.patiently()(make_consumer, main, peers.env.pod_name, peers.tuning.batch_max_records)
     own = Ownership(
-        main, peers.env.pod_name, peers.token, consumer, peers.state, stateful, peers.tuning, peers.pool
+        main,
+        peers.env.pod_name,
+        peers.token,
+        consumer,
+        peers.state,
+        stateful,
+        peers.tuning,
+        peers.pool,
+        peers.claims,
     )
     peers.patiently()(own.recovery.prepare_topic)
     pipeline = Pipeline(own, peers.udf, router, peers.tuning, sleep=peers.stop.wait, wake=watcher.changed)
@@ -118,6 +127,7 @@ def main() -> None:
         tuning,
         Client(env.udf_socket, "udf host"),
         Client(env.state_socket, "state sidecar"),
+        Client(env.state_socket, "state sidecar (claims)"),
         uuid.uuid4().hex,
         ThreadPoolExecutor(max_workers=8, thread_name_prefix="commit"),
         stop,
@@ -133,6 +143,7 @@ def main() -> None:
     finally:
         peers.udf.close()
         peers.state.close()
+        peers.claims.close()
         peers.pool.shutdown(wait=False)
         log.info("io sidecar stopped")
 

@@ -5,6 +5,9 @@ A partition the config gives this pod is *pending* until it is acquired:
 1. claim it in the state store at the config's epoch. The claim waits (up to a grace period)
    until the previous owner released it after its last commit, so B starts exactly where A
    stopped; after the grace period (A crashed or has not seen the new config yet) it is forced.
+   The waiting is done off the batch loop (partition_tasks.ClaimWaiter), which claims within
+   ~10 ms of the release and runs step 2 at once, so a move does not wait for a batch of the
+   gaining pod's other partitions.
    A claim from an older epoch than the store's is refused, so a pod with a stale config never
    takes a partition back.
 2. init a producer with the partition's transactional id: this fences the previous owner in
@@ -14,7 +17,8 @@ A partition the config gives this pod is *pending* until it is acquired:
    (executor/recovery.py: nothing, a restore, or a seed);
 4. seek there and start consuming.
 
-A partition the config takes away is released right after the batch in flight is committed.
+A partition the config takes away is released right after the batch in flight is committed
+(in the state store first, then its producer is closed: the next owner waits for the former).
 Any failure of a partition (a broker restart, a peer restart, a fence) sends it back to
 pending, so recovering from an error is the same, tested, path as gaining a partition.
 """
@@ -25,6 +29,7 @@ import logging
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -33,11 +38,13 @@ from executor import metrics
 from executor.config import MainConfig, PodConfig
 from executor.env import Tuning
 from executor.kafka_clients import BoundedProducer, committed_offsets
-from executor.partition_tasks import Pending, Task, open_producer
+from executor.partition_tasks import Claimed, ClaimWaiter, Pending, Task, open_producer
 from executor.protocol import Client, DisconnectedError, RemoteError
 from executor.recovery import StateRecovery
 
 log = logging.getLogger(__name__)
+#: While the claim waiter waits, how often the loop looks for what it claimed.
+WAITED_SLICE = 0.02
 RETRY_ERRORS = (KafkaError, DisconnectedError, RemoteError, OSError)
 #: Longest pause between attempts to acquire a partition. Short, because an attempt made while the
 #: broker is away is the one that must resume processing as soon as it answers again.
@@ -57,7 +64,9 @@ class Ownership:
         stateful: bool,
         tuning: Tuning,
         pool: ThreadPoolExecutor,
+        claims: Client,
     ) -> None:
+        """``claims``: a second connection to the state sidecar, the claim waiter's own."""
         self.main, self.pod, self.token = main, pod, token
         self.consumer, self.state, self.stateful = consumer, state, stateful
         self.tuning, self.pool = tuning, pool
@@ -65,6 +74,7 @@ class Ownership:
         self.epoch = -1
         self.active: dict[int, Task] = {}
         self.pending: dict[int, Pending] = {}
+        self.waiter = ClaimWaiter(main, pod, token, claims)
 
     def fence(self) -> dict[str, object]:
         return {"epoch": self.epoch, "token": self.token}
@@ -74,10 +84,16 @@ class Ownership:
         wanted = set(pod.partitions)
         lost = [p for p in self.active if p not in wanted]
         self.release(lost)
-        for p in [p for p in self.pending if p not in wanted]:
+        dropped = [p for p in self.pending if p not in wanted]
+        self.waiter.cancel(dropped)
+        for p in dropped:
             del self.pending[p]
             metrics.forget_partition(p)
         epoch_changed = pod.epoch != self.epoch
+        if epoch_changed:  # waits at the old epoch end; what they claimed meanwhile is given back
+            self.waiter.cancel(list(self.waiter.waiting()))
+            for pend in self.pending.values():
+                pend.next_try = 0.0
         self.epoch = pod.epoch
         metrics.EPOCH.set(pod.epoch)
         if epoch_changed and self.active:
@@ -95,9 +111,11 @@ class Ownership:
         )
 
     def acquire_due(self) -> None:
-        """Tries to acquire the pending partitions whose turn has come."""
-        now = time.monotonic()
-        due = [p for p, pend in self.pending.items() if pend.next_try <= now]
+        """Tries to acquire the pending partitions whose turn has come, and starts those the claim
+        waiter claimed."""
+        self._start_waited()
+        now, waiting = time.monotonic(), self.waiter.waiting()
+        due = [p for p, pend in self.pending.items() if pend.next_try <= now and p not in waiting]
         if not due:
             return
         forced = [p for p in due if now >= self.pending[p].force_at]
@@ -111,8 +129,8 @@ class Ownership:
             if outcome == "ok":
                 metrics.HANDOFFS.labels("forced" if p in forced else "clean").inc()
         for p, outcome in claims.items():
-            if outcome == "wait":
-                self.pending[p].next_try = now + 0.05
+            if outcome == "wait":  # the waiter claims it as soon as the previous owner releases it
+                self.waiter.wait_for(p, self.epoch, self.pending[p].force_at)
             elif outcome == "stale":
                 log.warning(
                     "partition %d belongs to a newer epoch than %d; waiting for my config", p, self.epoch
@@ -122,9 +140,13 @@ class Ownership:
 
     def next_due(self) -> float | None:
         """When (monotonic) the next pending partition is due for an attempt; None if none is
-        pending. The loop waits for records no longer than that, so a claim that found the
-        previous owner still holding the partition is tried again on time."""
-        return min((pend.next_try for pend in self.pending.values()), default=None)
+        pending. The loop waits for records no longer than that, so a forced claim is made on time;
+        while the waiter waits, the loop looks for its result every WAITED_SLICE."""
+        waiting = self.waiter.waiting()
+        due = min((pend.next_try for p, pend in self.pending.items() if p not in waiting), default=None)
+        if waiting or self.waiter.has_results():
+            due = min(due or float("inf"), time.monotonic() + WAITED_SLICE)
+        return due
 
     def retry(self, partitions: Iterable[int], kind: str, error: BaseException | None = None) -> None:
         """Gives up the current state of failed partitions; they are acquired again from scratch."""
@@ -155,18 +177,20 @@ class Ownership:
         partitions = [p for p in partitions if p in self.active]
         if not partitions:
             return
-        for p in partitions:
-            self.active.pop(p).close(abort=False)
-            metrics.forget_partition(p)
+        tasks = [self.active.pop(p) for p in partitions]
         self._assign()
-        try:
+        try:  # first: the next owner waits for this, not for the producers to close
             self.state.call("release", partitions=partitions, **self.fence())
         except RETRY_ERRORS as exc:  # the next owner then waits out the grace period
             log.warning("could not mark %s released: %s", partitions, exc)
+        for task in tasks:  # nothing is open in them: the last batch committed
+            task.close(abort=False)
+            metrics.forget_partition(task.partition)
 
     def release_all(self) -> None:
         self.release(list(self.active))
         self.pending.clear()
+        self._give_back(self.waiter.close())
 
     def _claim(self, partitions: list[int], force: bool) -> dict[int, str]:
         if not partitions:
@@ -184,11 +208,53 @@ class Ownership:
             return
         self.retry([p for p, outcome in claims.items() if outcome != "ok"], "reclaim refused")
 
-    def _start(self, partitions: list[int]) -> None:
+    def _start_waited(self) -> None:
+        """Starts what the waiter claimed (and opened a producer for) at the running epoch."""
+        now, ready = time.monotonic(), {}
+        results = self.waiter.take()
+        self._give_back([c for c in results if c.partition not in self.pending or c.epoch != self.epoch])
+        for claimed in [c for c in results if c.partition in self.pending and c.epoch == self.epoch]:
+            p, pend = claimed.partition, self.pending[claimed.partition]
+            if claimed.outcome == "ok":
+                metrics.HANDOFFS.labels("clean").inc()
+                ready[p] = claimed.producer
+            elif claimed.outcome == "stale":
+                log.warning(
+                    "partition %d belongs to a newer epoch than %d; waiting for my config", p, self.epoch
+                )
+                pend.next_try = now + 1.0
+            elif claimed.outcome == "error":
+                self._backoff([p], "claim", claimed.producer or RuntimeError("claim failed"))
+            else:  # "due": the grace period is over, the loop forces the claim
+                pend.next_try = now
+        self._start(list(ready), ready)
+
+    def _give_back(self, results: list[Claimed]) -> None:
+        """Releases what the waiter claimed for a config that moved on meanwhile (at the epoch it
+        claimed at: a newer claim of anyone fences this release, as it should)."""
+        for claimed in [c for c in results if c.outcome == "ok"]:
+            if isinstance(claimed.producer, BoundedProducer):
+                claimed.producer.discard()
+            try:
+                self.state.call(
+                    "release", partitions=[claimed.partition], epoch=claimed.epoch, token=self.token
+                )
+            except RETRY_ERRORS as exc:
+                log.warning("could not give back partition %d: %s", claimed.partition, exc)
+            if claimed.partition in self.pending:
+                self.pending[claimed.partition].next_try = 0.0
+
+    def _start(self, partitions: list[int], ready: dict[int, Any] | None = None) -> None:
+        """Opens the partitions' producers (those not in ``ready`` already: a producer, or the
+        error opening it gave) and makes the partitions active."""
         if not partitions:
             return
-        began = time.monotonic()
-        producers = list(self.pool.map(lambda p: open_producer(self.main, self.pod, p), partitions))
+        began, ready = time.monotonic(), ready or {}
+        opening = [p for p in partitions if p not in ready]
+        opened_now = dict(
+            zip(opening, self.pool.map(lambda p: open_producer(self.main, self.pod, p), opening), strict=True)
+        )
+        producers = [ready[p] if p in ready else opened_now[p] for p in partitions]
         produced = time.monotonic()
         opened: dict[int, BoundedProducer] = {}
         for p, producer in zip(partitions, producers, strict=True):

@@ -8,7 +8,11 @@ failures come in bursts exactly when the broker is away.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -75,3 +79,122 @@ def open_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer
         producer.discard()
         return exc
     return producer
+
+
+#: How often a claim that found the previous owner still holding the partition is tried again.
+#: The waiter does it off the batch loop, so this is the only wait between the release and the claim.
+CLAIM_RETRY_SECONDS = 0.01
+
+
+@dataclass
+class Claimed:
+    """What the waiter found for a partition it waited on, at the epoch it claimed at."""
+
+    partition: int
+    epoch: int
+    outcome: str  # "ok" (claimed; `producer` is opened), "stale", "due" (force it now), "error"
+    producer: BoundedProducer | BaseException | None = None
+
+
+class ClaimWaiter:
+    """Waits for a previous owner's release off the batch loop, and opens the producer at once.
+
+    A gaining pod whose claim answered "wait" used to try again only between its batches, and
+    only then open its producer: a batch of its other partitions (gather, UDF, two-phase commit)
+    plus init_transactions after the release, hundreds of ms on a loaded node. This thread tries
+    every CLAIM_RETRY_SECONDS on its own connection to the state sidecar (so the loop's requests
+    never queue behind it) and, once claimed, runs init_transactions, which fences the previous
+    owner exactly as the loop would: after the claim, never before. The loop takes the results
+    (`take`) and does the rest (offsets, recovery, assignment); a result it no longer wants (the
+    config moved on meanwhile) it gives back. Fencing is unchanged: the claim is the state
+    store's own, at the epoch the loop asked for, and a newer epoch's claim still wins.
+    """
+
+    def __init__(self, main: MainConfig, pod: str, token: str, state: Any) -> None:
+        self.main, self.pod, self.token, self.state = main, pod, token, state
+        self._lock = threading.Lock()
+        self._waiting: dict[int, tuple[int, float]] = {}  # partition -> (epoch, monotonic force_at)
+        self._done: list[Claimed] = []
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wait_for(self, partition: int, epoch: int, force_at: float) -> None:
+        """Claims ``partition`` at ``epoch`` as soon as its previous owner releases it."""
+        with self._lock:
+            self._waiting[partition] = (epoch, force_at)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="claim-waiter", daemon=True)
+                self._thread.start()
+        self._kick.set()
+
+    def cancel(self, partitions: Iterable[int]) -> None:
+        """Stops waiting (a result already found still comes out of `take`, to be given back)."""
+        with self._lock:
+            for p in partitions:
+                self._waiting.pop(p, None)
+
+    def waiting(self) -> frozenset[int]:
+        with self._lock:
+            return frozenset(self._waiting)
+
+    def has_results(self) -> bool:
+        with self._lock:
+            return bool(self._done)
+
+    def take(self) -> list[Claimed]:
+        with self._lock:
+            done, self._done = self._done, []
+        return done
+
+    def close(self) -> list[Claimed]:
+        """Stops the thread; returns the results not taken (their claims are to be given back)."""
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self.cancel(list(self.waiting()))
+        return self.take()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                waiting = dict(self._waiting)
+            if not waiting:
+                self._kick.wait(1.0)
+                self._kick.clear()
+                continue
+            for epoch in sorted({e for e, _ in waiting.values()}):
+                self._attempt(epoch, [p for p, (e, _) in waiting.items() if e == epoch], waiting)
+            self._stop.wait(CLAIM_RETRY_SECONDS)
+
+    def _attempt(self, epoch: int, partitions: list[int], waiting: dict[int, tuple[int, float]]) -> None:
+        now = time.monotonic()
+        due = [p for p in partitions if now >= waiting[p][1]]
+        found = [Claimed(p, epoch, "due") for p in due]
+        ask = [p for p in partitions if p not in due]
+        try:
+            results = self._claim(epoch, ask)
+        except Exception as exc:  # any error: handed to the loop, which backs off and retries
+            results, found = {}, [*found, *(Claimed(p, epoch, "error", exc) for p in ask)]
+        claimed = [p for p, outcome in results.items() if outcome == "ok"]
+        found += [Claimed(p, epoch, "stale") for p, outcome in results.items() if outcome == "stale"]
+        for p in claimed:  # fences the previous owner in Kafka: only now, after the claim
+            found.append(Claimed(p, epoch, "ok", open_producer(self.main, self.pod, p)))
+        if found:
+            self._finish(epoch, found)
+
+    def _claim(self, epoch: int, partitions: list[int]) -> dict[int, str]:
+        if not partitions:
+            return {}
+        response = self.state.call(
+            "claim", partitions=partitions, owner=self.pod, force=False, epoch=epoch, token=self.token
+        )
+        return {int(p): outcome for p, outcome in response["results"].items()}
+
+    def _finish(self, epoch: int, found: list[Claimed]) -> None:
+        with self._lock:
+            for claimed in found:
+                if self._waiting.get(claimed.partition, (None,))[0] == epoch:
+                    del self._waiting[claimed.partition]
+            self._done.extend(found)
