@@ -1,0 +1,88 @@
+"""History in the dashboard (issue 18 item 4), in the real Chromium against the real server: the
+revisions page with who, trigger and when, the diff of two revisions, and a rollback confirmed
+on a page showing its diff, after which the restored revision keeps its creation time and
+shows when it was reapplied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Server, screenshot
+
+
+def _change_history_limit(server: Server, name: str, limit: int) -> dict[str, Any]:
+    manifest = server.api("editor", "GET", f"/api/deployments/{name}/").json()
+    manifest["spec"]["historyLimit"] = limit
+    version = manifest["metadata"]["resourceVersion"]
+    response = server.api(
+        "editor", "PUT", f"/api/deployments/{name}/", json=manifest, headers={"If-Match": f'"{version}"'}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_operator_reads_the_history_compares_and_rolls_back_after_seeing_the_diff(
+    login, example, server: Server
+) -> None:
+    created = example("history")
+    first = created["metadata"]["annotations"]["invoker.io/revision"]
+    second = _change_history_limit(server, "history", 7)["metadata"]["annotations"]["invoker.io/revision"]
+    page = login("operator")
+    page.goto(f"{server.url}/deployments/history/revisions/")
+
+    rows = page.locator("#revisions tbody tr[data-number]")
+    expect(rows).to_have_count(2)
+    assert [row.get_attribute("data-name") for row in rows.all()] == [second, first]
+    newest = page.locator(f'#revisions tr[data-name="{second}"]')
+    expect(newest.locator("[data-col=number]")).to_have_text("2")
+    expect(newest.locator("[data-col=by]")).to_have_text("editor")
+    expect(newest.locator("[data-col=trigger]")).to_have_text("API")
+    oldest = page.locator(f'#revisions tr[data-name="{first}"]')
+    expect(oldest.locator("[data-col=by]")).to_have_text("owner")
+    created_at = oldest.locator("[data-col=created] time").get_attribute("datetime")
+
+    # Compare the two revisions (the default selection: the older one to the saved spec).
+    page.click("#compare-button")
+    expect(page.locator("h1")).to_have_text(f"{first} → current")
+    expect(page.locator("#unified .del")).to_have_text(["-  historyLimit: 5"])
+    expect(page.locator("#unified .add")).to_have_text(["+  historyLimit: 7"])
+    expect(page.locator("#unified .file")).to_have_text([f"--- {first}", "+++ current"])
+    expect(page.locator("#changes tbody tr")).to_have_count(1)
+
+    # Roll back: the confirmation shows what would change; nothing changed before confirming.
+    page.click("a.rollback")
+    expect(page.locator("h1")).to_have_text(f"Roll history back to {first} (#1)?")
+    expect(page.locator("#unified .del")).to_contain_text(["-  historyLimit: 7"])
+    expect(page.locator("#unified .add")).to_contain_text(["+  historyLimit: 5"])
+    assert server.api("owner", "GET", "/api/deployments/history/").json()["spec"]["historyLimit"] == 7
+    screenshot(page, "rollback-confirmation.png")
+    page.click("#confirm-rollback")
+
+    expect(page.locator("#message")).to_have_text(f"Rolled back to {first}, now revision #3.")
+    expect(rows.first).to_have_attribute("data-name", first)
+    restored = page.locator(f'#revisions tr[data-name="{first}"]')
+    expect(restored.locator("[data-col=number]")).to_have_text("3")
+    expect(restored.locator("[data-col=trigger]")).to_have_text("API")  # how it was first made
+    expect(restored.locator("[data-col=reapplied]")).to_contain_text("by operator (rollback)")
+    assert restored.locator("[data-col=created] time").get_attribute("datetime") == created_at
+    assert restored.locator("[data-col=reapplied] time").get_attribute("datetime") > created_at
+    assert server.api("owner", "GET", "/api/deployments/history/").json()["spec"]["historyLimit"] == 5
+    screenshot(page, "revisions.png")
+
+
+def test_a_viewer_reads_the_history_and_diffs_but_cannot_roll_back(login, example, server: Server) -> None:
+    created = example("history-viewed")
+    first = created["metadata"]["annotations"]["invoker.io/revision"]
+    _change_history_limit(server, "history-viewed", 6)
+    page = login("viewer")
+    page.goto(f"{server.url}/deployments/history-viewed/revisions/")
+    expect(page.locator("#revisions tbody tr[data-number]")).to_have_count(2)
+    expect(page.locator("a.rollback")).to_have_count(0)
+    page.click(f'#revisions tr[data-name="{first}"] a.diff-current')
+    expect(page.locator("#unified .add")).to_have_text(["+  historyLimit: 6"])
+    expect(page.locator("a.rollback")).to_have_count(0)
+    response = page.goto(f"{server.url}/deployments/history-viewed/revisions/{first}/rollback/")
+    assert response is not None
+    assert response.status == 403
