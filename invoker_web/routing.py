@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from invoker_web.logs import LogFollowConsumer
 from topology_editor.consumers import DeploymentMetricsConsumer
 
 websocket_urlpatterns = [
     path("ws/deployments/<slug:name>/metrics/", DeploymentMetricsConsumer.as_asgi()),
+    path("ws/deployments/<slug:name>/logs/<str:pod>/<str:container>/", LogFollowConsumer.as_asgi()),
 ]

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from invoker_web import health
+from invoker_web import health, logs
 from invoker_web.metrics_view import metrics
 
 
@@ -23,6 +23,10 @@ urlpatterns = [
     path("api/", include("topology_editor.api.urls")),
     # The browsable API's login and logout pages.
     path("api/auth/", include("rest_framework.urls")),
+    # Container logs (invoker_web/logs.py: the web layer, which may read a backend).
+    path("deployments/<slug:name>/logs/", logs.page, name="logs"),
+    path("deployments/<slug:name>/logs/pods/", logs.pods, name="logs-pods"),
+    path("deployments/<slug:name>/logs/<str:pod>/<str:container>/", logs.tail, name="logs-tail"),
     # The dashboard's pages and their login (topology_editor/urls_pages.py).
     path("", include("topology_editor.urls_pages")),
 ]

@@ -31,6 +31,7 @@ APPLY_VERBS = ("patch", "create")
 CORE_RESOURCES = {
     "config_map": "configmaps",
     "pod": "pods",
+    "pod_log": "pods/log",
     "deployment": "deployments",
     "service_account": "serviceaccounts",
     "role": "roles",
@@ -154,8 +155,31 @@ def granted_to_pods() -> set[Rule]:
     }
 
 
+def used_by_logs() -> set[Rule]:
+    """The calls of the dashboard's log reader (orchestrator/logs.py, ``KubeLogs``): it lists the
+    deployment's pods and reads ``pods/log``, through ``self.core`` (CoreV1Api) only."""
+    tree = ast.parse((ROOT / "orchestrator" / "logs.py").read_text())
+    rules: set[Rule] = set()
+    calls = [
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Attribute)
+        and isinstance(node.value.value, ast.Name)
+        and (node.value.value.id, node.value.attr) == ("self", "core")
+    ]
+    for call in calls:
+        match = CLIENT_CALL.match(call)
+        assert match, f"logs.py calls self.core.{call}, which this test cannot map to a verb"
+        verb, resource, _ = match.groups()
+        # A list here is a plain list (no watch), but kube.py watches pods anyway.
+        rules.add(("", CORE_RESOURCES[resource], CLIENT_VERBS.get(verb, verb)))
+    assert ("", "pods/log", "get") in rules, "logs.py no longer reads pods/log"
+    return rules
+
+
 def needed_rules() -> set[Rule]:
-    return used_by_code() | granted_to_pods()
+    return used_by_code() | used_by_logs() | granted_to_pods()
 
 
 def test_the_docs_table_is_what_the_orchestrator_code_needs() -> None:
