@@ -40,12 +40,13 @@ VIEWER_PAGES = {"pages:editor", "pages:metrics", "pages:revisions", "pages:revis
 #: Rolling back, and its confirmation page, need the operator role.
 OPERATOR_PAGES = {"pages:revision-rollback"}
 #: Any signed-in user: the API's description.
-SIGNED_IN = {"api:schema", "api:docs"}
+SIGNED_IN = {"api:schema", "api:docs", "api:spec-schema"}
 OPERATOR_ONLY = {
     "api:entity-rebalance",
     "api:entity-rebalance-load",
     "api:revision-rollback",
     "api:revision-bad",
+    "api:pod-drain",
 }
 #: Viewers read these; only operators change them.
 OPERATOR_WRITES = {"api:deployment-automation"}

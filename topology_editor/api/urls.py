@@ -8,11 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from topology_editor.api.views.automation import AutomationViewSet
 from topology_editor.api.views.bad_revisions import BadRevisionViewSet
 from topology_editor.api.views.deployments import DeploymentViewSet
+from topology_editor.api.views.drain import DrainViewSet
 from topology_editor.api.views.history import RevisionViewSet, StatusViewSet
 from topology_editor.api.views.load_rebalance import LoadRebalanceViewSet
 from topology_editor.api.views.manifests import ManifestViewSet
 from topology_editor.api.views.partitions import PartitionViewSet
 from topology_editor.api.views.parts import EntityViewSet, PodViewSet
+from topology_editor.api.views.spec_schema import SpecSchemaView
 
 app_name = "api"
 
@@ -47,6 +49,7 @@ urlpatterns = [
     ),
     path(f"{ENTITY}pods/", PodViewSet.as_view(COLLECTION), name="pod-list"),
     path(f"{ENTITY}pods/<slug:pod>/", PodViewSet.as_view(ITEM), name="pod-detail"),
+    path(f"{ENTITY}pods/<slug:pod>/drain/", DrainViewSet.as_view({"post": "drain"}), name="pod-drain"),
     path(f"{DEPLOYMENT}revisions/", RevisionViewSet.as_view({"get": "list"}), name="revision-list"),
     path(f"{DEPLOYMENT}revisions/diff/", RevisionViewSet.as_view({"get": "diff"}), name="revision-diff"),
     path(
@@ -64,6 +67,7 @@ urlpatterns = [
         BadRevisionViewSet.as_view({"post": "mark_bad"}),
         name="revision-bad",
     ),
+    path("spec-schema/", SpecSchemaView.as_view(), name="spec-schema"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the page has no inline script (CSP).
     path(
