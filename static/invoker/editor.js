@@ -52,6 +52,7 @@ async function load() {
   const done = performance.now();
   document.body.dataset.loadedMs = (done - started).toFixed(1);
   document.body.dataset.renderMs = (done - fetched).toFixed(1);
+  document.body.dataset.firstPassPods = String(document.querySelectorAll("#nodes .pod").length);
   // Including the paint: the next frame after the render (benchmarks/editor_open.py).
   requestAnimationFrame(() => setTimeout(() => { document.body.dataset.frameMs = (performance.now() - fetched).toFixed(1); }));
   await allDrawn(); // "loaded" means every chip is in the DOM, off-screen ones included

@@ -74,6 +74,13 @@ def test_select_field_edit_drag_and_undo_are_fast_on_a_big_topology(
     expect(page.locator("body[data-loaded]")).to_have_count(1, timeout=60_000)
     opened = float(page.locator("body").get_attribute("data-render-ms"))
     assert page.locator(".chip").count() == entities * pods * 2
+    # A big graph's first pass draws the pods of the nodes in view only (the open's figure is in
+    # benchmarks/editor_open.py); a small one is drawn whole at once.
+    first_pass = int(page.locator("body").get_attribute("data-first-pass-pods"))
+    if entities * pods > 400:
+        assert 0 < first_pass <= entities * pods // 10, first_pass
+    else:
+        assert first_pass == entities * pods
 
     figures: dict[str, list[float]] = {"select": [], "field edit": [], "drag": [], "undo": []}
     for k in range(REPEATS):
@@ -93,6 +100,9 @@ def test_select_field_edit_drag_and_undo_are_fast_on_a_big_topology(
     line = ", ".join(
         f"{kind} {statistics.median(ms):.0f} ms (min {min(ms):.0f})" for kind, ms in figures.items()
     )
-    print(f"\neditor {entities}x{pods}: open (render) {opened:.0f} ms, {line}, median of {REPEATS}")
+    print(
+        f"\neditor {entities}x{pods}: open (render) {opened:.0f} ms, {first_pass} pods in the first pass,"
+        f" {line}, median of {REPEATS}"
+    )
     for kind, ms in figures.items():
         assert min(ms) < BOUND_MS, (kind, ms)
