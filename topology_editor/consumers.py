@@ -1,5 +1,6 @@
 """Websocket consumers: the browser subscribes here and never polls."""
 
+import time
 from importlib import import_module
 from typing import Any
 
@@ -9,6 +10,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from topology_editor.groups import metrics_group
+from topology_editor.list_events import LIST_GROUP
+from topology_editor.models import Deployment
 from topology_editor.roles import VIEW
 
 # 4401 and 4403 mirror HTTP 401 and 403 in the application range of close codes (4000-4999).
@@ -76,3 +79,76 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "error": {"code": code, "message": message}})
+
+
+# --- The deployments list (issue 18 item 7): one socket per list page -------------------------
+
+
+#: How long the list socket trusts its last check of the session.
+LIST_RECHECK_SECONDS = 2.0
+
+
+class DeploymentListConsumer(DeploymentMetricsConsumer):
+    """One socket for the whole deployments list: rows created and deleted (from
+    :mod:`topology_editor.list_events`) and each deployment's status from the collector.
+
+    The server joins the socket to every deployment's metrics group, so the page keeps one
+    connection however many rows it shows, and forwards only each payload's ``status`` (the
+    list draws no pods or rates). It joins the list group *before* reading the names, so a
+    deployment created meanwhile is announced rather than missed. Refusals, the per-message
+    check of the session and the answer to client messages are the metrics socket's.
+    """
+
+    async def connect(self) -> None:
+        refusal = await self._refusal(self.scope.get("user"))
+        self.groups_joined: set[str] = set()
+        if not refusal:
+            await self._join(LIST_GROUP)
+            for name in await database_sync_to_async(_deployment_names)():
+                await self._join(metrics_group(name))
+        await self.accept()
+        if refusal:
+            await self.close(code=refusal)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", set()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def deployments_changed(self, event: dict[str, Any]) -> None:
+        """Handler for ``{"type": "deployments.changed", "event": ..., "name": ...}``."""
+        if not await self._still_allowed():
+            return
+        group = metrics_group(event["name"])
+        if event["event"] == "created":
+            await self._join(group)
+        elif group in self.groups_joined:
+            self.groups_joined.discard(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.send_json({"type": event["event"], "name": event["name"]})
+
+    async def metrics_update(self, event: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
+        payload = event["payload"]
+        await self.send_json({"type": "status", "name": payload["deployment"], "status": payload["status"]})
+
+    async def _still_allowed(self) -> bool:
+        """The session is read again at most every :data:`LIST_RECHECK_SECONDS`, not at each of
+        the many deployments' messages; a signed-out tab is closed within that time."""
+        now = time.monotonic()
+        if now - getattr(self, "checked_at", 0.0) < LIST_RECHECK_SECONDS:
+            return True
+        refusal = await self._refusal(await self._current_user())
+        if refusal:
+            await self.close(code=refusal)
+            return False
+        self.checked_at = now
+        return True
+
+    async def _join(self, group: str) -> None:
+        self.groups_joined.add(group)
+        await self.channel_layer.group_add(group, self.channel_name)
+
+
+def _deployment_names() -> list[str]:
+    return list(Deployment.objects.values_list("name", flat=True))
