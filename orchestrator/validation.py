@@ -33,6 +33,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
+from orchestrator import spec_schema as declared
 from orchestrator import value_checks
 from orchestrator.consistency import check_consistency
 from orchestrator.fields import (
@@ -50,15 +51,7 @@ from orchestrator.image_reference import image_reference
 from orchestrator.resources import build_resources, check_resources
 from orchestrator.spec import (
     API_VERSION,
-    DEFAULT_HISTORY_LIMIT,
-    DEFAULT_IMAGE_PULL_POLICY,
-    DEFAULT_IO_IMAGE,
-    DEFAULT_STATE_IMAGE,
-    DEFAULT_VERSION,
-    IMAGE_PULL_POLICIES,
     KIND,
-    MAX_HISTORY_LIMIT,
-    MAX_INPUT_PARTITIONS,
     MAX_NAME_LENGTH,
     RESERVED_POD_NAMES,
     DeploymentSpec,
@@ -75,13 +68,23 @@ OBJECT_META_FIELDS = (
     *("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"),
     *("ownerReferences", "managedFields", "generateName", "selfLink"),
 )
-SPEC_FIELDS = ("version", "imagePullPolicy", "imagePullSecrets", "historyLimit", "statefulEntities")
-ENTITY_REQUIRED = ("name", "executorImage", "ioAddress", "inputTopic", "outputTopic", "pods")
-ENTITY_FIELDS = (
-    *("name", "executorImage", "ioImage", "stateImage", "ioAddress"),
-    *("inputTopic", "outputTopic", "inputPartitions", "pods"),
-)
-POD_FIELDS = ("name", "partitions", "resources")
+# The spec's fields, bounds, choices and defaults are declared once (orchestrator.spec_schema);
+# read here once, at import, so that a check costs what it did when they were written out.
+SPEC_FIELDS = declared.keys(declared.DeploymentSpec)
+SPEC_REQUIRED = declared.required(declared.DeploymentSpec)
+ENTITY_FIELDS = declared.keys(declared.StatefulEntity)
+ENTITY_REQUIRED = declared.required(declared.StatefulEntity)
+POD_FIELDS = declared.keys(declared.Pod)
+POD_REQUIRED = declared.required(declared.Pod)
+SECRET_FIELDS = declared.keys(declared.ImagePullSecret)
+HISTORY_LIMITS = declared.bounds(declared.DeploymentSpec, "historyLimit")
+INPUT_PARTITIONS = declared.bounds(declared.StatefulEntity, "inputPartitions")
+IMAGE_PULL_POLICIES = declared.choices(declared.DeploymentSpec, "imagePullPolicy")
+DEFAULT_VERSION = declared.default(declared.DeploymentSpec, "version")
+DEFAULT_IMAGE_PULL_POLICY = declared.default(declared.DeploymentSpec, "imagePullPolicy")
+DEFAULT_HISTORY_LIMIT = declared.default(declared.DeploymentSpec, "historyLimit")
+DEFAULT_IO_IMAGE = declared.default(declared.StatefulEntity, "ioImage")
+DEFAULT_STATE_IMAGE = declared.default(declared.StatefulEntity, "stateImage")
 
 _name = value_checks.dns_label(MAX_NAME_LENGTH)
 
@@ -131,12 +134,12 @@ def _check_metadata(value: object, report: Report) -> None:
 
 
 def _check_spec(value: object, path: str, report: Report, limits: Limits | None) -> None:
-    spec = report.mapping(value, path, SPEC_FIELDS, ("statefulEntities",))
+    spec = report.mapping(value, path, SPEC_FIELDS, SPEC_REQUIRED)
     if spec is None:
         return
     report.string(spec, "version", path, value_checks.label_value)
     report.string(spec, "imagePullPolicy", path, value_checks.one_of(IMAGE_PULL_POLICIES))
-    report.integer(spec, "historyLimit", path, 1, MAX_HISTORY_LIMIT)
+    report.integer(spec, "historyLimit", path, *HISTORY_LIMITS)
     secrets = report.list(spec, "imagePullSecrets", path) or []
     _check_pull_secrets(secrets, join(path, "imagePullSecrets"), report)
     entities = report.list(spec, "statefulEntities", path) or []
@@ -197,7 +200,7 @@ def _check_pull_secrets(secrets: list[Any], path: str, report: Report) -> None:
     """A list of ``{name: <Secret name>}``, as in a pod spec; a name listed twice is a mistake."""
     seen: set[str] = set()
     for i, value in enumerate(secrets):
-        secret = report.mapping(value, at(path, i), ("name",), ("name",))
+        secret = report.mapping(value, at(path, i), SECRET_FIELDS, SECRET_FIELDS)
         name = report.string(secret, "name", at(path, i), value_checks.dns_subdomain) if secret else None
         if name in seen:
             report.add(join(at(path, i), "name"), f"secret {name!r} is listed twice", "duplicate")
@@ -215,7 +218,7 @@ def _check_entity(value: object, path: str, report: Report) -> None:
     report.string(entity, "ioAddress", path, value_checks.bootstrap_servers)
     for key in ("inputTopic", "outputTopic"):
         report.string(entity, key, path, value_checks.kafka_topic)
-    count = report.integer(entity, "inputPartitions", path, 1, MAX_INPUT_PARTITIONS)
+    count = report.integer(entity, "inputPartitions", path, *INPUT_PARTITIONS)
     for j, pod in enumerate(report.list(entity, "pods", path) or []):
         _check_pod(pod, at(join(path, "pods"), j), count, report)
 
@@ -227,7 +230,7 @@ def _pod_name(value: str) -> str | None:
 
 
 def _check_pod(value: object, path: str, count: int | None, report: Report) -> None:
-    pod = report.mapping(value, path, POD_FIELDS, ("name",))
+    pod = report.mapping(value, path, POD_FIELDS, POD_REQUIRED)
     if pod is None:
         return
     report.string(pod, "name", path, _pod_name)

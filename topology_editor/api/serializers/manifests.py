@@ -1,44 +1,19 @@
 """The custom-resource shapes, for the schema and the browsable API's forms.
 
 The classes are built by :func:`shape` because their field names are the resource's camelCase keys.
+The spec's shapes are built from its one declaration, :mod:`orchestrator.spec_schema`.
 """
 
+import functools
+import typing
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
+from pydantic import BaseModel
 from rest_framework import serializers
 
-from orchestrator import API_VERSION, KIND
-from orchestrator.spec import IMAGE_PULL_POLICIES, MAX_HISTORY_LIMIT
+from orchestrator import API_VERSION, KIND, spec_schema
 from topology_editor.models import DeploymentState
-
-
-@extend_schema_field(
-    {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"}]}
-)
-class PartitionField(serializers.Field):
-    """A partition id: an integer, or its decimal digits as a string."""
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            section: {
-                "type": "object",
-                "additionalProperties": {"type": "string"},
-                "example": {"cpu": "250m"},
-            }
-            for section in ("requests", "limits")
-        },
-        "additionalProperties": False,
-    }
-)
-class ResourcesField(serializers.DictField):
-    """Kubernetes requests and limits: ``{"requests": {"cpu": "250m", "memory": "64Mi"}}``."""
 
 
 def shape(name: str, fields: dict[str, serializers.Field], doc: str = "") -> type[serializers.Serializer]:
@@ -50,39 +25,74 @@ def _text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(**kwargs)
 
 
-Pod = shape(
-    "Pod",
-    {
-        "name": _text(help_text="DNS label, unique in the deployment"),
-        "partitions": serializers.ListField(child=PartitionField(), required=False),
-        "resources": ResourcesField(required=False),
-    },
-)
-Entity = shape(
-    "StatefulEntity",
-    {
-        "name": _text(help_text="DNS label, unique in the deployment"),
-        "executorImage": _text(help_text="the user's UDF image"),
-        "ioImage": _text(required=False),
-        "stateImage": _text(required=False),
-        "ioAddress": _text(help_text="Kafka bootstrap servers, host:port[,host:port...]"),
-        "inputTopic": _text(),
-        "outputTopic": _text(),
-        "inputPartitions": serializers.IntegerField(required=False, allow_null=True, min_value=1),
-        "pods": Pod(many=True),
-    },
-)
-PullSecret = shape("ImagePullSecret", {"name": _text()})
-Spec = shape(
-    "DeploymentSpec",
-    {
-        "version": _text(required=False),
-        "imagePullPolicy": serializers.ChoiceField(choices=IMAGE_PULL_POLICIES, required=False),
-        "imagePullSecrets": PullSecret(many=True, required=False),
-        "historyLimit": serializers.IntegerField(required=False, min_value=1, max_value=MAX_HISTORY_LIMIT),
-        "statefulEntities": Entity(many=True),
-    },
-)
+@functools.cache
+def declared(model: type[BaseModel]) -> type[serializers.Serializer]:
+    """The DRF shape of a model of :mod:`orchestrator.spec_schema`: the API documents the
+    spec's one declaration instead of a copy of it (one class per model, named after it)."""
+    schema = model.model_json_schema(by_alias=True)
+    fields = {
+        key: _declared_field(model, key, prop, key in schema.get("required", ()))
+        for key, prop in schema["properties"].items()
+    }
+    return shape(model.__name__, fields, " ".join((model.__doc__ or "").split()))
+
+
+def _declared_field(
+    model: type[BaseModel], key: str, prop: dict[str, Any], required: bool
+) -> serializers.Field:
+    options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+    kwargs: dict[str, Any] = {
+        "required": required,
+        "allow_null": len(options) < len(prop.get("anyOf", [prop])),
+    }
+    if "description" in prop:
+        kwargs["help_text"] = prop["description"]
+    if not required and not isinstance(prop.get("default"), list | dict | type(None)):
+        kwargs = {**kwargs, "default": prop["default"]}
+        del kwargs["required"]
+    annotation = spec_schema.field(model, key).annotation
+    return _typed_field({**options[0], **_without_any_of(prop)}, annotation, **kwargs)
+
+
+def _without_any_of(prop: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in prop.items() if k not in ("anyOf", "default", "title", "description")}
+
+
+def _typed_field(prop: dict[str, Any], annotation: Any, **kwargs: Any) -> serializers.Field:
+    nested = _declared_model(annotation)
+    if nested is not None:
+        return declared(nested)(many=prop.get("type") == "array", **kwargs)
+    if "oneOf" in prop:
+        return _schema_field(prop)(**kwargs)
+    if prop.get("type") == "array":
+        return serializers.ListField(child=_typed_field(prop["items"], None), **kwargs)
+    if "enum" in prop:
+        return serializers.ChoiceField(choices=prop["enum"], **kwargs)
+    if prop.get("type") == "integer":
+        return serializers.IntegerField(
+            min_value=prop.get("minimum"), max_value=prop.get("maximum"), **kwargs
+        )
+    return _text(max_length=prop.get("maxLength"), **kwargs)
+
+
+def _declared_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``Pod``, ``list[Pod]``, ``Resources | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    found = (_declared_model(arg) for arg in typing.get_args(annotation))
+    return next((model for model in found if model is not None), None)
+
+
+def _schema_field(prop: dict[str, Any]) -> type[serializers.Field]:
+    """A field documented by the declaration's own schema (int-or-string: partitions, quantities)."""
+    schema = {k: v for k, v in prop.items() if k != spec_schema.INT_OR_STRING}
+    return extend_schema_field(schema)(type("DeclaredValue", (serializers.JSONField,), {}))
+
+
+Pod = declared(spec_schema.Pod)
+Entity = declared(spec_schema.StatefulEntity)
+PullSecret = declared(spec_schema.ImagePullSecret)
+Spec = declared(spec_schema.DeploymentSpec)
 Metadata = shape(
     "ObjectMeta",
     {

@@ -1,0 +1,272 @@
+"""The one declaration of an InvokerDeployment's shape, as Pydantic models.
+
+Everything that needs to know the spec's fields reads them here rather than listing them again:
+the validator (:mod:`orchestrator.validation`: field names, which are required, bounds,
+choices and defaults), the CRD's OpenAPI v3 schema (:mod:`orchestrator.crd_schema`, written
+to the chart), the API's OpenAPI schema (the DRF shapes built from these models) and the
+editor's field list and defaults (served to the page as JSON).
+
+The models are a declaration, not the validator: the checks that walk an untrusted manifest
+stay hand-written (:func:`orchestrator.validation.validate_manifest`) because their messages,
+paths and codes are the API's contract, and a 10,000-pod spec validates there without a
+model object per pod. Python attribute names are the dataclasses' (``executor_image``); the
+aliases are the manifest's camelCase keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.fields import FieldInfo
+
+from orchestrator.spec import (
+    API_VERSION,
+    DEFAULT_HISTORY_LIMIT,
+    DEFAULT_IMAGE_PULL_POLICY,
+    DEFAULT_IO_IMAGE,
+    DEFAULT_STATE_IMAGE,
+    DEFAULT_VERSION,
+    IMAGE_PULL_POLICIES,
+    KIND,
+    MAX_HISTORY_LIMIT,
+    MAX_INPUT_PARTITIONS,
+    MAX_NAME_LENGTH,
+    MAX_PARTITION_ID,
+)
+
+#: The states the orchestrator writes to ``status.state``.
+STATES = ("Ready", "Upgrading", "Degraded", "Failed", "Pending")
+
+#: Kubernetes' "integer or string" (partition ids, quantities); the CRD spells it
+#: ``x-kubernetes-int-or-string`` (:mod:`orchestrator.crd_schema`).
+INT_OR_STRING = "x-kubernetes-int-or-string"
+PartitionId = Annotated[
+    int | str,
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_PARTITION_ID},
+                {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"},
+            ],
+            INT_OR_STRING: True,
+        }
+    ),
+]
+Quantity = Annotated[
+    int | str,
+    WithJsonSchema({"oneOf": [{"type": "string"}, {"type": "integer"}], INT_OR_STRING: True}),
+]
+
+
+class Part(BaseModel):
+    """A block of the manifest: camelCase keys, nothing else allowed."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+def _name(description: str = "DNS label, unique in the deployment") -> Any:
+    return Field(title="Name", description=description, max_length=MAX_NAME_LENGTH)
+
+
+class ResourceAmounts(Part):
+    """Amounts of one section of a pod's resources (Kubernetes quantities)."""
+
+    cpu: Quantity | None = Field(None, title="CPU", description="e.g. 250m or 0.5", examples=["250m"])
+    memory: Quantity | None = Field(None, title="Memory", description="e.g. 64Mi", examples=["64Mi"])
+    ephemeral_storage: Quantity | None = Field(None, alias="ephemeral-storage", title="Ephemeral storage")
+
+
+class Resources(Part):
+    """Kubernetes requests and limits of a pod, e.g. requests: {cpu: 250m, memory: 64Mi}."""
+
+    requests: ResourceAmounts | None = Field(None, title="Requests")
+    limits: ResourceAmounts | None = Field(None, title="Limits")
+
+
+class Pod(Part):
+    """One parallel instance of an entity: the input partitions it owns and its resources."""
+
+    name: str = _name()
+    partitions: list[PartitionId] = Field(default_factory=list, title="Partitions")
+    resources: Resources = Field(default_factory=Resources, title="Resources")
+
+
+class StatefulEntity(Part):
+    """One operation of the topology: reads its input topic, writes its output topic."""
+
+    name: str = _name()
+    executor_image: str = Field(
+        alias="executorImage",
+        title="Executor image",
+        description="the user's UDF image",
+        examples=["invoker/executor:0.1"],
+    )
+    io_image: str = Field(DEFAULT_IO_IMAGE, alias="ioImage", title="IO image")
+    state_image: str = Field(DEFAULT_STATE_IMAGE, alias="stateImage", title="State image")
+    io_address: str = Field(
+        alias="ioAddress",
+        title="IO address",
+        description="Kafka bootstrap servers, host:port[,host:port...]",
+        examples=["127.0.0.1:9092"],
+    )
+    input_topic: str = Field(alias="inputTopic", title="Input topic")
+    output_topic: str = Field(alias="outputTopic", title="Output topic")
+    input_partitions: int | None = Field(
+        None,
+        alias="inputPartitions",
+        title="Input partitions",
+        description="the input topic's partition count; then every partition must be owned",
+        ge=1,
+        le=MAX_INPUT_PARTITIONS,
+    )
+    pods: list[Pod] = Field(title="Pods")
+
+
+class ImagePullSecret(Part):
+    """A Secret holding registry credentials, as in a pod spec."""
+
+    name: str = Field(title="Name", description="a Secret in the deployment's namespace")
+
+
+class DeploymentSpec(Part):
+    """One streaming application: a named topology with a version and a revision history."""
+
+    version: str = Field(DEFAULT_VERSION, title="Version", description="a label value")
+    image_pull_policy: Literal[IMAGE_PULL_POLICIES] = Field(  # type: ignore[valid-type]
+        DEFAULT_IMAGE_PULL_POLICY, alias="imagePullPolicy", title="Image pull policy"
+    )
+    image_pull_secrets: list[ImagePullSecret] = Field(
+        default_factory=list, alias="imagePullSecrets", title="Image pull secrets"
+    )
+    history_limit: int = Field(
+        DEFAULT_HISTORY_LIMIT, alias="historyLimit", title="History limit", ge=1, le=MAX_HISTORY_LIMIT
+    )
+    stateful_entities: list[StatefulEntity] = Field(alias="statefulEntities", title="Stateful entities")
+
+
+class Condition(Part):
+    """One condition of the status, as Kubernetes writes them."""
+
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    last_transition_time: str | None = Field(
+        None, alias="lastTransitionTime", json_schema_extra={"format": "date-time"}
+    )
+
+
+#: Written as ``null`` by the orchestrator (no revision yet), which the CRD must then keep.
+_NULLABLE = {"nullable": True}
+
+
+class DeploymentStatus(Part):
+    """What the orchestrator last observed; only it writes this block."""
+
+    state: Literal[STATES] | None = None  # type: ignore[valid-type]
+    current_revision: str | None = Field(None, alias="currentRevision", json_schema_extra=_NULLABLE)
+    next_revision: str | None = Field(None, alias="nextRevision", json_schema_extra=_NULLABLE)
+    last_update_time: str | None = Field(
+        None, alias="lastUpdateTime", json_schema_extra={"format": "date-time"}
+    )
+    components: dict[str, Any] | None = Field(
+        None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
+    )
+    conditions: list[Condition] | None = None
+
+
+class Metadata(BaseModel):
+    """The part of a resource's metadata the spec uses; the rest is accepted and ignored."""
+
+    name: str = _name("DNS label, unique in the namespace")
+
+
+class InvokerDeployment(Part):
+    """The custom resource: its spec and, written only by the orchestrator, its status."""
+
+    api_version: Literal[API_VERSION] = Field(alias="apiVersion")  # type: ignore[valid-type]
+    kind: Literal[KIND]  # type: ignore[valid-type]
+    metadata: Metadata
+    spec: DeploymentSpec
+    status: DeploymentStatus | None = None
+
+
+def keys(model: type[BaseModel]) -> tuple[str, ...]:
+    """The manifest keys of ``model`` in declaration order (the order error messages list)."""
+    return tuple(info.alias or name for name, info in model.model_fields.items())
+
+
+def required(model: type[BaseModel]) -> tuple[str, ...]:
+    """The keys that have no default, in declaration order."""
+    return tuple(info.alias or name for name, info in model.model_fields.items() if info.is_required())
+
+
+def field(model: type[BaseModel], key: str) -> FieldInfo:
+    """The declaration of manifest key ``key`` of ``model``."""
+    return next(info for name, info in model.model_fields.items() if (info.alias or name) == key)
+
+
+def default(model: type[BaseModel], key: str) -> Any:
+    """The value a missing ``key`` takes (a fresh one for lists)."""
+    return field(model, key).get_default(call_default_factory=True)
+
+
+def bounds(model: type[BaseModel], key: str) -> tuple[int, int]:
+    """The inclusive ``(ge, le)`` bounds declared on an integer field."""
+    found = {type(m).__name__: m for m in field(model, key).metadata}
+    return found["Ge"].ge, found["Le"].le
+
+
+def choices(model: type[BaseModel], key: str) -> tuple[str, ...]:
+    """The values a ``Literal`` field allows, in declaration order."""
+    annotation = field(model, key).annotation
+    return tuple(getattr(annotation, "__args__", ()))
+
+
+def editor_fields() -> dict[str, Any]:
+    """What the topology editor shows and fills in, served to the page as JSON (``GET
+    /api/spec-schema/``) so that its field list and defaults are not a copy in JavaScript."""
+    return {
+        "deployment": _form(DeploymentSpec, skip=("statefulEntities",)),
+        "entity": _form(StatefulEntity, skip=("pods",)),
+        "pod": _form(Pod, skip=("resources",)),
+        "resources": {"sections": keys(Resources), "names": keys(ResourceAmounts)},
+        "newEntity": new_entity(),
+    }
+
+
+def new_entity() -> dict[str, Any]:
+    """The settings of an entity added in the editor: each field's default, or its first example."""
+    template = {}
+    for key in keys(StatefulEntity):
+        info = field(StatefulEntity, key)
+        if not info.is_required() and info.default is not None:
+            template[key] = info.default
+        elif info.examples:
+            template[key] = info.examples[0]
+    return template
+
+
+def _form(model: type[BaseModel], skip: tuple[str, ...]) -> list[dict[str, Any]]:
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    return [_form_field(model, key, properties[key]) for key in keys(model) if key not in skip]
+
+
+def _form_field(model: type[BaseModel], key: str, prop: dict[str, Any]) -> dict[str, Any]:
+    info = field(model, key)
+    value = next((p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"), prop)
+    entry = {
+        "key": key,
+        "label": info.title,
+        "type": value.get("type", "string"),
+        "required": info.is_required(),
+    }
+    entry["default"] = None if info.is_required() else info.get_default(call_default_factory=True)
+    optional = {
+        "choices": value.get("enum"),
+        "minimum": value.get("minimum"),
+        "maximum": value.get("maximum"),
+    }
+    optional["help"] = info.description
+    return {**entry, **{name: given for name, given in optional.items() if given is not None}}
