@@ -372,6 +372,29 @@ def breakdown(wc: WordCount, worker_log: Path, saves: list[tuple[float, str]]) -
     for stage, samples in stages.items():
         if len(samples) >= 2:
             report(f"  save -> {stage}", samples)
+    steps = [acquisition_steps(logs[gainer], saved) for saved, gainer in saves]
+    found = [s for s in steps if s is not None]
+    if len(found) >= 2:
+        print("the acquisition's own steps (its log line; producers ~0 when opened while the claim waited):")
+        report("  producers still to open after the claim", [s[0] for s in found])
+        report("  committed offsets and recovery", [s[1] for s in found])
+
+
+ACQUIRED_STEPS = re.compile(
+    r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\] .*"
+    r"\(producers (\d+) ms, offsets and recovery (\d+) ms\)"
+)
+
+
+def acquisition_steps(lines: list[str], saved: float) -> tuple[float, float] | None:
+    """The first acquisition of partition 1 after ``saved``: (producers, recovery) in seconds."""
+    for line in lines:
+        match = ACQUIRED_STEPS.match(line)
+        if match:
+            stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+            if stamp.timestamp() >= saved:
+                return int(match.group(2)) / 1000, int(match.group(3)) / 1000
+    return None
 
 
 def without_watch(wc: WordCount) -> None:

@@ -187,8 +187,16 @@ class Pipeline:
         while True:
             remaining = deadline - time.monotonic()
             fetched = consumer.poll(timeout_ms=max(0, int(min(remaining, step) * 1000)), max_records=limit)
-            if any(fetched.values()) or remaining <= step or self._woken():
+            if self._woken():  # the new config first, not after a batch: these are read again later
+                self._unread(fetched)
+                return {}
+            if any(fetched.values()) or remaining <= step:
                 return fetched
+
+    def _unread(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        for tp, records in fetched.items():
+            if records and tp.partition in self.own.active:
+                self.own.consumer.seek(tp, records[0].offset)
 
     def _merge(self, polled: Polled, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         count = 0
