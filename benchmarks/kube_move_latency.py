@@ -331,6 +331,9 @@ STAGES = {
     "the old owner released it": re.compile(
         r"^(\S+ \S+) \S+/io INFO executor.ownership: assignment epoch \d+: .*released \[1\]"
     ),
+    "the new owner claimed it (when it waited)": re.compile(
+        r"^(\S+ \S+) \S+/io INFO executor.partition_tasks: claimed partitions \[1\]"
+    ),
     "partition acquired": re.compile(r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\]"),
     "first record consumed": re.compile(
         r"^(\S+ \S+) \S+/io INFO executor.pipeline: partition 1: first record"
@@ -360,19 +363,22 @@ def breakdown(wc: WordCount, worker_log: Path, saves: list[tuple[float, str]]) -
     }
     worker = worker_log.read_text().splitlines()
     stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
-    for saved, gainer in saves:
+    ends = [saved for saved, _ in saves[1:]] + [float("inf")]
+    for (saved, gainer), end in zip(saves, ends, strict=True):
         loser = "splitter-1" if gainer == "splitter-0" else "splitter-0"
         for stage, pattern in STAGES.items():
             source = {"reconcile pass done": worker, "the old owner released it": logs[loser]}
             times = stage_times(source.get(stage, logs[gainer]), pattern)
-            at = next((t for t in times if t >= saved), None)
+            at = next((t for t in times if saved <= t < end), None)
             if at is not None:
                 stages[stage].append(at - saved)
     print("where the time goes, each stage timed from the save (pod logs and the worker's, one clock):")
     for stage, samples in stages.items():
         if len(samples) >= 2:
             report(f"  save -> {stage}", samples)
-    steps = [acquisition_steps(logs[gainer], saved) for saved, gainer in saves]
+    steps = [
+        acquisition_steps(logs[gainer], saved, end) for (saved, gainer), end in zip(saves, ends, strict=True)
+    ]
     found = [s for s in steps if s is not None]
     if len(found) >= 2:
         print("the acquisition's own steps (its log line; producers ~0 when opened while the claim waited):")
@@ -386,13 +392,13 @@ ACQUIRED_STEPS = re.compile(
 )
 
 
-def acquisition_steps(lines: list[str], saved: float) -> tuple[float, float] | None:
-    """The first acquisition of partition 1 after ``saved``: (producers, recovery) in seconds."""
+def acquisition_steps(lines: list[str], saved: float, end: float) -> tuple[float, float] | None:
+    """The first acquisition of partition 1 between ``saved`` and ``end``: (producers, recovery) in s."""
     for line in lines:
         match = ACQUIRED_STEPS.match(line)
         if match:
             stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
-            if stamp.timestamp() >= saved:
+            if saved <= stamp.timestamp() < end:
                 return int(match.group(2)) / 1000, int(match.group(3)) / 1000
     return None
 

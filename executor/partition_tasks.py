@@ -114,6 +114,7 @@ class ClaimWaiter:
         self.main, self.pod, self.token, self.state = main, pod, token, state
         self._lock = threading.Lock()
         self._waiting: dict[int, tuple[int, float]] = {}  # partition -> (epoch, monotonic force_at)
+        self._since: dict[int, float] = {}  # partition -> when the wait began (for the log)
         self._done: list[Claimed] = []
         self._kick = threading.Event()
         self._stop = threading.Event()
@@ -123,6 +124,7 @@ class ClaimWaiter:
         """Claims ``partition`` at ``epoch`` as soon as its previous owner releases it."""
         with self._lock:
             self._waiting[partition] = (epoch, force_at)
+            self._since[partition] = time.monotonic()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="claim-waiter", daemon=True)
                 self._thread.start()
@@ -181,6 +183,16 @@ class ClaimWaiter:
         found += [Claimed(p, epoch, "stale") for p, outcome in results.items() if outcome == "stale"]
         for p in claimed:  # fences the previous owner in Kafka: only now, after the claim
             found.append(Claimed(p, epoch, "ok", open_producer(self.main, self.pod, p)))
+        if claimed:  # its steps' times: benchmarks/kube_move_latency.py reads them
+            with self._lock:
+                waited = max(now - self._since.get(p, now) for p in claimed)
+            log.info(
+                "claimed partitions %s at epoch %d once released (waited %.0f ms), producers in %.0f ms",
+                claimed,
+                epoch,
+                waited * 1000,
+                (time.monotonic() - now) * 1000,
+            )
         if found:
             self._finish(epoch, found)
 
