@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from jobs.coalesce import redis_client
 from orchestrator import health
 from orchestrator.backend import Backend, PodState
-from topology_editor import partition_rates
+from topology_editor import metrics_history, partition_rates, reconcile_metrics
 from topology_editor.groups import metrics_group
 from topology_editor.models import Deployment
 
@@ -171,9 +171,14 @@ def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
         },
         "pods": pods,
         "lag": lag,
+        # A rate and duration percentiles of the recent passes: the dashboard's reconcile chart.
+        "reconciles": reconcile_metrics.recent(deployment.name),
     }
 
 
 def publish(payload: dict[str, Any]) -> None:
+    """Keeps the payload in the deployment's bounded history (the metrics page opens with it
+    drawn), then sends it to the deployment's websocket group."""
+    metrics_history.append(payload)
     group = metrics_group(payload["deployment"])
     async_to_sync(get_channel_layer().group_send)(group, {"type": "metrics.update", "payload": payload})

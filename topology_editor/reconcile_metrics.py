@@ -8,9 +8,12 @@ editor's ``ReconcileRun``), so the web's ``/metrics`` view reads it from the edi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -79,3 +82,41 @@ def _histogram(rows: list[dict]) -> Metric:
         buckets = [(str(b), acc["le"][i]) for i, b in enumerate(BUCKETS)] + [("+Inf", acc["count"])]
         family.add_metric([name], buckets, acc["seconds"])
     return family
+
+
+#: The window of the dashboard's reconcile rate and duration percentiles.
+RECENT_WINDOW_SECONDS = 300.0
+
+
+def recent(
+    deployment: str, window_seconds: float = RECENT_WINDOW_SECONDS, now: datetime | None = None
+) -> dict:
+    """Reconciles of ``deployment`` finished in the last ``window_seconds``, as the dashboard
+    draws them: a rate (per minute) and duration percentiles, rather than the ever-growing
+    count, which says nothing about whether the operator is busy now or slow now."""
+    end = now or timezone.now()
+    durations = sorted(
+        ReconcileRun.objects.filter(
+            deployment__name=deployment,
+            finished_at__gt=end - timedelta(seconds=window_seconds),
+            finished_at__lte=end,
+            duration_ms__isnull=False,
+        )
+        .exclude(result="running")
+        .values_list("duration_ms", flat=True)
+    )
+    return {
+        "windowSeconds": window_seconds,
+        "count": len(durations),
+        "perMinute": len(durations) * 60.0 / window_seconds,
+        "p50Ms": percentile(durations, 50),
+        "p95Ms": percentile(durations, 95),
+    }
+
+
+def percentile(ordered: list[int], q: float) -> float | None:
+    """The nearest-rank percentile of sorted values (a value that occurred); None when empty."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return float(ordered[rank - 1])
