@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from orchestrator import crd_schema, parse_deployment, to_manifest
+from orchestrator import crd_schema, parse_deployment, spec, to_manifest
 from orchestrator import spec_schema as declared
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
 
@@ -159,3 +159,16 @@ def test_the_dataclasses_hold_the_declared_fields(
 
 def test_the_generated_file_is_yaml_of_the_crd() -> None:
     assert yaml.safe_load(crd_schema.crd_yaml()) == crd_schema.crd()
+
+
+def test_the_typed_values_write_the_declared_keys_under_the_declared_attributes() -> None:
+    """spec.py cannot import the declaration (the declaration reads its constants), so its
+    key-to-attribute table and resource names are held to the declaration here."""
+    entity = declared.StatefulEntity.model_fields
+    declared_pairs = {(info.alias or name, name) for name, info in entity.items()} - {("pods", "pods")}
+    assert set(spec.ENTITY_FIELDS) | {("inputPartitions", "input_partitions")} == declared_pairs
+    assert declared.keys(declared.Resources) == spec.RESOURCE_SECTIONS
+    assert declared.keys(declared.ResourceAmounts) == spec.RESOURCE_NAMES
+    assert tuple(to_manifest(parse_deployment(example_manifest()))["spec"]) == declared.keys(
+        declared.DeploymentSpec
+    )
