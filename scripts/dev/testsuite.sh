@@ -55,6 +55,8 @@ run_test_suite() {
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
   run_step "import contracts" "$VENV/bin/lint-imports"
+  run_step "eslint" js_lint
+  run_step "node --test (the editor's pure modules)" js_test
   run_step "migrations are committed" "$VENV/bin/python" manage.py makemigrations --check --dry-run
   # --durations: each run names its slowest tests, which is where the suite's budget goes.
   run_step "pytest (SQLite)" "$VENV/bin/pytest" --durations=25 "$@"

@@ -30,7 +30,7 @@ export async function api(method, url, body, { ifMatch, contentType } = {}) {
   }
   const response = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
   const text = await response.text();
-  let data = null;
+  let data;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!response.ok) throw new ApiError(response.status, data);
   return { data, etag: response.headers.get("ETag") };

@@ -1,0 +1,37 @@
+// The even-by-count rebalance dialog of an entity (the load-aware one is rebalance.js, tried
+// first): the plan as a dry run, then Apply as one revision.
+import { api, escapeHtml } from "../common.js";
+import { planByLoad } from "../rebalance.js";
+import { load } from "./core.js";
+import { $, URL_, entities, message, state } from "./page.js";
+
+// By measured load first (rebalance.js); even by count when nothing was measured, or on request.
+export async function planRebalance(i) {
+  const entity = entities()[i].name;
+  const url = `${URL_}entities/${entity}/rebalance/load/`;
+  const byLoad = { entity, url, version: () => Number(state.version), reload: load, evenByCount: () => planEven(i), message };
+  if (!(await planByLoad(byLoad))) await planEven(i);
+}
+
+async function planEven(i) {
+  const entity = entities()[i].name;
+  const url = `${URL_}entities/${entity}/rebalance/`;
+  try {
+    const { data } = await api("POST", url, { dry_run: true });
+    $("#plan-entity").textContent = entity;
+    $("#plan-summary").textContent = data.moves.length
+      ? `${data.moves.length} partition(s) move; nothing is changed until you apply.` : "Already balanced: nothing to move.";
+    $("#plan-moves").innerHTML = data.moves.map((m) => `<tr><td>${m.partition}</td><td>${escapeHtml(m.from_pod)}</td><td>${escapeHtml(m.to_pod)}</td></tr>`).join("");
+    $("#plan-apply").disabled = !data.moves.length;
+    const dialog = $("#plan-dialog");
+    dialog.onclose = async () => {
+      if (dialog.returnValue !== "apply") return;
+      try {
+        const { data: done } = await api("POST", url, { dry_run: false, resource_version: Number(state.version) });
+        await load();
+        message(`Rebalanced ${entity}: revision ${done.revision}; reconcile requested.`, "ok");
+      } catch (error) { message(`Rebalance refused: ${error.message}`, "error"); }
+    };
+    dialog.showModal();
+  } catch (error) { message(`Rebalance refused: ${error.message}`, "error"); }
+}
