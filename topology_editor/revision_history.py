@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator import SpecChange, diff_specs, dump_manifest_yaml
-from topology_editor.models import Deployment, Interface, Revision
+from topology_editor.models import AuditEntry, Deployment, Interface, ReconcileRun, Revision
 from topology_editor.spec_rows import canonical_manifest, stored_manifest
 
 #: Audit actions that name a revision without making it the desired spec.
@@ -143,3 +143,41 @@ def spec_diff(deployment: Deployment, old: str, new: str) -> SpecDiff:
         lineterm="",
     )
     return SpecDiff(old, new, list(lines), diff_specs(before, after))
+
+
+#: The newest entries of each kind a timeline shows.
+TIMELINE_LIMIT = 200
+#: The timeline's filters, from the query string: ``kind`` (change or reconcile), ``action``,
+#: ``interface``, ``actor`` and ``result`` (a reconcile's).
+TIMELINE_FILTERS = ("kind", "action", "interface", "actor", "result")
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One line of a deployment's timeline: a change (an audit entry) or a reconcile run."""
+
+    at: datetime
+    kind: str
+    entry: AuditEntry | None = None
+    run: ReconcileRun | None = None
+
+
+def timeline(deployment: Deployment, filters: dict[str, str]) -> list[TimelineItem]:
+    """Changes and reconcile runs of ``deployment``, newest first, narrowed by ``filters``
+    (empty values are ignored); at most :data:`TIMELINE_LIMIT` of each kind."""
+    kind = filters.get("kind", "")
+    items: list[TimelineItem] = []
+    if kind in ("", "change") and not filters.get("result"):
+        entries = deployment.audit_entries.all()
+        for field in ("action", "interface"):
+            if filters.get(field):
+                entries = entries.filter(**{field: filters[field]})
+        if filters.get("actor"):
+            entries = entries.filter(actor_name__icontains=filters["actor"])
+        items += [TimelineItem(e.created_at, "change", entry=e) for e in entries[:TIMELINE_LIMIT]]
+    if kind in ("", "reconcile") and not any(filters.get(f) for f in ("action", "interface", "actor")):
+        runs = deployment.reconcile_runs.all()
+        if filters.get("result"):
+            runs = runs.filter(result=filters["result"])
+        items += [TimelineItem(r.started_at, "reconcile", run=r) for r in runs[:TIMELINE_LIMIT]]
+    return sorted(items, key=lambda item: item.at, reverse=True)

@@ -86,3 +86,31 @@ def test_a_viewer_reads_the_history_and_diffs_but_cannot_roll_back(login, exampl
     response = page.goto(f"{server.url}/deployments/history-viewed/revisions/{first}/rollback/")
     assert response is not None
     assert response.status == 403
+
+
+def test_the_audit_timeline_shows_changes_and_reconciles_and_filters_them(
+    login, example, server: Server
+) -> None:
+    example("timeline")
+    _change_history_limit(server, "timeline", 8)
+    assert "applied" in server.reconcile("timeline")
+    page = login("viewer")
+    page.goto(f"{server.url}/deployments/timeline/revisions/")
+    page.click("nav >> text=Audit")
+    rows = page.locator("#timeline > tbody > tr")
+    expect(rows).to_have_count(3)
+    assert [row.get_attribute("data-kind") for row in rows.all()] == ["reconcile", "change", "change"]
+    update = page.locator('#timeline tr[data-action="update"]')
+    expect(update.locator("[data-col=actor]")).to_have_text("editor")
+    update.locator("summary").click()
+    expect(update.locator("table.changes")).to_contain_text("spec.historyLimit")
+
+    page.select_option("select[name=action]", "update")
+    page.click("#apply-filters")
+    expect(rows).to_have_count(1)
+    expect(page.locator("#timeline tr[data-kind=change]")).to_have_attribute("data-action", "update")
+    page.select_option("select[name=action]", "")
+    page.select_option("select[name=kind]", "reconcile")
+    page.click("#apply-filters")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-result", "success")

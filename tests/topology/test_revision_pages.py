@@ -11,8 +11,8 @@ from django.utils import timezone
 from tests.topology.conftest import EXAMPLE_NAME, example_manifest
 from tests.topology.helpers import manifest_with
 from topology_editor import services
-from topology_editor.models import AuditEntry, Deployment, Interface, Revision
-from topology_editor.revision_history import CURRENT, revision_rows, spec_diff, trigger_of
+from topology_editor.models import AuditEntry, Deployment, Interface, ReconcileRun, Revision
+from topology_editor.revision_history import CURRENT, revision_rows, spec_diff, timeline, trigger_of
 from topology_editor.services.bad_revisions import mark_revision_bad
 
 
@@ -155,3 +155,41 @@ def test_a_stale_or_missing_version_rolls_nothing_back(client, second, personas,
     assert "Not rolled back" in response.content.decode()
     assert Revision.objects.get(name=first.name).number == 1
     assert Deployment.objects.get().resource_version == 2
+
+
+def _run(deployment: Deployment, result: str, minutes_ago: int) -> ReconcileRun:
+    started = timezone.now() - timedelta(minutes=minutes_ago)
+    return ReconcileRun.objects.create(
+        deployment=deployment, revision="r", trigger="a change", started_at=started, result=result
+    )
+
+
+def test_the_timeline_merges_changes_and_reconciles_newest_first_and_filters_them(second, personas) -> None:
+    deployment = Deployment.objects.get()
+    _age_audit(deployment)  # the create 60 min ago, the update 59 min ago
+    _run(deployment, "error", 30)
+    _run(deployment, "success", 70)
+    everything = timeline(deployment, {})
+    assert [(i.kind, i.entry.action if i.entry else i.run.result) for i in everything] == [
+        ("reconcile", "error"),
+        ("change", "update"),
+        ("change", "create"),
+        ("reconcile", "success"),
+    ]
+    assert [i.entry.actor_name for i in timeline(deployment, {"actor": "EDIT"})] == ["editor"]
+    assert [i.entry.action for i in timeline(deployment, {"interface": "cli"})] == ["create"]
+    assert [i.run.result for i in timeline(deployment, {"result": "error"})] == ["error"]
+    assert [i.kind for i in timeline(deployment, {"kind": "reconcile"})] == ["reconcile", "reconcile"]
+    assert timeline(deployment, {"kind": "reconcile", "action": "update"}) == []
+
+
+def test_the_audit_page_shows_the_filtered_timeline_with_each_changes_fields(
+    client, second, personas
+) -> None:
+    client.force_login(personas.viewer)
+    response = client.get(reverse("pages:audit", args=[EXAMPLE_NAME]), {"action": "update"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('data-kind="change"') == 1
+    assert "<code>spec.historyLimit</code>" in html
+    assert 'data-action="create"' not in html

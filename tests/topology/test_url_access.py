@@ -34,9 +34,9 @@ OPEN = {
 }
 #: The dashboard's pages (and Plotly's bundle); anonymous users go to their login.
 PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly-js"}
-PAGES |= {"pages:revisions", "pages:revision-diff", "pages:revision-rollback"}
+PAGES |= {"pages:revisions", "pages:revision-diff", "pages:revision-rollback", "pages:audit"}
 #: The pages of one deployment need the viewer role; the others any signed-in user.
-VIEWER_PAGES = {"pages:editor", "pages:metrics", "pages:revisions", "pages:revision-diff"}
+VIEWER_PAGES = {"pages:editor", "pages:metrics", "pages:revisions", "pages:revision-diff", "pages:audit"}
 #: Rolling back, and its confirmation page, need the operator role.
 OPERATOR_PAGES = {"pages:revision-rollback"}
 #: Any signed-in user: the API's description.
@@ -47,9 +47,10 @@ OPERATOR_ONLY = {
     "api:revision-rollback",
     "api:revision-bad",
     "api:pod-drain",
+    "api:entity-autoscale-apply",
 }
 #: Viewers read these; only operators change them.
-OPERATOR_WRITES = {"api:deployment-automation"}
+OPERATOR_WRITES = {"api:deployment-automation", "api:entity-autoscale"}
 RANKS = ["outsider", "viewer", "editor", "operator", "owner"]
 #: Admin pages of this app: the role that may open them (None: nobody, not even the owner).
 ADMIN_PAGES = {

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from orchestrator import FieldError, SpecError
 from topology_editor import roles, services
-from topology_editor.models import Deployment, Interface, Revision
-from topology_editor.revision_history import CURRENT, revision_rows, spec_diff
+from topology_editor.models import AuditEntry, Deployment, Interface, ReconcileResult, Revision
+from topology_editor.revision_history import CURRENT, TIMELINE_FILTERS, revision_rows, spec_diff, timeline
 from topology_editor.views.pages import login_required
 
 
@@ -62,6 +62,25 @@ def revision_diff(request: HttpRequest, name: str) -> HttpResponse:
         return _bad_request(request, name, f"{name!r} has no revision {missing!r} (nothing compared)")
     context = {"name": name, "diff": diff, "can_operate": request.user.has_perm(roles.ROLLBACK)}
     return render(request, "pages/revision_diff.html", context)
+
+
+@login_required
+@require_GET
+def audit_timeline(request: HttpRequest, name: str) -> HttpResponse:
+    """Every change (who, how, what) and every reconcile run of a deployment, newest first,
+    filterable by kind, action, interface, actor and reconcile result (viewer role)."""
+    deployment = _deployment(request, name)
+    filters = {key: request.GET.get(key, "").strip() for key in TIMELINE_FILTERS}
+    actions = AuditEntry.objects.filter(deployment=deployment).values_list("action", flat=True)
+    context = {
+        "name": name,
+        "items": timeline(deployment, filters),
+        "filters": filters,
+        "actions": sorted(set(actions)),
+        "interfaces": Interface.choices,
+        "results": ReconcileResult.choices,
+    }
+    return render(request, "pages/audit.html", context)
 
 
 @login_required
