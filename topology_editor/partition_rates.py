@@ -66,6 +66,12 @@ def rates(deployment: str, window: float = DEFAULT_WINDOW_SECONDS) -> dict[str, 
     return _between(inside[-1], newest)
 
 
+def history(deployment: str) -> list[dict[str, Any]]:
+    """The kept collections, oldest first: ``{"time": ..., "entities": Counters}`` (the
+    autoscaler reads the lag's course from them)."""
+    return [json.loads(raw) for raw in reversed(_redis().lrange(_key(deployment), 0, MAX_SAMPLES - 1))]
+
+
 def _between(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[int, PartitionRate]]:
     elapsed = new["time"] - old["time"]
     result: dict[str, dict[int, PartitionRate]] = {}

@@ -6,6 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from topology_editor.api.views.automation import AutomationViewSet
+from topology_editor.api.views.autoscale import AutoscaleViewSet
 from topology_editor.api.views.bad_revisions import BadRevisionViewSet
 from topology_editor.api.views.deployments import DeploymentViewSet
 from topology_editor.api.views.drain import DrainViewSet
@@ -46,6 +47,16 @@ urlpatterns = [
         f"{ENTITY}rebalance/load/",
         LoadRebalanceViewSet.as_view({"post": "rebalance_by_load"}),
         name="entity-rebalance-load",
+    ),
+    path(
+        f"{ENTITY}autoscale/",
+        AutoscaleViewSet.as_view({"get": "retrieve", "put": "update_policy"}),
+        name="entity-autoscale",
+    ),
+    path(
+        f"{ENTITY}autoscale/apply/",
+        AutoscaleViewSet.as_view({"post": "approve"}),
+        name="entity-autoscale-apply",
     ),
     path(f"{ENTITY}pods/", PodViewSet.as_view(COLLECTION), name="pod-list"),
     path(f"{ENTITY}pods/<slug:pod>/", PodViewSet.as_view(ITEM), name="pod-detail"),

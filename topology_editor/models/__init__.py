@@ -6,11 +6,13 @@ Rows of the spec (deployment fields, entities, pods) are written only by
 :func:`orchestrator.parse_deployment`; change them through :mod:`topology_editor.services`.
 """
 
+from topology_editor.models.autoscale import AutoscalePolicy
 from topology_editor.models.deployment import Deployment, DeploymentState, Pod, StatefulEntity
 from topology_editor.models.history import AuditEntry, Interface, ReconcileResult, ReconcileRun, Revision
 
 __all__ = [
     "AuditEntry",
+    "AutoscalePolicy",
     "Deployment",
     "DeploymentState",
     "Interface",

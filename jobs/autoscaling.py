@@ -1,0 +1,52 @@
+"""``jobs.autoscale``, run by beat every ``INVOKER_AUTOSCALE_SECONDS``: evaluates every
+autoscaling policy against the collector's samples, keeps the recommendation, and applies it
+(trigger ``autoscaler``) where the policy's ``auto`` is on and the deployment's automation is
+enabled and not paused (a rollback or a manual change pauses it, see
+``topology_editor.services.automation``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import shared_task
+
+from orchestrator import SpecError
+from topology_editor.models import AutoscalePolicy, Interface
+from topology_editor.services.autoscale import apply_recommendation, evaluate
+from topology_editor.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="jobs.autoscale", ignore_result=True, expires=30)
+def autoscale_all() -> int:
+    """Evaluates every policy; returns how many changes it made."""
+    now, applied = time.time(), 0
+    for row in AutoscalePolicy.objects.select_related("deployment").order_by("id"):
+        decision = evaluate(row, now)
+        if decision is None or decision.change == 0 or not _may_act(row):
+            continue
+        name = row.deployment.name
+        try:
+            apply_recommendation(
+                name, row.entity, decision.pods, action="autoscaler", actor=None, interface=Interface.SYSTEM
+            )
+        except (ServiceError, SpecError) as error:
+            log.warning("autoscaler could not scale %s/%s to %d: %s", name, row.entity, decision.pods, error)
+            continue
+        log.info(
+            "autoscaler: %s/%s %d -> %d (%s)",
+            name,
+            row.entity,
+            decision.current,
+            decision.pods,
+            decision.rule,
+        )
+        applied += 1
+    return applied
+
+
+def _may_act(row: AutoscalePolicy) -> bool:
+    deployment = row.deployment
+    return row.auto and deployment.automation_enabled and deployment.automation_paused_since is None

@@ -1,0 +1,174 @@
+"""The autoscaler's settings, recommendations and changes (issue 16, item 2).
+
+Each entity may have an :class:`~topology_editor.models.AutoscalePolicy`. :func:`evaluate`
+turns the collector's samples (:func:`topology_editor.partition_rates.history`: the entity's
+total lag and records consumed) into a :class:`orchestrator.autoscale.Decision` and keeps it on
+the policy as the recommendation, with its evidence. :func:`apply_recommendation` carries it
+out: a scale-out is one revision adding the pods and moving the fewest partitions to them
+(even by count), a scale-in drains one pod (:mod:`topology_editor.services.drain`), which is
+removed once its partitions are taken over. An operator approves a recommendation through the
+API (audit action ``autoscale``, which pauses automation like any manual change); the beat task
+``jobs.autoscale`` applies it on its own (action ``autoscaler``) only for policies with
+``auto`` on, while the deployment's automation is enabled and not paused.
+"""
+
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from orchestrator import DeploymentSpec, EntitySpec, FieldError, PodSpec
+from orchestrator.autoscale import Decision, Policy, Sample, decide
+from orchestrator.rebalance import rebalance_entity as plan_even
+from topology_editor import partition_rates
+from topology_editor.models import AutoscalePolicy, Deployment, Interface
+from topology_editor.services.drain import drain_pod
+from topology_editor.services.errors import InvalidRequestError, NotFoundError
+from topology_editor.services.partitions import _request_checked, _validated
+from topology_editor.services.recording import Origin, User, record_audit
+from topology_editor.services.saving import Change, locked, save_spec, write_transaction
+from topology_editor.spec_rows import spec_from_rows
+
+POLICY_FIELDS = tuple(Policy.__dataclass_fields__)
+
+
+def policy_of(row: AutoscalePolicy) -> Policy:
+    return Policy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+
+
+def get_policy(name: str, entity: str) -> AutoscalePolicy:
+    """The entity's policy (defaults, not stored, when it has none yet)."""
+    deployment = _deployment(name, entity)
+    row = deployment.autoscale_policies.filter(entity=entity).first()
+    return row or AutoscalePolicy(deployment=deployment, entity=entity)
+
+
+def set_policy(
+    name: str, entity: str, settings: dict[str, Any], *, actor: User | None, interface: Interface
+) -> AutoscalePolicy:
+    """Stores the entity's policy (the fields given; the rest keep their values). Settings that
+    make no sense together are refused naming each field, and nothing is stored."""
+    with write_transaction():
+        deployment = locked(name)
+        _require_entity(deployment, entity)
+        row = deployment.autoscale_policies.filter(entity=entity).first()
+        row = row or AutoscalePolicy(deployment=deployment, entity=entity)
+        for key, value in settings.items():
+            setattr(row, key, value)
+        problems = policy_of(row).problems()
+        if problems:
+            raise InvalidRequestError(
+                [FieldError(field, message, "invalid_value") for field, message in problems]
+            )
+        row.save()
+        shown = ", ".join(f"{key}={value}" for key, value in sorted(settings.items()))
+        record_audit(deployment, Origin(actor, interface), "autoscale_policy", f"{entity}: {shown}"[:300], [])
+        return row
+
+
+def entity_samples(name: str, entity: str) -> list[Sample]:
+    """The entity's total lag and records consumed in each kept collection, oldest first."""
+    samples = []
+    for collection in partition_rates.history(name):
+        partitions = collection["entities"].get(entity)
+        if partitions is None:
+            continue
+        records = sum(counts[0] for counts in partitions.values())
+        lag = sum(max(0.0, counts[2]) for counts in partitions.values())
+        samples.append(Sample(collection["time"], lag, records))
+    return samples
+
+
+def evaluate(row: AutoscalePolicy, now: float) -> Decision | None:
+    """The recommendation for the policy's entity, stored on the policy with its evidence (the
+    samples it was made from); None when the entity is gone."""
+    spec = spec_from_rows(row.deployment)
+    current = spec.entity(row.entity)
+    if current is None:
+        return None
+    samples = entity_samples(row.deployment.name, row.entity)
+    last = row.last_scaled_at.timestamp() if row.last_scaled_at else None
+    decision = decide(policy_of(row), len(current.pods), samples, now, last)
+    row.recommendation = {
+        **asdict(decision),
+        "at": now,
+        "samples": [[s.time, s.lag, s.records] for s in samples],
+    }
+    row.save(update_fields=["recommendation"])
+    return decision
+
+
+def apply_recommendation(
+    name: str,
+    entity: str,
+    pods: int,
+    *,
+    action: str,
+    actor: User | None,
+    interface: Interface,
+    now: datetime | None = None,
+) -> Change:
+    """Brings ``entity`` to ``pods`` pods: adds them and rebalances as one revision, or drains
+    one pod (the one that owns the fewest partitions, the last on a tie) when fewer are wanted."""
+    with write_transaction():
+        deployment = locked(name)
+        old = spec_from_rows(deployment)
+        current = _require_entity(deployment, entity, old)
+        policy = deployment.autoscale_policies.filter(entity=entity).first()
+        bounds = policy_of(policy) if policy else Policy()
+        if not bounds.min_pods <= pods <= bounds.max_pods:
+            message = f"{pods} pod(s) is outside the policy's bounds {bounds.min_pods}-{bounds.max_pods}"
+            raise InvalidRequestError([FieldError("pods", message, "out_of_range")])
+        have = len(current.pods)
+        if pods == have:
+            message = f"entity {entity!r} already has {pods} pod(s)"
+            raise InvalidRequestError([FieldError("pods", message, "conflict")])
+        if policy is not None:
+            policy.last_scaled_at = now or timezone.now()
+            policy.save(update_fields=["last_scaled_at"])
+        origin = Origin(actor, interface)
+        if pods > have:
+            return _scale_out(deployment, old, entity, pods, action, origin)
+    victim = min(reversed(current.pods), key=lambda pod: len(pod.partitions)).name
+    return drain_pod(name, entity, victim, action=action, actor=actor, interface=interface).change
+
+
+def _scale_out(
+    deployment: Deployment, old: DeploymentSpec, entity: str, pods: int, action: str, origin: Origin
+) -> Change:
+    current = _require_entity(deployment, entity, old)
+    taken = {pod.name for pod in current.pods}
+    template = current.pods[-1].resources if current.pods else {}
+    added, k = [], 0
+    while len(current.pods) + len(added) < pods:
+        if f"{entity}-{k}" not in taken:
+            added.append(PodSpec(f"{entity}-{k}", (), template))
+            taken.add(f"{entity}-{k}")
+        k += 1
+    grown = replace(
+        old,
+        entities=tuple(replace(e, pods=(*e.pods, *added)) if e.name == entity else e for e in old.entities),
+    )
+    balanced, plan = _request_checked(plan_even, grown, entity, ())
+    summary = (
+        f"scaled {entity} out from {len(current.pods)} to {pods} pod(s) "
+        f"({', '.join(p.name for p in added)}): {len(plan.moves)} partition(s) moved"
+    )
+    return save_spec(deployment, old, _validated(balanced), origin=origin, action=action, summary=summary)
+
+
+def _deployment(name: str, entity: str) -> Deployment:
+    deployment = Deployment.objects.filter(name=name).first()
+    if deployment is None:
+        raise NotFoundError("deployment", name)
+    _require_entity(deployment, entity)
+    return deployment
+
+
+def _require_entity(deployment: Deployment, entity: str, spec: DeploymentSpec | None = None) -> EntitySpec:
+    spec = spec or spec_from_rows(deployment)
+    current = spec.entity(entity)
+    if current is None:
+        raise NotFoundError("entity", entity, within=f"deployment {deployment.name!r}")
+    return current
