@@ -1,5 +1,8 @@
 """The desired state of one InvokerDeployment, as typed, immutable values.
 
+The shape (keys, defaults, bounds) and the constants are declared once in
+:mod:`orchestrator.spec_schema`; these dataclasses are the values a valid manifest becomes.
+
 Every entry point (REST API, admin, YAML importer, orchestrator) turns a manifest into these
 dataclasses through :func:`orchestrator.validation.parse_deployment` and back through
 :func:`to_manifest`, so there is exactly one notion of a valid spec and one canonical form.
@@ -13,35 +16,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-API_VERSION = "invokeroperator.invoker.io/v1alpha1"
-KIND = "InvokerDeployment"
+from orchestrator import spec_schema
+from orchestrator.spec_schema import (  # noqa: F401 (the constants are imported from here too)
+    API_VERSION,
+    DEFAULT_HISTORY_LIMIT,
+    DEFAULT_IMAGE_PULL_POLICY,
+    DEFAULT_IO_IMAGE,
+    DEFAULT_STATE_IMAGE,
+    DEFAULT_VERSION,
+    IMAGE_PULL_POLICIES,
+    KIND,
+    MAX_HISTORY_LIMIT,
+    MAX_INPUT_PARTITIONS,
+    MAX_NAME_LENGTH,
+    MAX_PARTITION_ID,
+    RESERVED_POD_NAMES,
+)
 
-#: The project's own sidecars, used when an entity does not name its own.
-DEFAULT_IO_IMAGE = "invoker/io-sidecar:0.1"
-DEFAULT_STATE_IMAGE = "invoker/state-sidecar:0.1"
-
-DEFAULT_VERSION = "v1"
-DEFAULT_IMAGE_PULL_POLICY = "IfNotPresent"
-IMAGE_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-#: The design's example keeps three revisions; a deployment may ask for more.
-DEFAULT_HISTORY_LIMIT = 3
-MAX_HISTORY_LIMIT = 100
-
-#: Deployment, entity and pod names are DNS-1123 labels of at most 52 characters, not 63.
-#: Each becomes a label value (at most 63) and part of object names; 52 is what Kubernetes
-#: effectively allows a StatefulSet name (its pods carry a ``controller-revision-hash`` label
-#: ``<name>-<10 chars>``), so the converter may name a workload after any of them, and
-#: ``<deployment>-<10 hex>`` revision names are valid labels too. Names joined by the
-#: converter (``<deployment>-<pod>``, up to 105) fit object names (DNS subdomains, 253).
-MAX_NAME_LENGTH = 52
-#: A pod's settings live in ``<pod>.json`` beside the entity's ``main.json``.
-RESERVED_POD_NAMES = frozenset({"main"})
-#: Kafka partition ids are int32.
-MAX_PARTITION_ID = 2**31 - 1
-#: Far above any real topic; bounds the work of checking that every partition is owned.
-MAX_INPUT_PARTITIONS = 100_000
-RESOURCE_SECTIONS = ("requests", "limits")
-RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
+#: The sections and names of a pod's resources, in the declaration's order.
+RESOURCE_SECTIONS = spec_schema.keys(spec_schema.Resources)
+RESOURCE_NAMES = spec_schema.keys(spec_schema.ResourceAmounts)
 
 Resources = dict[str, dict[str, str]]
 
@@ -179,16 +173,12 @@ def custom_resource(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": name}, "spec": spec}
 
 
-#: An entity's scalar fields: manifest key → attribute. The attribute names are shared by
-#: :class:`EntitySpec` and the dashboard's entity rows, so both are written out by one function.
-ENTITY_FIELDS = (
-    ("name", "name"),
-    ("executorImage", "executor_image"),
-    ("ioImage", "io_image"),
-    ("stateImage", "state_image"),
-    ("ioAddress", "io_address"),
-    ("inputTopic", "input_topic"),
-    ("outputTopic", "output_topic"),
+#: An entity's scalar fields, manifest key → attribute, as declared. The attribute names are shared
+#: by :class:`EntitySpec` and the dashboard's entity rows, so both are written out by one function.
+ENTITY_FIELDS = tuple(
+    (info.alias or attribute, attribute)
+    for attribute, info in spec_schema.StatefulEntity.model_fields.items()
+    if attribute not in ("input_partitions", "pods")
 )
 
 

@@ -20,20 +20,33 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.fields import FieldInfo
 
-from orchestrator.spec import (
-    API_VERSION,
-    DEFAULT_HISTORY_LIMIT,
-    DEFAULT_IMAGE_PULL_POLICY,
-    DEFAULT_IO_IMAGE,
-    DEFAULT_STATE_IMAGE,
-    DEFAULT_VERSION,
-    IMAGE_PULL_POLICIES,
-    KIND,
-    MAX_HISTORY_LIMIT,
-    MAX_INPUT_PARTITIONS,
-    MAX_NAME_LENGTH,
-    MAX_PARTITION_ID,
-)
+API_VERSION = "invokeroperator.invoker.io/v1alpha1"
+KIND = "InvokerDeployment"
+
+#: The project's own sidecars, used when an entity does not name its own.
+DEFAULT_IO_IMAGE = "invoker/io-sidecar:0.1"
+DEFAULT_STATE_IMAGE = "invoker/state-sidecar:0.1"
+
+DEFAULT_VERSION = "v1"
+DEFAULT_IMAGE_PULL_POLICY = "IfNotPresent"
+IMAGE_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+#: The design's example keeps three revisions; a deployment may ask for more.
+DEFAULT_HISTORY_LIMIT = 3
+MAX_HISTORY_LIMIT = 100
+
+#: Deployment, entity and pod names are DNS-1123 labels of at most 52 characters, not 63.
+#: Each becomes a label value (at most 63) and part of object names; 52 is what Kubernetes
+#: effectively allows a StatefulSet name (its pods carry a ``controller-revision-hash`` label
+#: ``<name>-<10 chars>``), so the converter may name a workload after any of them, and
+#: ``<deployment>-<10 hex>`` revision names are valid labels too. Names joined by the
+#: converter (``<deployment>-<pod>``, up to 105) fit object names (DNS subdomains, 253).
+MAX_NAME_LENGTH = 52
+#: A pod's settings live in ``<pod>.json`` beside the entity's ``main.json``.
+RESERVED_POD_NAMES = frozenset({"main"})
+#: Kafka partition ids are int32.
+MAX_PARTITION_ID = 2**31 - 1
+#: Far above any real topic; bounds the work of checking that every partition is owned.
+MAX_INPUT_PARTITIONS = 100_000
 
 #: The states the orchestrator writes to ``status.state``.
 STATES = ("Ready", "Upgrading", "Degraded", "Failed", "Pending")
