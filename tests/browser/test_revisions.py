@@ -77,7 +77,8 @@ def test_a_viewer_reads_the_history_and_diffs_but_cannot_roll_back(login, exampl
     first = created["metadata"]["annotations"]["invoker.io/revision"]
     _change_history_limit(server, "history-viewed", 6)
     page = login("viewer")
-    page.goto(f"{server.url}/deployments/history-viewed/revisions/")
+    page.goto(f"{server.url}/deployments/history-viewed/")  # the editor links to its history
+    page.click("nav >> text=Revisions")
     expect(page.locator("#revisions tbody tr[data-number]")).to_have_count(2)
     expect(page.locator("a.rollback")).to_have_count(0)
     page.click(f'#revisions tr[data-name="{first}"] a.diff-current')
