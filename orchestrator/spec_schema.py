@@ -4,7 +4,7 @@ Everything that needs to know the spec's fields reads them here rather than list
 the validator (:mod:`orchestrator.validation`: field names, which are required, bounds,
 choices and defaults), the CRD's OpenAPI v3 schema (:mod:`orchestrator.crd_schema`, written
 to the chart), the API's OpenAPI schema (the DRF shapes built from these models) and the
-editor's field list and defaults (served to the page as JSON).
+editor's field list and defaults (:mod:`orchestrator.spec_editor`, served to the page as JSON).
 
 The models are a declaration, not the validator: the checks that walk an untrusted manifest
 stay hand-written (:func:`orchestrator.validation.validate_manifest`) because their messages,
@@ -235,51 +235,3 @@ def choices(model: type[BaseModel], key: str) -> tuple[str, ...]:
     """The values a ``Literal`` field allows, in declaration order."""
     annotation = field(model, key).annotation
     return tuple(getattr(annotation, "__args__", ()))
-
-
-def editor_fields() -> dict[str, Any]:
-    """What the topology editor shows and fills in, served to the page as JSON (``GET
-    /api/spec-schema/``) so that its field list and defaults are not a copy in JavaScript."""
-    return {
-        "deployment": _form(DeploymentSpec, skip=("statefulEntities",)),
-        "entity": _form(StatefulEntity, skip=("pods",)),
-        "pod": _form(Pod, skip=("resources",)),
-        "resources": {"sections": keys(Resources), "names": keys(ResourceAmounts)},
-        "newEntity": new_entity(),
-    }
-
-
-def new_entity() -> dict[str, Any]:
-    """The settings of an entity added in the editor: each field's default, or its first example."""
-    template = {}
-    for key in keys(StatefulEntity):
-        info = field(StatefulEntity, key)
-        if not info.is_required() and info.default is not None:
-            template[key] = info.default
-        elif info.examples:
-            template[key] = info.examples[0]
-    return template
-
-
-def _form(model: type[BaseModel], skip: tuple[str, ...]) -> list[dict[str, Any]]:
-    properties = model.model_json_schema(by_alias=True)["properties"]
-    return [_form_field(model, key, properties[key]) for key in keys(model) if key not in skip]
-
-
-def _form_field(model: type[BaseModel], key: str, prop: dict[str, Any]) -> dict[str, Any]:
-    info = field(model, key)
-    value = next((p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"), prop)
-    entry = {
-        "key": key,
-        "label": info.title,
-        "type": value.get("type", "string"),
-        "required": info.is_required(),
-    }
-    entry["default"] = None if info.is_required() else info.get_default(call_default_factory=True)
-    optional = {
-        "choices": value.get("enum"),
-        "minimum": value.get("minimum"),
-        "maximum": value.get("maximum"),
-    }
-    optional["help"] = info.description
-    return {**entry, **{name: given for name, given in optional.items() if given is not None}}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from orchestrator import crd_schema, parse_deployment, spec, to_manifest
+from orchestrator import crd_schema, parse_deployment, spec, spec_editor, to_manifest
 from orchestrator import spec_schema as declared
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
 
@@ -115,7 +115,7 @@ def test_a_canonical_manifest_is_valid_against_the_declaration_too() -> None:
 
 
 def test_the_editors_field_list_and_new_entity_come_from_the_declaration() -> None:
-    fields = declared.editor_fields()
+    fields = spec_editor.editor_fields()
     assert [f["key"] for f in fields["entity"]] == [
         k for k in declared.keys(declared.StatefulEntity) if k != "pods"
     ]

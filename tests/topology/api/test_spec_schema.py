@@ -5,6 +5,7 @@ import json
 
 import yaml
 
+from orchestrator import spec_editor
 from orchestrator import spec_schema as declared
 
 
@@ -39,7 +40,7 @@ def test_the_editor_reads_its_fields_and_defaults_from_the_api(api, db):
     response = api("outsider").get("/api/spec-schema/")
     assert response.status_code == 200
     fields = response.json()
-    assert fields == json.loads(json.dumps(declared.editor_fields()))
+    assert fields == json.loads(json.dumps(spec_editor.editor_fields()))
     assert fields["newEntity"]["ioImage"] == declared.default(declared.StatefulEntity, "ioImage")
     assert fields["newEntity"]["executorImage"] == "invoker/executor:0.1"
 

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.spec_schema import editor_fields
+from orchestrator.spec_editor import editor_fields
 
 #: Built once: the declaration does not change while the process runs.
 EDITOR_FIELDS = editor_fields()
