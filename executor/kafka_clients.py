@@ -16,28 +16,70 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from typing import Any
 
+import tenacity
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    TopicAlreadyExistsError,
+)
 from kafka.partitioner.default import murmur2
 
 from executor.config import MainConfig
 
 log = logging.getLogger(__name__)
 RECONNECT = {"reconnect_backoff_ms": 50, "reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
+#: How soon the data path's clients try a refused connection again, at most: a client whose back-off
+#: had grown to 1 s reconnected up to 1 s after the broker returned. A refused connection to a
+#: stopped broker costs it next to nothing, four times a second per client.
+RECONNECT_MAX_MS = 250
 #: The data path's clients wait ``retry_backoff_ms`` at steps that are not errors at all:
 #: kafka-python's sender sleeps it before the InitProducerId that follows FindCoordinator and
 #: between polls while a transactional request is in flight. At the default 100 ms that made
 #: ``init_transactions`` (the new owner's takeover of a moved partition) take ~210 ms on a local
 #: broker, ~40 ms at 10 ms; commits' AddOffsets/TxnOffsetCommit steps shrink the same way.
 #: Connection attempts keep their own back-off (reconnect_backoff_ms), so an outage is not hammered.
-DATA_PATH = {**RECONNECT, "retry_backoff_ms": 10}
+DATA_PATH = {**RECONNECT, "retry_backoff_ms": 10, "reconnect_backoff_max_ms": RECONNECT_MAX_MS}
 #: How long the broker holds a fetch that found nothing. A partition gained while a fetch to its
 #: broker is in flight is first fetched when that one returns, so this bounds that wait too.
 FETCH_MAX_WAIT_MS = 100
+#: A transaction step is waited for in slices, the first this long, each twice the last (up to
+#: STEP_SLICE_MAX_S); after each slice the broker is probed, and a step whose broker is gone is
+#: abandoned then instead of at its bound. A step the broker answers finishes within the first
+#: slice and costs no probe.
+STEP_FIRST_SLICE_S = 0.25
+STEP_SLICE_MAX_S = 2.0
+#: How long a probe waits for a TCP connection to a bootstrap server.
+PROBE_TIMEOUT_S = 1.0
+
+
+def broker_listening(bootstrap_servers: str | list[str], timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when a TCP connection to any bootstrap server opens.
+
+    Cheap enough to ask often: a stopped broker refuses at once. It tells "the broker is gone"
+    (refused: give up the step now, try again soon) from "the broker is slow" (it listens: keep
+    waiting); it does not say the broker can serve transactions yet, which only trying says.
+    """
+    servers = bootstrap_servers.split(",") if isinstance(bootstrap_servers, str) else bootstrap_servers
+    for server in servers:
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port or 9092)), timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+class _StepPendingError(Exception):
+    """A slice of a transaction step's wait ended with the broker still listening."""
 
 
 def make_consumer(main: MainConfig, pod: str, max_records: int) -> KafkaConsumer:
@@ -110,6 +152,23 @@ class BoundedProducer(KafkaProducer):
         super().__init__(**configs)
         self._sender._client = _ReadyOrNot(self._sender._client, self.config["retry_backoff_ms"] / 1000)
 
+    def init_transactions(self) -> None:
+        """kafka-python's init_transactions, waited for like the other steps (see _bounded) up to
+        `max_block_ms`: a producer whose broker went away gives up within a slice.
+
+        Fencing is the broker's: it bumps the epoch of the transactional id when the request
+        completes, whoever waits for it; a producer that gave up is discarded.
+        """
+        if self._transaction_manager is None:
+            raise IllegalStateError("init_transactions needs a transactional_id")
+        if self._init_transactions_result is None:
+            self._init_transactions_result = self._transaction_manager.initialize_transactions()
+        try:
+            self._bounded("init_transactions", self._init_transactions_result, self.config["max_block_ms"])
+        finally:
+            if self._init_transactions_result.failed:
+                self._init_transactions_result = None
+
     def send_offsets_to_transaction(self, offsets: Any, group_metadata: Any) -> None:
         self._bounded(
             "send_offsets_to_transaction",
@@ -135,21 +194,53 @@ class BoundedProducer(KafkaProducer):
             if not getattr(self, "_discarding", False):
                 raise
 
-    def _bounded(self, step: str, result: Any) -> None:
+    def _bounded(self, step: str, result: Any, timeout_ms: int | None = None) -> None:
+        """Waits for a transaction step: slices growing from STEP_FIRST_SLICE_S, a probe of the
+        broker after each, and the step's bound (`step_timeout_ms` unless given) over all.
+
+        Raises KafkaConnectionError as soon as no broker listens (a restart: a commit in flight
+        no longer waits out its bound, its partition is acquired again with a new producer once
+        the broker is back), KafkaTimeoutError at the bound, or the step's own error.
+        """
         self._sender.wakeup()
-        if not result.wait(timeout_ms=self.step_timeout_ms):
-            raise KafkaTimeoutError(f"{step} did not complete in {self.step_timeout_ms} ms")
+        bound_ms = self.step_timeout_ms if timeout_ms is None else timeout_ms
+        deadline = time.monotonic() + bound_ms / 1000
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_StepPendingError),
+            stop=tenacity.stop_after_delay(bound_ms / 1000),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    remaining = max(0.0, deadline - time.monotonic())
+                    slice_s = min(STEP_SLICE_MAX_S, STEP_FIRST_SLICE_S * 2 ** (number - 1), remaining)
+                    if result.wait(timeout_ms=slice_s * 1000):
+                        return
+                    if not broker_listening(self.config["bootstrap_servers"]):
+                        raise KafkaConnectionError(
+                            f"{step}: no broker listening on {self.config['bootstrap_servers']}"
+                        )
+                    raise _StepPendingError
+        except _StepPendingError:
+            raise KafkaTimeoutError(f"{step} did not complete in {bound_ms} ms") from None
 
 
 def make_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer:
+    """The partition's transactional producer; raises KafkaConnectionError at once when no broker
+    listens, instead of spending `bootstrap_timeout_ms` on each attempt while it is away."""
+    if not broker_listening(main.bootstrap_servers):
+        raise KafkaConnectionError(f"no broker listening on {main.bootstrap_servers}")
     return BoundedProducer(
         bootstrap_servers=main.bootstrap_servers,
         client_id=f"{pod}-out-{partition}",
         transactional_id=main.transactional_id(partition),
-        # A transaction step is abandoned after 10 s and the partition re-acquired with a new
-        # producer (always safe: Kafka's committed offset decides). Measured against a broker
-        # restart, that comes back sooner than waiting for the step to complete: a transaction
-        # that lived through the outage completes tens of seconds after the broker is back.
+        # A transaction step is abandoned when the broker stops listening (see _bounded), or after
+        # 10 s, and the partition re-acquired with a new producer (always safe: Kafka's committed
+        # offset decides). Measured against a broker restart, that comes back sooner than waiting
+        # for the step to complete: a transaction that lived through the outage completes tens
+        # of seconds after the broker is back.
         transaction_timeout_ms=30000,  # an orphaned transaction blocks downstream readers this long at most
         step_timeout_ms=10000,
         linger_ms=5,

@@ -44,6 +44,9 @@ class LineProducer:
             delivery_timeout_ms=170000,
             request_timeout_ms=15000,
             max_block_ms=170000,
+            # Back at the broker within 0.1 s of its return (kafka-python's back-off grows to 30 s):
+            # a test that measures how soon pods resume after a broker outage needs their input back.
+            reconnect_backoff_max_ms=100,
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

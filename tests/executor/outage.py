@@ -1,0 +1,104 @@
+"""Measuring how soon pods process again after a broker outage, for the outage test and
+benchmarks/broker_outage.py alike.
+
+Each pod's metrics are scraped in a thread of its own from before the broker goes away, so a
+resume is seen within one scrape (about 0.1 s on a loaded machine) rather than after a round
+of scrapes of every pod, which took over 2 s at a load of 16 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+from dataclasses import dataclass
+
+from tests.localpod import PodProcesses
+from tests.polling import wait_until
+
+
+def committed(samples: dict) -> float:
+    return samples.get(("invoker_transactions_total", (("outcome", "committed"),)), 0.0)
+
+
+def owns_everything(samples: dict) -> bool:
+    owned = [v for (name, _), v in samples.items() if name == "invoker_partition_owned"]
+    return bool(owned) and all(v == 1 for v in owned)
+
+
+def retried_failures(pods: list[PodProcesses]) -> dict[str, float]:
+    """`invoker_errors_total` summed over the pods, by kind (what the outage cost them)."""
+    errors: dict[str, float] = {}
+    for pod in pods:
+        for (name, labels), value in pod.metrics().items():
+            if name == "invoker_errors_total" and value:
+                kind = dict(labels)["kind"]
+                errors[kind] = errors.get(kind, 0) + value
+    return errors
+
+
+@dataclass
+class Sample:
+    started: float  # monotonic, when the scrape was sent
+    finished: float  # monotonic, when its answer was read
+    committed: float
+    owns_everything: bool
+
+
+class ResumeWatch:
+    """Scrapes each pod's metrics continuously; say when each committed again after a moment."""
+
+    def __init__(self, pods: list[PodProcesses], interval: float = 0.05) -> None:
+        self.pods, self.interval = pods, interval
+        self.samples: dict[str, list[Sample]] = {pod.name: [] for pod in pods}
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._scrape, args=(pod,), daemon=True) for pod in pods]
+
+    def __enter__(self) -> ResumeWatch:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def resumed(self, since: float, timeout: float) -> dict[str, float]:
+        """Seconds from `since` until each pod owns all its partitions and has committed a
+        transaction more than its first scrape begun at or after `since` showed."""
+        resumed: dict[str, float] = {}
+
+        def all_resumed() -> bool:
+            for name, samples in self.samples.items():
+                seconds = self._resumed(list(samples), since)
+                if seconds is not None:
+                    resumed[name] = seconds
+            return len(resumed) == len(self.samples)
+
+        wait_until(all_resumed, timeout, "every pod committing again", interval=0.05)
+        return resumed
+
+    @staticmethod
+    def _resumed(samples: list[Sample], since: float) -> float | None:
+        after = [s for s in samples if s.started >= since]
+        if not after:
+            return None
+        base = after[0].committed
+        for sample in after[1:]:
+            if sample.committed > base and sample.owns_everything:
+                return sample.finished - since
+        return None
+
+    def _scrape(self, pod: PodProcesses) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                samples = pod.metrics()
+            except (OSError, urllib.error.URLError):
+                self._stop.wait(self.interval)
+                continue
+            self.samples[pod.name].append(
+                Sample(started, time.monotonic(), committed(samples), owns_everything(samples))
+            )
+            self._stop.wait(self.interval)
