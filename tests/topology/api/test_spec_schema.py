@@ -7,6 +7,7 @@ import yaml
 
 from orchestrator import spec_editor
 from orchestrator import spec_schema as declared
+from topology_editor.models import DeploymentState
 
 
 def _components(api) -> dict:
@@ -47,3 +48,7 @@ def test_the_editor_reads_its_fields_and_defaults_from_the_api(api, db):
 
 def test_the_spec_schema_needs_a_signed_in_user(api, db):
     assert api(None).get("/api/spec-schema/").status_code in (401, 403)
+
+
+def test_the_dashboards_states_are_the_declared_ones():
+    assert sorted(DeploymentState.values) == sorted(declared.STATES)
