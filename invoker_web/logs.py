@@ -39,6 +39,7 @@ from orchestrator.logs import (
 )
 from topology_editor import roles
 from topology_editor.models import Deployment
+from topology_editor.views.pages import login_required
 
 #: The permission that lets a user read logs: the one that lets them change the code writing them.
 READ_LOGS = roles.CHANGE
@@ -81,6 +82,9 @@ def _lines_param(raw: str | None) -> int:
 
 
 def _checked(request: HttpRequest, name: str) -> JsonResponse | None:
+    """A JSON refusal, or None. The role comes first: a user who may not read logs learns
+    nothing, not even which deployments exist (403, never 404). Signed out, the reads send to
+    the login form like the pages do (``login_required``)."""
     refused = refusal(request.user)
     if refused:
         return _error(refused[0], "forbidden" if refused[0] == 403 else "unauthenticated", refused[1])
@@ -89,13 +93,10 @@ def _checked(request: HttpRequest, name: str) -> JsonResponse | None:
     return None
 
 
+@login_required
 @require_GET
 def page(request: HttpRequest, name: str) -> HttpResponse:
     """The logs page of one deployment: pick a pod and a container, read, follow."""
-    if not request.user.is_authenticated:
-        from django.contrib.auth.views import redirect_to_login
-
-        return redirect_to_login(request.get_full_path(), "pages:login")
     refused = refusal(request.user)
     if refused:
         raise PermissionDenied(refused[1])
@@ -105,6 +106,7 @@ def page(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "pages/logs.html", {"name": name, **limits})
 
 
+@login_required
 @require_GET
 def pods(request: HttpRequest, name: str) -> JsonResponse:
     """The deployment's pods and their containers."""
@@ -112,6 +114,7 @@ def pods(request: HttpRequest, name: str) -> JsonResponse:
     return refused or JsonResponse({"deployment": name, "pods": reader().pods(name)})
 
 
+@login_required
 @require_GET
 def tail(request: HttpRequest, name: str, pod: str, container: str) -> JsonResponse:
     """The last ``?lines=N`` lines (default 200, at most 2000, at most 256 KiB) of a container."""

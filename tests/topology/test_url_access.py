@@ -35,8 +35,13 @@ OPEN = {
 #: The dashboard's pages (and Plotly's bundle); anonymous users go to their login.
 PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly-js"}
 PAGES |= {"pages:revisions", "pages:revision-diff", "pages:revision-rollback", "pages:audit"}
+#: The metrics page's history, and container logs (invoker_web/logs.py) with their reads.
+PAGES |= {"pages:metrics-history", "logs", "logs-pods", "logs-tail"}
 #: The pages of one deployment need the viewer role; the others any signed-in user.
 VIEWER_PAGES = {"pages:editor", "pages:metrics", "pages:revisions", "pages:revision-diff", "pages:audit"}
+VIEWER_PAGES |= {"pages:metrics-history"}
+#: Logs need the editor role: viewers may not read them (docs/logs.md).
+EDITOR_PAGES = {"logs", "logs-pods", "logs-tail"}
 #: Rolling back, and its confirmation page, need the operator role.
 OPERATOR_PAGES = {"pages:revision-rollback"}
 #: Any signed-in user: the API's description.
@@ -108,7 +113,7 @@ def concrete(route: Route, values: dict[str, str]) -> str:
 def samples(example, personas) -> dict[str, str]:
     """A value for every URL parameter, naming objects that exist."""
     return {
-        "name": EXAMPLE_NAME, "entity": "splitter", "pod": "splitter-0",
+        "name": EXAMPLE_NAME, "entity": "splitter", "pod": "splitter-0", "container": "udf",
         "revision": example.revisions.get().name, "object_id": str(example.pk),
         "id": str(personas.viewer.pk), "app_label": "topology_editor", "url": "elsewhere/",
     }  # fmt: skip
@@ -176,7 +181,10 @@ def test_pages_need_a_sign_in_and_a_deployments_pages_the_viewer_role(
     status = client.get(concrete(route, samples)).status_code
     needs_viewer = route.name in VIEWER_PAGES and persona == "outsider"
     needs_operator = route.name in OPERATOR_PAGES and RANKS.index(persona) < RANKS.index("operator")
-    assert status == (403 if needs_viewer or needs_operator else 200), (route, persona)
+    needs_editor = route.name in EDITOR_PAGES and RANKS.index(persona) < RANKS.index("editor")
+    # No pod runs in the tests' state directory: past the role check, a log read is a 404.
+    allowed = 404 if route.name == "logs-tail" else 200
+    assert status == (403 if needs_viewer or needs_operator or needs_editor else allowed), (route, persona)
 
 
 @pytest.mark.parametrize("page", ["editor", "metrics"])
