@@ -1,13 +1,15 @@
 """`python manage.py reconcile NAME [--dry-run]`: one reconcile in the foreground.
 
-With --dry-run it prints the changes the pass would make and writes nothing anywhere (no
-object, no status, no reconcile-run row).
+With --dry-run it prints the changes the pass would make, each update down to the field
+(``ConfigMap word-count-demo.splitter: splitter-0.json partitions [0,1] -> [0,1,2]``), and
+writes nothing anywhere (no object, no status, no reconcile-run row).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.backends import get_backend
 from jobs.runs import run_reconcile
+from orchestrator.field_changes import describe_changes, field_changes
 from topology_editor.models import Deployment
 
 
@@ -21,10 +23,16 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, dry_run: bool, **options) -> None:
         if not Deployment.objects.filter(name=name).exists():
             raise CommandError(f"no deployment named {name!r}")
-        result = run_reconcile(name, get_backend(), trigger="manage.py reconcile", dry_run=dry_run)
+        backend = get_backend()
+        result = run_reconcile(name, backend, trigger="manage.py reconcile", dry_run=dry_run)
+        observed = backend.observe(name) if dry_run else None  # a dry run wrote nothing: still live
         for change in [*result.changes, *result.held]:
             held = " (held: one pod replacement at a time)" if change in result.held else ""
             self.stdout.write(f"{change.describe()}{held}")
+            if observed is not None and change.action in ("update", "roll") and change.manifest:
+                live = observed.get(change.kind, change.name)
+                for line in describe_changes(change.kind, change.name, field_changes(live, change.manifest)):
+                    self.stdout.write(f"  {line}")
         if not result.changes and not result.held:
             self.stdout.write("nothing to change")
         if result.error:
