@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from executor.cleanup import delete_deployment_data  # noqa: E402
 from tests.localpod import LocalEntity  # noqa: E402
@@ -172,6 +174,19 @@ class Pipeline:
             {f"splitter-{i}": list(range(i, PARTITIONS, self.pods)) for i in range(self.pods)}
         )
 
+    def check_alive(self) -> None:
+        """Stops the run with the dead process's log when a pod process exited (nothing restarts
+        it here, so the run would otherwise wait out its deadline)."""
+        for group in (self.counter, self.summer):
+            for name, pod in group.pods.items():
+                for container, proc in pod.processes.items():
+                    if proc.poll() is not None:
+                        log = Path(pod.work_dir) / f"{name}-{container}.log"
+                        tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+                        raise SystemExit(
+                            f"pod {name}: its {container} process exited ({proc.returncode}):\n{tail}"
+                        )
+
     def read(self) -> int:
         """Reads the newest totals; returns the number of words they add up to."""
         for records in self._reader.poll(timeout_ms=100).values():
@@ -198,6 +213,7 @@ def measure_throughput(pipe: Pipeline, lines: list[str]) -> tuple[float, bool]:
     progress, deadline = [], time.monotonic() + 600
     while (done := pipe.read()) < total and time.monotonic() < deadline:
         progress.append((time.monotonic(), done))
+        pipe.check_alive()
     progress.append((time.monotonic(), done))
     return window_rate(progress, total), pipe.totals == dict(expected)
 
@@ -231,6 +247,53 @@ def measure_latency(pipe: Pipeline, words_per_second: float, seconds: float) -> 
         pipe.read()
     producer.close()
     return [pipe.seen_at[p] - t for p, t in sent_at.items() if p in pipe.seen_at]
+
+
+#: Per-batch sums of the io sidecar's histograms, read to split a batch's time into its steps.
+BATCH_STEPS = {
+    "invoker_batch_records": "records",
+    "invoker_udf_latency_seconds": "udf",
+    "invoker_state_read_seconds": "state get",
+    "invoker_commit_seconds": "commit",
+}
+
+
+def batch_totals(pipe: Pipeline) -> dict[str, dict[str, float]]:
+    """Each pod's histogram sums and the batch count, scraped from its metrics endpoint."""
+    totals = {}
+    for entity, group in (("word-count", pipe.counter), ("sum", pipe.summer)):
+        for name, pod in group.pods.items():
+            with urllib.request.urlopen(f"http://127.0.0.1:{pod.metrics_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            sums: dict[str, float] = {}
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name.removesuffix("_sum") in BATCH_STEPS and sample.name.endswith("_sum"):
+                        sums[BATCH_STEPS[sample.name.removesuffix("_sum")]] = sample.value
+                    if sample.name == "invoker_batch_records_count":
+                        sums["batches"] = sample.value
+            totals[f"{entity}/{name}"] = sums
+    return totals
+
+
+def batch_profile(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], seconds: float
+) -> dict[str, str]:
+    """Per pod over a window: batches/s, records per batch and the mean time of each step."""
+    lines = {}
+    for pod, end in after.items():
+        start = before.get(pod, {})
+        delta = {k: v - start.get(k, 0.0) for k, v in end.items()}
+        batches = max(delta.get("batches", 0.0), 1.0)
+        steps = ", ".join(
+            f"{step} {delta.get(step, 0.0) / batches * 1000:.1f} ms"
+            for step in ("udf", "state get", "commit")
+        )
+        lines[pod] = (
+            f"{delta.get('batches', 0.0) / seconds:.1f} batches/s, "
+            f"{delta.get('records', 0.0) / batches:.0f} records/batch, {steps}"
+        )
+    return lines
 
 
 def cpu_seconds(pid: int) -> float:
@@ -331,13 +394,17 @@ def main() -> None:
         try:
             rate, exact = measure_throughput(pipe, lines)
             profiles = start_profiles(pipe, args.profile, args.latency_seconds) if args.profile else []
+            before, started = batch_totals(pipe), time.monotonic()
             latencies = measure_latency(pipe, args.latency_rate, args.latency_seconds)
+            steps = batch_profile(before, batch_totals(pipe), time.monotonic() - started)
             for proc in profiles:
                 proc.wait()
             idle = measure_idle(pipe, args.idle_seconds)
         finally:
             pipe.stop()
     report(baseline, combined, rate, exact, latencies, args)
+    for pod, line in steps.items():
+        print(f"  batches of {pod} during the latency run: {line}")
     report_idle(idle)
 
 

@@ -39,6 +39,8 @@ SLOW_COMMIT = 2.0  # seconds; a Kafka commit slower than this is logged with its
 #: While waiting for records, how often the loop looks whether the config changed or a pending
 #: partition is due (a move is then acted on within this, not at the end of the idle poll).
 WAKE_SLICE_SECONDS = 0.02
+#: How often the lag gauges are refreshed (a Prometheus scrape is every 15 s or more).
+LAG_INTERVAL_SECONDS = 1.0
 
 
 class Pipeline:
@@ -68,6 +70,7 @@ class Pipeline:
         self._limit = tuning.batch_max_records
         self._poison = dead_letters.PoisonTracker(tuning.udf_retries)
         self._dead_letter_partitions: int | None = None
+        self._lag_due = 0.0  # monotonic time of the next refresh of the lag gauges
 
     def run_once(self) -> int:
         """Processes one batch; returns how many records it committed."""
@@ -153,11 +156,15 @@ class Pipeline:
                 self.own.active[p].rewind(consumer, self.own.main.input_topic)
         polled: Polled = {}
         count = self._merge(polled, self._first_records(limit))
+        # The batch takes what is already fetched and no more: waiting for a fuller batch added
+        # up to batch_max_seconds per entity to every record's latency, while a batch loop that
+        # takes what is there batches by itself under load (records gather while one commits).
         deadline = time.monotonic() + self.tuning.batch_max_seconds
-        while count and count < limit and (remaining := deadline - time.monotonic()) > 0:
-            count += self._merge(
-                polled, consumer.poll(timeout_ms=max(1, int(remaining * 1000)), max_records=limit - count)
-            )
+        while count and count < limit and time.monotonic() < deadline:
+            added = self._merge(polled, consumer.poll(timeout_ms=0, max_records=limit - count))
+            if not added:
+                break
+            count += added
         return polled
 
     def _wait_over(self) -> float:
@@ -173,6 +180,9 @@ class Pipeline:
         """No partition to consume: waits the idle poll, less when the config changes or a
         pending partition is due (a stop ends ``sleep`` at once)."""
         deadline = self._wait_over()
+        if self._wake is None:  # nothing could end the wait early but a stop: one sleep
+            self._sleep(max(0.0, deadline - time.monotonic()))
+            return
         while (remaining := deadline - time.monotonic()) > 0 and not self._woken():
             if self._sleep(min(remaining, WAKE_SLICE_SECONDS)):
                 return
@@ -334,6 +344,12 @@ class Pipeline:
     def _update_lag(self) -> None:
         # The consumer's own position, not the last record's offset + 1: it moves past the
         # transaction markers that end a transactional input, so an idle partition shows 0.
+        # At most every LAG_INTERVAL: each position() is a round trip through the Kafka client's
+        # network thread, per partition, which per batch added to latency and woke an idle pod.
+        now = time.monotonic()
+        if now < self._lag_due:
+            return
+        self._lag_due = now + LAG_INTERVAL_SECONDS
         consumer, topic = self.own.consumer, self.own.main.input_topic
         for p in self.own.active:
             tp = TopicPartition(topic, p)

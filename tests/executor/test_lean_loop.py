@@ -1,0 +1,129 @@
+"""The io loop costs no latency and no idle CPU it does not need (issue 17 item 7, pipeline.py).
+
+- A batch takes the records already fetched and goes: it does not wait batch_max_seconds for a
+  fuller batch (that wait was added to every record's latency, once per entity).
+- A pod with nothing to consume and no API watch waits in one sleep, not in 20 ms slices that
+  nothing could end early.
+- The lag gauges are refreshed at most every LAG_INTERVAL_SECONDS: each refresh is a round trip
+  per partition through the Kafka client's network thread.
+
+Against the real broker where records are involved: a real consumer of a real topic.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from executor.env import Tuning
+from executor.kafka_clients import DATA_PATH, FETCH_MAX_WAIT_MS
+from executor.pipeline import LAG_INTERVAL_SECONDS, Pipeline
+
+RECORDS = 50
+#: Long, so that waiting it out is unmistakable.
+GATHER = 3.0
+#: Well under GATHER, well over a loaded machine's scheduling delays.
+PROMPTLY = 1.0
+
+
+class Owner(SimpleNamespace):
+    """What the batch loop reads of Ownership: its consumer, the partitions it holds, what is due."""
+
+    due: float | None = None
+
+    def next_due(self) -> float | None:
+        return self.due
+
+
+@pytest.fixture
+def topic(kafka_bootstrap: str, admin: KafkaAdminClient, suffix: str) -> str:
+    name = f"lean-loop-{suffix}"
+    admin.create_topics([NewTopic(name, 1, 1)])
+    return name
+
+
+@pytest.fixture
+def consumer(kafka_bootstrap: str, topic: str, suffix: str) -> Iterator[KafkaConsumer]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"lean-loop-{suffix}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        **DATA_PATH,
+    )
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    yield consumer
+    consumer.close(autocommit=False)
+
+
+def pipeline(owner: Owner, tuning: Tuning, sleep: Any = None) -> Pipeline:
+    sleep = sleep or threading.Event().wait
+    return Pipeline(owner, udf=None, router=None, tuning=tuning, sleep=sleep, wake=None)  # type: ignore[arg-type]
+
+
+def test_a_batch_takes_the_records_already_fetched_without_waiting_for_a_fuller_one(
+    kafka_bootstrap: str, topic: str, consumer: KafkaConsumer
+) -> None:
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for i in range(RECORDS):
+        producer.send(topic, value=b"%d" % i, partition=0)
+    producer.flush()
+    producer.close()
+    tuning = Tuning(batch_max_records=10_000, batch_max_seconds=GATHER, idle_poll_seconds=GATHER)
+    pipe = pipeline(Owner(consumer=consumer, active={0: object()}), tuning)
+    got, started = 0, time.monotonic()
+    polled = pipe._poll()
+    took = time.monotonic() - started
+    got += sum(len(records) for records in polled.values())
+    assert got > 0, "the first poll of the batch found none of the records produced"
+    assert took < PROMPTLY, f"the batch waited {took:.2f}s for more records after the first arrived"
+    deadline = time.monotonic() + 10  # the rest, as the loop of a pod polls again at once
+    while got < RECORDS and time.monotonic() < deadline:
+        got += sum(len(records) for records in pipe._poll().values())
+    assert got == RECORDS
+
+
+def test_a_pod_without_partitions_or_api_watch_waits_in_one_sleep() -> None:
+    sleeps: list[float] = []
+    pipe = pipeline(Owner(consumer=None, active={}), Tuning(idle_poll_seconds=0.2), sleep=sleeps.append)
+    pipe._poll()
+    assert len(sleeps) == 1, f"an idle pod woke {len(sleeps)} times in one idle poll"
+    assert 0.1 < sleeps[0] <= 0.2
+
+
+class CountingConsumer:
+    """The real consumer, counting the position() calls that the lag refresh makes."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self._consumer = consumer
+        self.positions = 0
+
+    def position(self, *args: Any, **kwargs: Any) -> Any:
+        self.positions += 1
+        return self._consumer.position(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+
+def test_the_lag_is_refreshed_at_most_once_a_lag_interval(topic: str, consumer: KafkaConsumer) -> None:
+    counting = CountingConsumer(consumer)
+    owner = Owner(consumer=counting, active={0: object()}, main=SimpleNamespace(input_topic=topic))
+    pipe = pipeline(owner, Tuning())
+    pipe._update_lag()
+    assert counting.positions == 1
+    for _ in range(20):
+        pipe._update_lag()
+    assert counting.positions == 1, "the lag was refreshed again within its interval"
+    time.sleep(LAG_INTERVAL_SECONDS + 0.05)
+    pipe._update_lag()
+    assert counting.positions == 2, "the lag was not refreshed after its interval"
