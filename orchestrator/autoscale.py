@@ -4,7 +4,8 @@ Pure logic over the metrics collector's samples of one entity (its total lag and
 consumed, over time). Two rules, each with its own persistence, so that a short spike or a
 short lull changes nothing:
 
-* **scale out** while the lag has grown for longer than ``scale_out_after_seconds``: to the
+* **scale out** while the lag has been rising (each newest lag above every one before it) for
+  longer than ``scale_out_after_seconds``: to the
   pods that would consume the input rate plus the lag's growth at ``target_records_per_pod``
   each, at least one more;
 * **scale in** while every sample of the last ``scale_in_after_seconds`` had the pods under
@@ -139,24 +140,31 @@ def _stepped(policy: Policy, current: int, wanted: int) -> int:
 
 
 def _rate(samples: Sequence[Sample]) -> float:
-    """Records/s over the newest interval (a counter reset reads as no rate)."""
-    old, new = samples[-2], samples[-1]
+    """Records/s over all the samples (pods count records per batch, so one interval may show
+    none and the next a burst; a counter reset reads as no rate)."""
+    old, new = samples[0], samples[-1]
     elapsed = new.time - old.time
     return max(0.0, (new.records - old.records) / elapsed) if elapsed > 0 else 0.0
 
 
 def _growth(samples: Sequence[Sample]) -> float:
-    """Lag growth per second over the newest interval (negative while it shrinks)."""
-    old, new = samples[-2], samples[-1]
+    """Lag growth per second over all the samples (negative while it shrinks)."""
+    old, new = samples[0], samples[-1]
     elapsed = new.time - old.time
     return (new.lag - old.lag) / elapsed if elapsed > 0 else 0.0
 
 
 def _lag_growing_for(samples: Sequence[Sample]) -> float:
-    """Seconds from the start of the newest unbroken run of samples whose lag rose each time."""
+    """Seconds the lag has risen: back through the newest run in which every earlier lag is
+    below the newest one, to its last lowest point. Committed offsets move per batch, so the
+    lag saws up and down; this reads an upward trend with dips as growth, and a flat or falling
+    lag as none."""
+    newest = samples[-1].lag
     start = len(samples) - 1
-    while start > 0 and samples[start].lag > samples[start - 1].lag:
+    while start > 0 and samples[start - 1].lag < newest:
         start -= 1
+    low = min(sample.lag for sample in samples[start:])
+    start = max(i for i in range(start, len(samples)) if samples[i].lag == low)  # the rise began there
     return samples[-1].time - samples[start].time
 
 

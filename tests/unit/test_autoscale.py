@@ -42,8 +42,15 @@ def test_lag_growing_for_longer_than_the_threshold_scales_out_to_the_needed_pods
 def test_a_short_spike_of_lag_changes_nothing():
     samples = series(1500, [0, 0, 0, 0, 500, 1000])  # growing for 10 s only
     assert decide(POLICY, 1, samples, now=25, last_change=None).rule == HOLD
-    samples = series(1500, [0, 500, 1000, 800, 1300, 1800])  # the run was broken 10 s ago
+    samples = series(1500, [0, 500, 2000, 800, 1300, 1800])  # higher 15 s ago: rising for 10 s only
     assert decide(POLICY, 1, samples, now=25, last_change=None).rule == HOLD
+    samples = series(1500, [900] * 6)  # a steady backlog is not growth
+    assert decide(POLICY, 1, samples, now=25, last_change=None).rule == HOLD
+
+
+def test_a_sawtooth_lag_that_trends_up_is_growth():
+    samples = series(1500, [0, 600, 300, 1100, 700, 1600])  # commits per batch: dips, but rising
+    assert decide(POLICY, 1, samples, now=25, last_change=None).rule == SCALE_OUT
 
 
 def test_pods_under_the_floor_for_long_enough_scale_in_with_hysteresis():
