@@ -75,6 +75,7 @@ def run_runtime(peers: Peers, watcher: ConfigWatcher, snapshot: Snapshot) -> Sna
         peers.tuning,
         peers.pool,
         peers.claims,
+        wake=watcher.changed,
     )
     peers.patiently()(own.recovery.prepare_topic)
     pipeline = Pipeline(own, peers.udf, router, peers.tuning, sleep=peers.stop.wait, wake=watcher.changed)

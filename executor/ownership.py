@@ -26,6 +26,7 @@ pending, so recovering from an error is the same, tested, path as gaining a part
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -65,8 +66,10 @@ class Ownership:
         tuning: Tuning,
         pool: ThreadPoolExecutor,
         claims: Client,
+        wake: threading.Event | None = None,
     ) -> None:
-        """``claims``: a second connection to the state sidecar, the claim waiter's own."""
+        """``claims``: a second connection to the state sidecar, the claim waiter's own; ``wake``:
+        the loop's wake-up (the API watch's event), also set when the waiter claimed something."""
         self.main, self.pod, self.token = main, pod, token
         self.consumer, self.state, self.stateful = consumer, state, stateful
         self.tuning, self.pool = tuning, pool
@@ -74,7 +77,7 @@ class Ownership:
         self.epoch = -1
         self.active: dict[int, Task] = {}
         self.pending: dict[int, Pending] = {}
-        self.waiter = ClaimWaiter(main, pod, token, claims)
+        self.waiter = ClaimWaiter(main, pod, token, claims, wake)
 
     def fence(self) -> dict[str, object]:
         return {"epoch": self.epoch, "token": self.token}

@@ -110,8 +110,11 @@ class ClaimWaiter:
     store's own, at the epoch the loop asked for, and a newer epoch's claim still wins.
     """
 
-    def __init__(self, main: MainConfig, pod: str, token: str, state: Any) -> None:
-        self.main, self.pod, self.token, self.state = main, pod, token, state
+    def __init__(
+        self, main: MainConfig, pod: str, token: str, state: Any, wake: threading.Event | None = None
+    ) -> None:
+        """``wake``: set when a result is ready, so the loop stops waiting for records and takes it."""
+        self.main, self.pod, self.token, self.state, self._wake = main, pod, token, state, wake
         self._lock = threading.Lock()
         self._waiting: dict[int, tuple[int, float]] = {}  # partition -> (epoch, monotonic force_at)
         self._since: dict[int, float] = {}  # partition -> when the wait began (for the log)
@@ -210,3 +213,5 @@ class ClaimWaiter:
                 if self._waiting.get(claimed.partition, (None,))[0] == epoch:
                     del self._waiting[claimed.partition]
             self._done.extend(found)
+        if self._wake is not None:
+            self._wake.set()

@@ -43,7 +43,7 @@ def sidecar(redis_url, kafka_bootstrap):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     store = StateStore(redis_url, namespace(main["deployment"], "splitter", "lines"))
     client = Client(directory / "state.sock", "state sidecar", patience=5)
-    waiter = ClaimWaiter(watcher.current.main, "pod-b", "token-b", client)
+    waiter = ClaimWaiter(watcher.current.main, "pod-b", "token-b", client, wake=threading.Event())
     yield waiter, store
     for claimed in waiter.close():
         if isinstance(claimed.producer, BoundedProducer):
@@ -75,10 +75,12 @@ def test_the_waiter_claims_when_the_previous_owner_releases_and_only_then_opens_
     waiter.wait_for(0, EPOCH_B, force_at=time.monotonic() + 60)
     time.sleep(0.5)  # ~50 attempts, each answered "wait": nothing is taken from the owner
     assert waiter.take() == []
+    assert not waiter._wake.is_set()
     assert waiter.waiting() == {0}
     assert store.meta(0)["owner"] == "pod-a"
     assert store.release([0], a) == {0: "ok"}
     [claimed] = results(waiter)
+    assert waiter._wake.is_set()  # the io loop stops waiting for records and takes it
     assert (claimed.partition, claimed.epoch, claimed.outcome) == (0, EPOCH_B, "ok")
     assert isinstance(claimed.producer, BoundedProducer)  # init_transactions ran, after the claim
     claimed.producer.discard()
