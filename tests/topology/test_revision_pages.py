@@ -2,12 +2,16 @@
 when (and when a revision was reapplied), the diff of two specs, and rollback behind a
 confirmation that shows that diff."""
 
+from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs.backends import reset_backend
 from tests.topology.conftest import EXAMPLE_NAME, example_manifest
 from tests.topology.helpers import manifest_with
 from topology_editor import services
@@ -193,3 +197,34 @@ def test_the_audit_page_shows_the_filtered_timeline_with_each_changes_fields(
     assert html.count('data-kind="change"') == 1
     assert "<code>spec.historyLimit</code>" in html
     assert 'data-action="create"' not in html
+
+
+@pytest.fixture
+def local_backend(settings, tmp_path) -> Iterator[None]:
+    settings.INVOKER_BACKEND = "local"
+    settings.INVOKER_LOCAL_STATE_DIR = tmp_path / "local-runtime"
+    reset_backend()
+    yield
+    reset_backend()
+
+
+def test_the_confirmation_shows_what_a_dry_run_reconcile_would_change_field_by_field(
+    client, example, personas, local_backend, reconciles
+) -> None:
+    manifest = example_manifest()
+    first_pod, second_pod = manifest["spec"]["statefulEntities"][0]["pods"][:2]
+    moved = second_pod["partitions"].pop()
+    first_pod["partitions"].append(moved)
+    services.update_deployment(EXAMPLE_NAME, manifest, actor=personas.editor, interface=Interface.UI)
+    call_command("reconcile", EXAMPLE_NAME, stdout=StringIO())  # what runs now: the move
+    first = Revision.objects.get(number=1)
+
+    client.force_login(personas.operator)
+    page = client.get(reverse("pages:revision-rollback", args=[EXAMPLE_NAME, first.name]))
+    plan = page.context["plan"]
+    assert page.context["plan_error"] == ""
+    assert "update ConfigMap/word-count-demo.splitter" in plan
+    assert any(
+        line.startswith("  ConfigMap word-count-demo.splitter: splitter-0.json partitions") for line in plan
+    )
+    assert Revision.objects.get(number=1) == first  # nothing rolled back, nothing reconciled

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orchestrator import FieldError, SpecError
-from topology_editor import roles, services
+from topology_editor import dry_run_hook, roles, services
 from topology_editor.models import AuditEntry, Deployment, Interface, ReconcileResult, Revision
 from topology_editor.revision_history import CURRENT, TIMELINE_FILTERS, revision_rows, spec_diff, timeline
 from topology_editor.views.pages import login_required
@@ -86,8 +86,9 @@ def audit_timeline(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def revision_rollback(request: HttpRequest, name: str, revision: str) -> HttpResponse:
-    """GET: the confirmation, with the diff from the saved spec to ``revision``. POST: rolls
-    back, if the deployment is still at the version the confirmation showed."""
+    """GET: the confirmation, with the diff from the saved spec to ``revision`` and what a
+    dry-run reconcile of it would change in each object, down to the field. POST: rolls back,
+    if the deployment is still at the version the confirmation showed."""
     deployment = _deployment(request, name, roles.ROLLBACK)
     stored = deployment.revisions.filter(name=revision).first()
     if stored is None:
@@ -108,14 +109,23 @@ def revision_rollback(request: HttpRequest, name: str, revision: str) -> HttpRes
             messages.success(request, _rolled_back(stored, change))
             return HttpResponseRedirect(reverse("pages:revisions", args=[name]))
         deployment.refresh_from_db()
+    plan, plan_error = dry_run_hook.preview(name, stored.manifest, stored.name, _next_number(deployment))
     context = {
         "name": name,
         "revision": stored,
         "version": deployment.resource_version,
         "diff": spec_diff(deployment, CURRENT, revision),
+        "plan": plan,
+        "plan_error": plan_error,
         "error": error,
     }
     return render(request, "pages/revision_rollback.html", context, status=409 if error else 200)
+
+
+def _next_number(deployment: Deployment) -> int:
+    """The number the revision would get: a rollback raises it above the newest."""
+    newest = deployment.revisions.order_by("-number").values_list("number", flat=True).first()
+    return (newest or 0) + 1
 
 
 def _previous(deployment: Deployment) -> str:

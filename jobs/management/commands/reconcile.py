@@ -8,8 +8,8 @@ writes nothing anywhere (no object, no status, no reconcile-run row).
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.backends import get_backend
+from jobs.preview import describe_plan
 from jobs.runs import run_reconcile
-from orchestrator.field_changes import describe_changes, field_changes
 from topology_editor.models import Deployment
 
 
@@ -26,13 +26,8 @@ class Command(BaseCommand):
         backend = get_backend()
         result = run_reconcile(name, backend, trigger="manage.py reconcile", dry_run=dry_run)
         observed = backend.observe(name) if dry_run else None  # a dry run wrote nothing: still live
-        for change in [*result.changes, *result.held]:
-            held = " (held: one pod replacement at a time)" if change in result.held else ""
-            self.stdout.write(f"{change.describe()}{held}")
-            if observed is not None and change.action in ("update", "roll") and change.manifest:
-                live = observed.get(change.kind, change.name)
-                for line in describe_changes(change.kind, change.name, field_changes(live, change.manifest)):
-                    self.stdout.write(f"  {line}")
+        for line in describe_plan(result, observed):
+            self.stdout.write(line)
         if not result.changes and not result.held:
             self.stdout.write("nothing to change")
         if result.error:
