@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 
 from orchestrator.spec import API_VERSION, KIND
-from orchestrator.spec_schema import INT_OR_STRING, DeploymentSpec, DeploymentStatus
+from orchestrator.spec_schema import INT_OR_STRING, DeploymentSpec
+from orchestrator.status_schema import DeploymentStatus
 
 CHART_COPY = Path(__file__).resolve().parent.parent / "charts/invoker/crds/invokerdeployments.yaml"
 GROUP, VERSION = API_VERSION.split("/")

@@ -15,10 +15,15 @@ aliases are the manifest's camelCase keys.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.fields import FieldInfo
+
+from orchestrator import value_checks
+from orchestrator.image_reference import image_reference
+from orchestrator.status_schema import DeploymentStatus
 
 API_VERSION = "invokeroperator.invoker.io/v1alpha1"
 KIND = "InvokerDeployment"
@@ -48,8 +53,32 @@ MAX_PARTITION_ID = 2**31 - 1
 #: Far above any real topic; bounds the work of checking that every partition is owned.
 MAX_INPUT_PARTITIONS = 100_000
 
-#: The states the orchestrator writes to ``status.state``.
-STATES = ("Ready", "Upgrading", "Degraded", "Failed", "Pending")
+
+@dataclass(frozen=True)
+class Checked:
+    """The check of a string field's value (:mod:`orchestrator.value_checks`): the validator
+    runs it on the field and records its message at the field's path."""
+
+    check: value_checks.Check
+
+
+_dns_label = value_checks.dns_label(MAX_NAME_LENGTH)
+
+
+def pod_name(value: str) -> str | None:
+    """A pod name: a DNS label, and not one whose settings file would be the entity's."""
+    if value in RESERVED_POD_NAMES:
+        return f"{value!r} is reserved: {value}.json holds the entity's shared settings"
+    return _dns_label(value)
+
+
+Name = Annotated[str, Checked(_dns_label)]
+PodName = Annotated[str, Checked(pod_name)]
+Image = Annotated[str, Checked(image_reference)]
+Topic = Annotated[str, Checked(value_checks.kafka_topic)]
+BootstrapServers = Annotated[str, Checked(value_checks.bootstrap_servers)]
+LabelValue = Annotated[str, Checked(value_checks.label_value)]
+SecretName = Annotated[str, Checked(value_checks.dns_subdomain)]
 
 #: Kubernetes' "integer or string" (partition ids, quantities); the CRD spells it
 #: ``x-kubernetes-int-or-string`` (:mod:`orchestrator.crd_schema`).
@@ -100,7 +129,7 @@ class Resources(Part):
 class Pod(Part):
     """One parallel instance of an entity: the input partitions it owns and its resources."""
 
-    name: str = _name()
+    name: PodName = _name()
     partitions: list[PartitionId] = Field(default_factory=list, title="Partitions")
     resources: Resources = Field(default_factory=Resources, title="Resources")
 
@@ -108,23 +137,23 @@ class Pod(Part):
 class StatefulEntity(Part):
     """One operation of the topology: reads its input topic, writes its output topic."""
 
-    name: str = _name()
-    executor_image: str = Field(
+    name: Name = _name()
+    executor_image: Image = Field(
         alias="executorImage",
         title="Executor image",
         description="the user's UDF image",
         examples=["invoker/executor:0.1"],
     )
-    io_image: str = Field(DEFAULT_IO_IMAGE, alias="ioImage", title="IO image")
-    state_image: str = Field(DEFAULT_STATE_IMAGE, alias="stateImage", title="State image")
-    io_address: str = Field(
+    io_image: Image = Field(DEFAULT_IO_IMAGE, alias="ioImage", title="IO image")
+    state_image: Image = Field(DEFAULT_STATE_IMAGE, alias="stateImage", title="State image")
+    io_address: BootstrapServers = Field(
         alias="ioAddress",
         title="IO address",
         description="Kafka bootstrap servers, host:port[,host:port...]",
         examples=["127.0.0.1:9092"],
     )
-    input_topic: str = Field(alias="inputTopic", title="Input topic")
-    output_topic: str = Field(alias="outputTopic", title="Output topic")
+    input_topic: Topic = Field(alias="inputTopic", title="Input topic")
+    output_topic: Topic = Field(alias="outputTopic", title="Output topic")
     input_partitions: int | None = Field(
         None,
         alias="inputPartitions",
@@ -139,13 +168,13 @@ class StatefulEntity(Part):
 class ImagePullSecret(Part):
     """A Secret holding registry credentials, as in a pod spec."""
 
-    name: str = Field(title="Name", description="a Secret in the deployment's namespace")
+    name: SecretName = Field(title="Name", description="a Secret in the deployment's namespace")
 
 
 class DeploymentSpec(Part):
     """One streaming application: a named topology with a version and a revision history."""
 
-    version: str = Field(DEFAULT_VERSION, title="Version", description="a label value")
+    version: LabelValue = Field(DEFAULT_VERSION, title="Version", description="a label value")
     image_pull_policy: Literal[IMAGE_PULL_POLICIES] = Field(  # type: ignore[valid-type]
         DEFAULT_IMAGE_PULL_POLICY, alias="imagePullPolicy", title="Image pull policy"
     )
@@ -158,41 +187,10 @@ class DeploymentSpec(Part):
     stateful_entities: list[StatefulEntity] = Field(alias="statefulEntities", title="Stateful entities")
 
 
-class Condition(Part):
-    """One condition of the status, as Kubernetes writes them."""
-
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-    last_transition_time: str | None = Field(
-        None, alias="lastTransitionTime", json_schema_extra={"format": "date-time"}
-    )
-
-
-#: Written as ``null`` by the orchestrator (no revision yet), which the CRD must then keep.
-_NULLABLE = {"nullable": True}
-
-
-class DeploymentStatus(Part):
-    """What the orchestrator last observed; only it writes this block."""
-
-    state: Literal[STATES] | None = None  # type: ignore[valid-type]
-    current_revision: str | None = Field(None, alias="currentRevision", json_schema_extra=_NULLABLE)
-    next_revision: str | None = Field(None, alias="nextRevision", json_schema_extra=_NULLABLE)
-    last_update_time: str | None = Field(
-        None, alias="lastUpdateTime", json_schema_extra={"format": "date-time"}
-    )
-    components: dict[str, Any] | None = Field(
-        None, json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
-    )
-    conditions: list[Condition] | None = None
-
-
 class Metadata(BaseModel):
     """The part of a resource's metadata the spec uses; the rest is accepted and ignored."""
 
-    name: str = _name("DNS label, unique in the namespace")
+    name: Name = _name("DNS label, unique in the namespace")
 
 
 class InvokerDeployment(Part):
@@ -235,3 +233,13 @@ def choices(model: type[BaseModel], key: str) -> tuple[str, ...]:
     """The values a ``Literal`` field allows, in declaration order."""
     annotation = field(model, key).annotation
     return tuple(getattr(annotation, "__args__", ()))
+
+
+def checks(model: type[BaseModel]) -> tuple[tuple[str, value_checks.Check], ...]:
+    """``(key, check)`` of every checked string field of ``model``, in declaration order."""
+    return tuple(
+        (info.alias or name, found.check)
+        for name, info in model.model_fields.items()
+        for found in info.metadata
+        if isinstance(found, Checked)
+    )

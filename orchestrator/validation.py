@@ -47,13 +47,10 @@ from orchestrator.fields import (
     plain_partition_ids,
     present,
 )
-from orchestrator.image_reference import image_reference
 from orchestrator.resources import build_resources, check_resources
 from orchestrator.spec import (
     API_VERSION,
     KIND,
-    MAX_NAME_LENGTH,
-    RESERVED_POD_NAMES,
     DeploymentSpec,
     EntitySpec,
     FieldError,
@@ -85,8 +82,12 @@ DEFAULT_IMAGE_PULL_POLICY = declared.default(declared.DeploymentSpec, "imagePull
 DEFAULT_HISTORY_LIMIT = declared.default(declared.DeploymentSpec, "historyLimit")
 DEFAULT_IO_IMAGE = declared.default(declared.StatefulEntity, "ioImage")
 DEFAULT_STATE_IMAGE = declared.default(declared.StatefulEntity, "stateImage")
-
-_name = value_checks.dns_label(MAX_NAME_LENGTH)
+#: Each checked string field's check, as declared: ``(key, check)`` in declaration order.
+METADATA_CHECKS = declared.checks(declared.Metadata)
+SPEC_CHECKS = declared.checks(declared.DeploymentSpec)
+ENTITY_CHECKS = declared.checks(declared.StatefulEntity)
+POD_CHECKS = declared.checks(declared.Pod)
+((_, SECRET_NAME),) = declared.checks(declared.ImagePullSecret)
 
 
 def parse_deployment(manifest: object, limits: Limits | None = None) -> DeploymentSpec:
@@ -122,6 +123,13 @@ def _document_order(path: str) -> list[str | int]:
     return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"\[(\d+)\]", path))]
 
 
+def _check_strings(
+    mapping: Mapping[str, Any], path: str, checks: tuple[tuple[str, value_checks.Check], ...], report: Report
+) -> None:
+    for key, check in checks:
+        report.string(mapping, key, path, check)
+
+
 def _check_constant(root: Mapping[str, Any], key: str, expected: str, report: Report) -> None:
     if present(root, key) and root[key] != expected:
         report.add(key, f"must be {expected}, got {describe(root[key])}", "invalid_value")
@@ -130,14 +138,14 @@ def _check_constant(root: Mapping[str, Any], key: str, expected: str, report: Re
 def _check_metadata(value: object, report: Report) -> None:
     metadata = report.mapping(value, "metadata", OBJECT_META_FIELDS, ("name",))
     if metadata is not None:
-        report.string(metadata, "name", "metadata", _name)
+        _check_strings(metadata, "metadata", METADATA_CHECKS, report)
 
 
 def _check_spec(value: object, path: str, report: Report, limits: Limits | None) -> None:
     spec = report.mapping(value, path, SPEC_FIELDS, SPEC_REQUIRED)
     if spec is None:
         return
-    report.string(spec, "version", path, value_checks.label_value)
+    _check_strings(spec, path, SPEC_CHECKS, report)
     report.string(spec, "imagePullPolicy", path, value_checks.one_of(IMAGE_PULL_POLICIES))
     report.integer(spec, "historyLimit", path, *HISTORY_LIMITS)
     secrets = report.list(spec, "imagePullSecrets", path) or []
@@ -201,7 +209,7 @@ def _check_pull_secrets(secrets: list[Any], path: str, report: Report) -> None:
     seen: set[str] = set()
     for i, value in enumerate(secrets):
         secret = report.mapping(value, at(path, i), SECRET_FIELDS, SECRET_FIELDS)
-        name = report.string(secret, "name", at(path, i), value_checks.dns_subdomain) if secret else None
+        name = report.string(secret, "name", at(path, i), SECRET_NAME) if secret else None
         if name in seen:
             report.add(join(at(path, i), "name"), f"secret {name!r} is listed twice", "duplicate")
         if name is not None:
@@ -212,28 +220,17 @@ def _check_entity(value: object, path: str, report: Report) -> None:
     entity = report.mapping(value, path, ENTITY_FIELDS, ENTITY_REQUIRED)
     if entity is None:
         return
-    report.string(entity, "name", path, _name)
-    for key in ("executorImage", "ioImage", "stateImage"):
-        report.string(entity, key, path, image_reference)
-    report.string(entity, "ioAddress", path, value_checks.bootstrap_servers)
-    for key in ("inputTopic", "outputTopic"):
-        report.string(entity, key, path, value_checks.kafka_topic)
+    _check_strings(entity, path, ENTITY_CHECKS, report)
     count = report.integer(entity, "inputPartitions", path, *INPUT_PARTITIONS)
     for j, pod in enumerate(report.list(entity, "pods", path) or []):
         _check_pod(pod, at(join(path, "pods"), j), count, report)
-
-
-def _pod_name(value: str) -> str | None:
-    if value in RESERVED_POD_NAMES:
-        return f"{value!r} is reserved: {value}.json holds the entity's shared settings"
-    return _name(value)
 
 
 def _check_pod(value: object, path: str, count: int | None, report: Report) -> None:
     pod = report.mapping(value, path, POD_FIELDS, POD_REQUIRED)
     if pod is None:
         return
-    report.string(pod, "name", path, _pod_name)
+    _check_strings(pod, path, POD_CHECKS, report)
     partitions = report.list(pod, "partitions", path) or []
     all_valid = plain_partition_ids(partitions) and (count is None or max(partitions) < count)
     if not all_valid:  # else nothing to report, and a walk of 100,000 items is spared

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from orchestrator import crd_schema, parse_deployment, spec, spec_editor, status, to_manifest
+from orchestrator import crd_schema, parse_deployment, spec, spec_editor, status, status_schema, to_manifest
 from orchestrator import spec_schema as declared
 from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
 
@@ -175,4 +175,10 @@ def test_the_typed_values_write_the_declared_keys_under_the_declared_attributes(
 
 
 def test_the_states_the_orchestrator_writes_are_the_declared_ones() -> None:
-    assert (status.READY, status.UPGRADING, status.DEGRADED, status.FAILED, status.PENDING) == declared.STATES
+    assert (
+        status.READY,
+        status.UPGRADING,
+        status.DEGRADED,
+        status.FAILED,
+        status.PENDING,
+    ) == status_schema.STATES

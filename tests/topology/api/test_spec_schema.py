@@ -5,7 +5,7 @@ import json
 
 import yaml
 
-from orchestrator import spec_editor
+from orchestrator import spec_editor, status_schema
 from orchestrator import spec_schema as declared
 from topology_editor.models import DeploymentState
 
@@ -51,4 +51,4 @@ def test_the_spec_schema_needs_a_signed_in_user(api, db):
 
 
 def test_the_dashboards_states_are_the_declared_ones():
-    assert sorted(DeploymentState.values) == sorted(declared.STATES)
+    assert sorted(DeploymentState.values) == sorted(status_schema.STATES)
