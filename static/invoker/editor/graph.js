@@ -26,8 +26,9 @@ function poolHtml(e, i) {
     <span class="chips">${pool.map((p) => chipHtml(i, POOL, p, "the unassigned pool", false)).join("")}</span></li>${warning}`;
 }
 
-function entityHtml(e, i, owners, invalid, withPods = true) {
-  const pods = !withPods ? "" : e.pods.map((pod, j) => {
+/** Entity `e`'s pod rows with their chips, and its unassigned pool. */
+function podsHtml(e, i, owners) {
+  const pods = e.pods.map((pod, j) => {
     const chips = pod.partitions.map((p) => {
       const moved = owners[`${e.name}/${p}`] !== undefined && owners[`${e.name}/${p}`] !== pod.name;
       return chipHtml(i, j, p, pod.name, moved);
@@ -35,6 +36,10 @@ function entityHtml(e, i, owners, invalid, withPods = true) {
     return `<li class="pod" data-entity="${i}" data-pod="${j}" data-name="${escapeHtml(pod.name)}" data-phase="${escapeHtml(state.phases[pod.name] || "")}">
       <span class="podname">${escapeHtml(pod.name)}</span><span class="chips">${chips}</span></li>`;
   }).join("");
+  return pods + poolHtml(e, i);
+}
+
+function entityHtml(e, i, owners, invalid, withPods = true) {
   const classes = ["entity", i === state.selected ? "selected" : "", invalid.has(i) ? "invalid" : ""].join(" ");
   const rebalance = `<button class="rebalance" data-entity="${i}" ${CAN_REBALANCE ? "" : "disabled"}
     title="${CAN_REBALANCE ? "Plan and apply an even split" : "Operators may rebalance"}">Rebalance</button>`;
@@ -42,7 +47,7 @@ function entityHtml(e, i, owners, invalid, withPods = true) {
     aria-label="entity ${escapeHtml(e.name)}; Enter opens its panel">
     <header><b>${escapeHtml(e.name)}</b>${rebalance}</header>
     <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span></div>
-    <ul class="pods">${pods}${withPods ? poolHtml(e, i) : ""}</ul></div>`;
+    <ul class="pods">${withPods ? podsHtml(e, i, owners) : ""}</ul></div>`;
 }
 
 const nodeOf = (i) => document.querySelector(`#nodes .entity[data-entity="${i}"]`);
@@ -83,13 +88,14 @@ export function renderGraph() {
   if (view.pending.size && !view.filling) view.filling = setTimeout(fillPending);
 }
 
-/** Draws the pods of pending node `i` (still its entity's current state: an edit redraws a node whole). */
+/** Draws the pods of pending node `i` into it (its entity as it is now: an edit redraws a node
+ * whole); the node itself stays, with its focus, selection and health. */
 function fill(i) {
   view.pending.delete(i);
-  const node = nodeOf(i);
-  if (!node) return;
-  node.outerHTML = entityHtml(entities()[i], i, view.owners, invalidEntities(state.errors));
-  if (view.dirty) nodeOf(i).querySelector(".rebalance").disabled = true;
+  const list = nodeOf(i)?.querySelector(".pods");
+  if (!list) return;
+  list.innerHTML = podsHtml(entities()[i], i, view.owners);
+  list.style.minHeight = "";
 }
 
 /** Fills the pending nodes the canvas shows (with a margin), reading the nodes' boxes once. */
