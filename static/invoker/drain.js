@@ -2,7 +2,7 @@
 // (operators only); it asks whether to remove the pod afterwards or keep it cordoned, then
 // POSTs .../pods/{pod}/drain/. The editor's markup is left as it is: the buttons are added to
 // its pod rows as they are drawn (a MutationObserver), so editor.js needs no change.
-import { api, escapeHtml } from "./common.js";
+import { api } from "./common.js";
 
 /** Adds the Drain buttons to the editor at ``#editor`` when its user may rebalance. */
 export function installDrain(root = document.getElementById("editor")) {
