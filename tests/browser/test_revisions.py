@@ -12,9 +12,15 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Server, screenshot
 
 
-def _change_history_limit(server: Server, name: str, limit: int) -> dict[str, Any]:
+def _change_history_limit(server: Server, name: str, limit: int, move: bool = False) -> dict[str, Any]:
+    """Saves ``historyLimit: limit`` as the editor, with ``move`` also partition 3 of the
+    splitter from splitter-1 to splitter-0 (the example has [0, 1] and [2, 3])."""
     manifest = server.api("editor", "GET", f"/api/deployments/{name}/").json()
     manifest["spec"]["historyLimit"] = limit
+    if move:
+        pods = manifest["spec"]["statefulEntities"][0]["pods"]
+        assert [pod["partitions"] for pod in pods[:2]] == [[0, 1], [2, 3]], pods
+        pods[0]["partitions"], pods[1]["partitions"] = [0, 1, 3], [2]
     version = manifest["metadata"]["resourceVersion"]
     response = server.api(
         "editor", "PUT", f"/api/deployments/{name}/", json=manifest, headers={"If-Match": f'"{version}"'}
@@ -28,7 +34,10 @@ def test_an_operator_reads_the_history_compares_and_rolls_back_after_seeing_the_
 ) -> None:
     created = example("history")
     first = created["metadata"]["annotations"]["invoker.io/revision"]
-    second = _change_history_limit(server, "history", 7)["metadata"]["annotations"]["invoker.io/revision"]
+    second = _change_history_limit(server, "history", 7, move=True)["metadata"]["annotations"][
+        "invoker.io/revision"
+    ]
+    assert "applied" in server.reconcile("history")  # what runs: the second revision
     page = login("operator")
     page.goto(f"{server.url}/deployments/history/revisions/")
 
@@ -46,16 +55,20 @@ def test_an_operator_reads_the_history_compares_and_rolls_back_after_seeing_the_
     # Compare the two revisions (the default selection: the older one to the saved spec).
     page.click("#compare-button")
     expect(page.locator("h1")).to_have_text(f"{first} → current")
-    expect(page.locator("#unified .del")).to_have_text(["-  historyLimit: 5"])
-    expect(page.locator("#unified .add")).to_have_text(["+  historyLimit: 7"])
+    expect(page.locator("#unified .del")).to_contain_text(["-  historyLimit: 5"])
+    expect(page.locator("#unified .add")).to_contain_text(["+  historyLimit: 7"])
     expect(page.locator("#unified .file")).to_have_text([f"--- {first}", "+++ current"])
-    expect(page.locator("#changes tbody tr")).to_have_count(1)
+    expect(page.locator("#changes tbody tr")).to_have_count(3)  # historyLimit and two pods' partitions
 
     # Roll back: the confirmation shows what would change; nothing changed before confirming.
     page.click("a.rollback")
     expect(page.locator("h1")).to_have_text(f"Roll history back to {first} (#1)?")
     expect(page.locator("#unified .del")).to_contain_text(["-  historyLimit: 7"])
     expect(page.locator("#unified .add")).to_contain_text(["+  historyLimit: 5"])
+    # ... and what a dry-run reconcile would change in what runs, object by object, field by field.
+    expect(page.locator("#plan-error")).to_have_count(0)
+    expect(page.locator("#plan")).to_contain_text("update ConfigMap/history.splitter")
+    expect(page.locator("#plan")).to_contain_text(f"invoker.io/revision {second} -> {first}")
     assert server.api("owner", "GET", "/api/deployments/history/").json()["spec"]["historyLimit"] == 7
     screenshot(page, "rollback-confirmation.png")
     page.click("#confirm-rollback")
