@@ -10,11 +10,15 @@ import logging
 import time
 
 from celery import shared_task
+from kafka.errors import KafkaError
 
 from orchestrator import SpecError
+from orchestrator.autoscale import Sample
+from orchestrator.backlog import entity_progress, group_id
 from topology_editor.models import AutoscalePolicy, Interface
-from topology_editor.services.autoscale import apply_recommendation, evaluate
+from topology_editor.services.autoscale import apply_recommendation, evaluate, record_progress
 from topology_editor.services.errors import ServiceError
+from topology_editor.spec_rows import spec_from_rows
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,7 @@ def autoscale_all() -> int:
     """Evaluates every policy; returns how many changes it made."""
     now, applied = time.time(), 0
     for row in AutoscalePolicy.objects.select_related("deployment").order_by("id"):
+        sample_progress(row, now)
         decision = evaluate(row, now)
         if decision is None or decision.change == 0 or not _may_act(row):
             continue
@@ -45,6 +50,21 @@ def autoscale_all() -> int:
         )
         applied += 1
     return applied
+
+
+def sample_progress(row: AutoscalePolicy, now: float) -> None:
+    """Records the entity's committed records and backlog from its broker; a broker that does
+    not answer leaves the collector's samples as the evidence."""
+    entity = spec_from_rows(row.deployment).entity(row.entity)
+    if entity is None:
+        return
+    name = row.deployment.name
+    try:
+        progress = entity_progress(entity.io_address, entity.input_topic, group_id(name, row.entity))
+    except (KafkaError, OSError) as error:
+        log.warning("autoscaler: no backlog of %s/%s from %s: %s", name, row.entity, entity.io_address, error)
+        return
+    record_progress(name, row.entity, Sample(now, progress.backlog, progress.processed))
 
 
 def _may_act(row: AutoscalePolicy) -> bool:

@@ -3,13 +3,17 @@ that keeps growing makes a recommendation appear; with auto mode on and automati
 entity scales out as one revision with the trigger ``autoscaler``; a paused automation or a
 policy without auto only recommends."""
 
+import time
+
 import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
 
 from jobs.autoscaling import autoscale_all
-from topology_editor import partition_rates
+from topology_editor import partition_rates, services
 from topology_editor.models import AuditEntry, AutoscalePolicy, Interface
 from topology_editor.services.automation_switch import set_automation
-from topology_editor.services.autoscale import set_policy
+from topology_editor.services.autoscale import clear_progress, set_policy
 from topology_editor.spec_rows import spec_from_rows
 
 NAME = "word-count-demo"
@@ -18,13 +22,16 @@ POLICY = {"min_pods": 1, "max_pods": 4, "target_records_per_pod": 1000, "scale_o
 
 @pytest.fixture
 def lagging(deployment):
-    """Collections of ``totals`` 5 s apart: 1500 records/s in, the lag growing 100/s for 30 s."""
+    """Collections of ``totals`` 5 s apart: 1500 records/s in, the lag growing 100/s for 30 s.
+    (The broker has no progress of it to report: the collector's samples are the evidence.)"""
+    clear_progress(NAME, "totals")
     partition_rates.clear(NAME)
     for i in range(7):
         counters = {str(p): [250.0 * 5 * i, 0.0, 100.0 * 5 * i / 6] for p in range(6)}
         partition_rates.record(NAME, {"totals": counters}, 1000.0 + 5 * i)
     yield deployment
     partition_rates.clear(NAME)
+    clear_progress(NAME, "totals")
 
 
 def totals_pods(deployment) -> dict[str, tuple[int, ...]]:
@@ -56,8 +63,6 @@ def test_without_auto_or_with_automation_paused_it_only_recommends(lagging, paus
     set_policy(NAME, "totals", {**POLICY, "auto": paused}, actor=None, interface=Interface.CLI)
     set_automation(NAME, True, actor=None, interface=Interface.CLI)
     if paused:  # a manual change pauses automation
-        from topology_editor import services
-
         services.add_pod(NAME, "totals", {"name": "totals-9"}, actor=None, interface=Interface.CLI)
         lagging.refresh_from_db()
         assert lagging.automation_paused_since is not None
@@ -70,3 +75,37 @@ def test_without_auto_or_with_automation_paused_it_only_recommends(lagging, paus
     assert recommendation["rule"] == "lag_growing"
     assert recommendation["pods"] == len(before) + 1
     assert not AuditEntry.objects.filter(action="autoscaler").exists()
+
+
+def test_a_backlog_growing_on_the_real_broker_scales_out(deployment, kafka_bootstrap, suffix):
+    """The evidence from the broker itself: records written to the entity's input topic that
+    nobody commits are a backlog that grows at every evaluation."""
+    topic = f"autoscale-{suffix}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, 6, 1)])
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    clear_progress(NAME, "totals")
+    try:
+        patch = {"inputTopic": topic, "ioAddress": kafka_bootstrap}
+        services.update_entity(NAME, "totals", patch, merge=True, actor=None, interface=Interface.CLI)
+        policy = {**POLICY, "scale_out_after_seconds": 2, "auto": True}
+        set_policy(NAME, "totals", policy, actor=None, interface=Interface.CLI)
+        set_automation(NAME, True, actor=None, interface=Interface.CLI)
+        for step in range(4):
+            for i in range(600):
+                producer.send(topic, f"line {step} {i}".encode(), partition=i % 6)
+            producer.flush()
+            scaled = autoscale_all()
+            if scaled:
+                break
+            time.sleep(1.0)  # the samples must span scale_out_after_seconds
+        recommendation = AutoscalePolicy.objects.get().recommendation
+        assert scaled == 1, recommendation
+        assert recommendation["source"] == "broker"
+        assert [s[1] for s in recommendation["samples"]] == [600.0 * (k + 1) for k in range(step + 1)]
+        assert len(totals_pods(deployment)) == 2
+    finally:
+        producer.close()
+        admin.delete_topics([topic])
+        admin.close()
+        clear_progress(NAME, "totals")

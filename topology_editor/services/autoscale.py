@@ -12,10 +12,14 @@ API (audit action ``autoscale``, which pauses automation like any manual change)
 ``auto`` on, while the deployment's automation is enabled and not paused.
 """
 
+import json
 from dataclasses import asdict, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.utils import timezone
 
 from orchestrator import DeploymentSpec, EntitySpec, FieldError, PodSpec
@@ -31,6 +35,39 @@ from topology_editor.services.saving import Change, locked, save_spec, write_tra
 from topology_editor.spec_rows import spec_from_rows
 
 POLICY_FIELDS = tuple(Policy.__dataclass_fields__)
+#: Progress samples kept per entity (at the beat's 10 s, two minutes) and how long they live.
+KEPT_SAMPLES = 13
+SAMPLES_EXPIRE_SECONDS = 600
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _series_key(name: str, entity: str) -> str:
+    return f"invoker:autoscale:{name}:{entity}"
+
+
+def record_progress(name: str, entity: str, sample: Sample) -> None:
+    """Keeps one sample of the entity's progress as the broker sees it (``orchestrator.backlog``:
+    records committed, backlog), the autoscaler's preferred evidence."""
+    key = _series_key(name, entity)
+    pipe = _redis().pipeline()
+    pipe.lpush(key, json.dumps([sample.time, sample.lag, sample.records]))
+    pipe.ltrim(key, 0, KEPT_SAMPLES - 1)
+    pipe.expire(key, SAMPLES_EXPIRE_SECONDS)
+    pipe.execute()
+
+
+def progress_samples(name: str, entity: str) -> list[Sample]:
+    """The kept broker samples of the entity, oldest first."""
+    raw = _redis().lrange(_series_key(name, entity), 0, KEPT_SAMPLES - 1)
+    return [Sample(*json.loads(item)) for item in reversed(raw)]
+
+
+def clear_progress(name: str, entity: str) -> None:
+    _redis().delete(_series_key(name, entity))
 
 
 def policy_of(row: AutoscalePolicy) -> Policy:
@@ -68,7 +105,12 @@ def set_policy(
 
 
 def entity_samples(name: str, entity: str) -> list[Sample]:
-    """The entity's total lag and records consumed in each kept collection, oldest first."""
+    """The broker's samples of the entity when there are two (:func:`record_progress`), else
+    the metrics collector's: total lag (the pods' gauge, which undercounts a backlog sitting in
+    the consumer's fetch buffer) and records consumed in each kept collection, oldest first."""
+    from_broker = progress_samples(name, entity)
+    if len(from_broker) >= 2:
+        return from_broker
     samples = []
     for collection in partition_rates.history(name):
         partitions = collection["entities"].get(entity)
@@ -94,6 +136,7 @@ def evaluate(row: AutoscalePolicy, now: float) -> Decision | None:
         **asdict(decision),
         "at": now,
         "samples": [[s.time, s.lag, s.records] for s in samples],
+        "source": "broker" if progress_samples(row.deployment.name, row.entity) == samples else "collector",
     }
     row.save(update_fields=["recommendation"])
     return decision
