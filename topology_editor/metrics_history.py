@@ -80,9 +80,23 @@ def append(payload: dict[str, Any]) -> bool:
 
 def read(deployment: str, seconds: float = HISTORY_SECONDS, now: float | None = None) -> list[dict[str, Any]]:
     """The kept samples of the last ``seconds`` (at most :data:`HISTORY_SECONDS`), oldest first."""
+    return [json.loads(raw) for raw in read_raw(deployment, seconds, now)]
+
+
+def read_raw(deployment: str, seconds: float = HISTORY_SECONDS, now: float | None = None) -> list[bytes]:
+    """:func:`read`'s samples as the JSON text they are kept as, for a response that passes them
+    on without parsing them: samples are kept in time order, so the first one inside the range
+    is found by bisection, parsing about a dozen of them rather than an hour's worth."""
     since = (now if now is not None else time.time()) - min(seconds, HISTORY_SECONDS)
-    samples = (json.loads(raw) for raw in _redis().lrange(_key(deployment), 0, -1))
-    return [s for s in samples if s.get("time", 0) >= since]
+    raws = _redis().lrange(_key(deployment), 0, -1)
+    low, high = 0, len(raws)
+    while low < high:
+        middle = (low + high) // 2
+        if json.loads(raws[middle]).get("time", 0) >= since:
+            high = middle
+        else:
+            low = middle + 1
+    return raws[low:]
 
 
 def size(deployment: str) -> int:

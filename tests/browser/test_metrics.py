@@ -21,6 +21,7 @@ def test_the_metrics_charts_extend_in_place_with_each_websocket_payload(
     login, example, server: Server
 ) -> None:
     example("watched")
+    metrics_history.clear("watched")  # what an earlier run published under this name (same Redis)
     page = login("viewer")
     page.goto(f"{server.url}/deployments/watched/metrics/")
     expect(page.locator("#conn")).to_have_attribute("data-state", "open")

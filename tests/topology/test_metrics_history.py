@@ -46,6 +46,13 @@ def test_the_history_keeps_the_newest_samples_oldest_first_up_to_its_cap(history
     # A shorter range is the newest part of it.
     last_5_min = metrics_history.read(history, 300, now=start + 120 * 44)
     assert [s["time"] for s in last_5_min] == [start + 120 * t for t in (42, 43, 44)]
+    # Bisection at the edges: a range that starts exactly at a sample keeps it; none left is [].
+    assert [s["time"] for s in metrics_history.read(history, 240, now=start + 120 * 44)] == [
+        start + 120 * t for t in (42, 43, 44)
+    ]
+    assert metrics_history.read(history, 60, now=start + 120 * 60) == []
+    metrics_history.clear(history)
+    assert metrics_history.read(history) == []
 
 
 def test_a_sample_keeps_what_the_charts_draw_and_an_oversized_one_is_not_kept(history: str) -> None:
@@ -78,7 +85,9 @@ def test_the_history_endpoint_serves_the_kept_samples_to_viewers(example, person
     for tick in range(3):
         metrics_history.append(payload(history, tick))
     body = signed_in(personas, "viewer").get(f"/deployments/{history}/metrics/history/?seconds=3600").json()
+    assert body["samples"] == metrics_history.read(history)
     assert len(body["samples"]) == 3
+    assert body["seconds"] == 3600
     assert body["ranges"] == [300, 900, 3600]
     assert signed_in(personas, "outsider").get(f"/deployments/{history}/metrics/history/").status_code == 403
     assert signed_in(personas, "viewer").get("/deployments/nothing/metrics/history/").status_code == 404

@@ -1,8 +1,10 @@
 """The metrics page's history: what the collector kept of the last hour, drawn before live data."""
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from topology_editor import metrics_history, roles
@@ -21,7 +23,7 @@ def bad_request(code: str, message: str) -> JsonResponse:
 
 @login_required
 @require_GET
-def history(request: HttpRequest, name: str) -> JsonResponse:
+def history(request: HttpRequest, name: str) -> HttpResponse:
     if not request.user.has_perm(roles.VIEW):
         raise PermissionDenied("your role does not allow reading deployments")
     if not Deployment.objects.filter(name=name).exists():
@@ -36,12 +38,14 @@ def history(request: HttpRequest, name: str) -> JsonResponse:
             "invalid_seconds",
             f"seconds must be a whole number from 1 to {metrics_history.HISTORY_SECONDS}, not {raw!r}",
         )
-    return JsonResponse(
-        {
-            "deployment": name,
-            "seconds": seconds,
-            "intervalSeconds": float(settings.INVOKER_METRICS_INTERVAL_SECONDS),
-            "ranges": RANGES_SECONDS,
-            "samples": metrics_history.read(name, seconds),
-        }
-    )
+    head = {
+        "deployment": name,
+        "seconds": seconds,
+        "intervalSeconds": float(settings.INVOKER_METRICS_INTERVAL_SECONDS),
+        "ranges": RANGES_SECONDS,
+    }
+    # The samples are passed on as the JSON text they are kept as: an hour of 20 pods is ~5 MB,
+    # which parsing and serialising again would spend a second of the web process's CPU on.
+    samples = b",".join(metrics_history.read_raw(name, seconds))
+    body = json.dumps(head)[:-1].encode() + b', "samples": [' + samples + b"]}"
+    return HttpResponse(body, content_type="application/json")
