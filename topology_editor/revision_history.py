@@ -69,7 +69,8 @@ class RevisionRow:
 def revision_rows(deployment: Deployment) -> list[RevisionRow]:
     """The stored revisions of ``deployment``, the desired one first (highest number)."""
     revisions = list(deployment.revisions.select_related("created_by").order_by("-number"))
-    applied = applications(deployment)
+    since = min((revision.created_at for revision in revisions), default=None)
+    applied = applications(deployment, since)
     desired = revisions[0].name if revisions else None
     rows = []
     for revision in revisions:
@@ -86,10 +87,19 @@ def revision_rows(deployment: Deployment) -> list[RevisionRow]:
     return rows
 
 
-def applications(deployment: Deployment) -> dict[str, list[Application]]:
-    """Each revision's applications in time order, from the deployment's audit trail."""
+def applications(deployment: Deployment, since: datetime | None = None) -> dict[str, list[Application]]:
+    """Each revision's applications in time order, from the deployment's audit trail.
+
+    ``since`` (the creation of the oldest revision kept) bounds the walk: a revision's audit
+    entry is written after the revision in the same transaction, so the first entry from then
+    on is that revision's creation, and older entries concern pruned revisions only."""
     entries = (
-        deployment.audit_entries.exclude(revision="")
+        deployment.audit_entries.all()
+        if since is None
+        else deployment.audit_entries.filter(created_at__gte=since)
+    )
+    entries = (
+        entries.exclude(revision="")
         .exclude(action__in=NOT_APPLYING)
         .order_by("created_at", "id")
         .values_list("revision", "action", "interface", "actor_name", "created_at")
