@@ -7,7 +7,7 @@ const ROOT = document.querySelector("#logs");
 const NAME = ROOT.dataset.name;
 const KEEP = 10000;
 const $ = (id) => document.getElementById(id);
-const state = { pod: null, container: null, pods: [], socket: null, lines: [] };
+const state = { pod: null, container: null, pods: [], socket: null, lines: [], reads: 0 };
 window.invokerLogs = state;
 
 function showError(message) {
@@ -38,15 +38,19 @@ async function read() {
   stopFollow();
   if (!state.pod || !state.container) return;
   showError("");
+  // Only the latest read is shown: an earlier one answering late must not overwrite it.
+  const mine = ++state.reads;
   const url = `/deployments/${NAME}/logs/${encodeURIComponent(state.pod)}/${encodeURIComponent(state.container)}/`;
+  let result;
   try {
-    const { data } = await api("GET", `${url}?lines=${encodeURIComponent(linesWanted())}`);
-    show(data.lines, true);
-    $("log-note").textContent = data.truncated ? "Older lines were left out." : "";
+    result = { data: (await api("GET", `${url}?lines=${encodeURIComponent(linesWanted())}`)).data };
   } catch (error) {
-    show([], true);
-    showError(error.message);
+    result = { error };
   }
+  if (mine !== state.reads) return;
+  show(result.data ? result.data.lines : [], true);
+  $("log-note").textContent = result.data?.truncated ? "Older lines were left out." : "";
+  if (result.error) showError(result.error.message);
   if ($("log-follow").checked) follow();
 }
 

@@ -154,6 +154,14 @@ def test_an_editor_reads_and_follows_each_container_and_is_told_what_is_wrong(
         assert closed["code"] == code, closed
         assert message in closed["error"]["message"], closed
 
+    # The editor links here, and a link may name the pod and container to open.
+    page.goto(f"{server.url}/deployments/{name}/")
+    expect(page.locator("nav a", has_text="Logs")).to_have_attribute("href", f"/deployments/{name}/logs/")
+    page.goto(f"{server.url}/deployments/{name}/logs/?pod={pods[-1]}&container=io")
+    expect(page.locator("#log-pod")).to_have_value(pods[-1])
+    expect(page.locator("#log-containers [data-container=io]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#log-text")).to_contain_text("io line")
+
 
 def test_a_viewer_may_not_read_logs(running: Running, login, server: Server) -> None:
     name = running.name
