@@ -85,7 +85,9 @@ def _declared_model(annotation: Any) -> type[BaseModel] | None:
 
 def _schema_field(prop: dict[str, Any]) -> type[serializers.Field]:
     """A field documented by the declaration's own schema (int-or-string: partitions, quantities)."""
-    schema = {k: v for k, v in prop.items() if k != spec_schema.INT_OR_STRING}
+    schema = {k: v for k, v in prop.items() if k not in (spec_schema.INT_OR_STRING, "examples")}
+    if prop.get("examples"):  # OpenAPI 3.0 has one example, not JSON Schema's list
+        schema["example"] = prop["examples"][0]
     return extend_schema_field(schema)(type("DeclaredValue", (serializers.JSONField,), {}))
 
 
