@@ -41,7 +41,7 @@ const CONFIG = { responsive: true, displaylogo: false };
 
 /** Every (chart, series, group, value, extra) point of one payload or kept sample. */
 function* pointsOf(payload) {
-  for (const [entity, info] of Object.entries(payload.entities || {})) yield ["pods", entity, entity, info.pods];
+  for (const [entity, info] of Object.entries(payload.entities || {})) yield ["pods", entity, "", info.pods]; // one per entity: no groups
   for (const pod of payload.pods || []) {
     const group = pod.entity || "";
     const dot = { line: { dash: "dot" } };
