@@ -69,6 +69,17 @@ async function refresh() {
   table.dataset.loaded = String(load);
 }
 
+let running = null;
+let again = false;
+/** A refresh after a burst of creations: one at a time, and one more if any came meanwhile. */
+function scheduleRefresh() {
+  if (running) { again = true; return; }
+  running = refresh().catch(report).finally(() => {
+    running = null;
+    if (again) { again = false; scheduleRefresh(); }
+  });
+}
+
 function removeRow(name) {
   const tr = rowOf(name);
   if (tr) tr.remove();
@@ -88,11 +99,11 @@ function connectList() {
     socket.onopen = () => {
       delay = 500;
       showConnection(conn, "open");
-      refresh().catch(report); // whatever changed while the socket was down
+      scheduleRefresh(); // whatever changed while the socket was down
     };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
-      if (message.type === "created") refresh().catch(report);
+      if (message.type === "created") scheduleRefresh();
       else if (message.type === "deleted") removeRow(message.name);
       else if (message.type === "status") {
         const tr = rowOf(message.name);
@@ -188,5 +199,5 @@ if (form) {
   });
 }
 
-refresh().catch(report);
+scheduleRefresh();
 connectList();

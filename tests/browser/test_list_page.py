@@ -43,6 +43,10 @@ def test_rows_appear_and_disappear_live_over_one_socket_for_the_whole_list(login
     expect(row).to_be_visible()
     expect(row.locator('[data-field="entities"]')).to_have_text("2")
 
+    for k in range(3):  # a burst: each announced, the list reloaded one at a time
+        example(f"listed-burst-{k}")
+    expect(page.locator('#deployments tr[data-name^="listed-burst-"]')).to_have_count(3)
+
     version = created["metadata"]["resourceVersion"]
     deleted = server.api(
         "owner", "DELETE", "/api/deployments/listed-live/", headers={"If-Match": f'"{version}"'}
