@@ -4,6 +4,8 @@
   fuller batch (that wait was added to every record's latency, once per entity).
 - A pod with nothing to consume and no API watch waits in one sleep, not in 20 ms slices that
   nothing could end early.
+- An idle consumer's fetches wait IDLE_FETCH_MAX_WAIT_MS on the broker (each empty fetch wakes
+  the io sidecar), a busy one or one whose partitions change its own shorter wait.
 - The lag gauges are refreshed at most every LAG_INTERVAL_SECONDS: each refresh is a round trip
   per partition through the Kafka client's network thread.
 
@@ -22,6 +24,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from executor import pipeline as pipeline_module
 from executor.env import Tuning
 from executor.kafka_clients import DATA_PATH, FETCH_MAX_WAIT_MS
 from executor.pipeline import LAG_INTERVAL_SECONDS, Pipeline
@@ -101,11 +104,16 @@ def test_a_pod_without_partitions_or_api_watch_waits_in_one_sleep() -> None:
 
 
 class CountingConsumer:
-    """The real consumer, counting the position() calls that the lag refresh makes."""
+    """The real consumer, counting its poll() calls and the position() calls of the lag refresh."""
 
     def __init__(self, consumer: KafkaConsumer) -> None:
         self._consumer = consumer
         self.positions = 0
+        self.polls = 0
+
+    def poll(self, *args: Any, **kwargs: Any) -> Any:
+        self.polls += 1
+        return self._consumer.poll(*args, **kwargs)
 
     def position(self, *args: Any, **kwargs: Any) -> Any:
         self.positions += 1
@@ -127,3 +135,64 @@ def test_the_lag_is_refreshed_at_most_once_a_lag_interval(topic: str, consumer: 
     time.sleep(LAG_INTERVAL_SECONDS + 0.05)
     pipe._update_lag()
     assert counting.positions == 2, "the lag was not refreshed after its interval"
+
+
+def fetch_wait(consumer: KafkaConsumer) -> int:
+    return consumer._fetcher.config["fetch_max_wait_ms"]
+
+
+def test_an_idle_consumer_fetches_with_a_long_wait_and_a_busy_or_changing_one_with_its_own(
+    consumer: KafkaConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "IDLE_AFTER_SECONDS", 0.2)
+    owner = Owner(consumer=consumer, active={0: object()}, pending={})
+    pipe = pipeline(owner, Tuning())
+    pipe._pace_fetches()
+    assert fetch_wait(consumer) == FETCH_MAX_WAIT_MS, "a pod that just started is not idle yet"
+    time.sleep(0.3)
+    pipe._pace_fetches()
+    assert fetch_wait(consumer) == pipeline_module.IDLE_FETCH_MAX_WAIT_MS
+    owner.pending = {1: object()}  # a partition being acquired: its first fetch must not wait long
+    pipe._pace_fetches()
+    assert fetch_wait(consumer) == FETCH_MAX_WAIT_MS
+    owner.pending = {}
+    time.sleep(0.3)
+    pipe._pace_fetches()
+    assert fetch_wait(consumer) == pipeline_module.IDLE_FETCH_MAX_WAIT_MS
+    owner.active = {0: object(), 1: object()}  # the partitions changed
+    pipe._pace_fetches()
+    assert fetch_wait(consumer) == FETCH_MAX_WAIT_MS
+
+
+def test_an_idle_pod_with_an_api_watch_looks_at_the_config_in_longer_slices_and_still_wakes_promptly(
+    consumer: KafkaConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a cluster the API watch's event ends the wait for records; the poll is sliced so the
+    loop can look at it. An idle pod slices at IDLE_SLICE_SECONDS, not every 20 ms (~4% of a core)."""
+    monkeypatch.setattr(pipeline_module, "IDLE_AFTER_SECONDS", 0.2)
+    counting, wake = CountingConsumer(consumer), threading.Event()
+    owner = Owner(consumer=counting, active={0: object()}, pending={})
+    pipe = Pipeline(
+        owner, udf=None, router=None, tuning=Tuning(idle_poll_seconds=1.0), sleep=wake.wait, wake=wake
+    )  # type: ignore[arg-type]
+    time.sleep(0.3)
+    pipe._first_records(10)
+    slices = 1.0 / pipeline_module.IDLE_SLICE_SECONDS
+    assert counting.polls <= slices + 2, f"an idle pod polled {counting.polls} times in one idle poll"
+    threading.Timer(0.1, wake.set).start()
+    started = time.monotonic()
+    pipe._first_records(10)
+    assert time.monotonic() - started < PROMPTLY, "the config change did not end the idle pod's wait"
+
+
+def test_a_pod_without_partitions_with_an_api_watch_waits_once_and_wakes_on_the_change() -> None:
+    wake, sleeps = threading.Event(), []
+    owner = Owner(consumer=None, active={})
+    pipe = Pipeline(
+        owner, udf=None, router=None, tuning=Tuning(idle_poll_seconds=2.0), sleep=sleeps.append, wake=wake
+    )  # type: ignore[arg-type]
+    threading.Timer(0.1, wake.set).start()
+    started = time.monotonic()
+    pipe._poll()
+    assert time.monotonic() - started < PROMPTLY, "the config change did not end the wait"
+    assert sleeps == [], "the wait was cut into sleeps"
