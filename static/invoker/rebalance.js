@@ -2,10 +2,13 @@
 // load before and after as numbers and as a small bar chart, and Apply (one revision, trigger
 // "rebalance"). Without measured rates it steps aside for the even-by-count plan.
 import { api, escapeHtml } from "./common.js";
+import { installAutoscale } from "./autoscale.js";
 import { installDrain } from "./drain.js";
 
-// The editor imports this module; the pods' Drain buttons come with it (drain.js).
+// The editor imports this module; the pods' Drain buttons and the entities' autoscaler
+// recommendations come with it (drain.js, autoscale.js).
 installDrain();
+installAutoscale();
 
 const SVG = "http://www.w3.org/2000/svg";
 
