@@ -1,0 +1,109 @@
+"""The chart's Role is enough for the dashboard's logs, and ``pods/log`` in it is needed: against
+the real apiserver, the log reader (orchestrator.logs.KubeLogs) runs as a ServiceAccount bound to
+the chart's rendered Role and reads a real node pod's container log; without the ``pods/log``
+rule the same read is refused (403)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from orchestrator.logs import KubeLogs
+from tests.chart.conftest import one
+from tests.integration.real_node_harness import MissingError, load_node, placed_namespace, placed_on_node
+from tests.polling import wait_until
+
+ACCOUNT = "invoker-logs-reader"
+
+
+@pytest.fixture(scope="module")
+def admin(kube_cluster) -> client.ApiClient:
+    return config.new_client_from_config(config_file=kube_cluster.kubeconfig)
+
+
+@pytest.fixture(scope="module")
+def namespace(admin: client.ApiClient) -> Iterator[str]:
+    try:
+        node = load_node()
+    except MissingError as exc:
+        pytest.fail(str(exc))
+    core = client.CoreV1Api(admin)
+    name = placed_namespace(core, "logs-rbac")
+    labels = {"app.kubernetes.io/instance": "logged", "invoker.io/pod": "e-0", "invoker.io/entity": "e"}
+    container = {
+        "name": "udf",
+        "image": node.busybox_image,
+        "imagePullPolicy": "Never",
+        "command": ["sh", "-c", "echo hello from udf; sleep 3600"],
+    }
+    spec = placed_on_node({"containers": [container], "terminationGracePeriodSeconds": 0})
+    core.create_namespaced_pod(name, {"metadata": {"name": "logged-e-0", "labels": labels}, "spec": spec})
+    core.create_namespaced_service_account(name, {"metadata": {"name": ACCOUNT}})
+    try:
+        yield name
+    finally:
+        core.delete_namespace(name)
+
+
+def as_account(kube_cluster, namespace: str) -> client.ApiClient:
+    """A client that the apiserver treats as the ServiceAccount (impersonation by the admin)."""
+    api = config.new_client_from_config(config_file=kube_cluster.kubeconfig)
+    api.set_default_header("Impersonate-User", f"system:serviceaccount:{namespace}:{ACCOUNT}")
+    return api
+
+
+def bind(admin: client.ApiClient, namespace: str, role: dict[str, Any]) -> None:
+    rbac = client.RbacAuthorizationV1Api(admin)
+    role = copy.deepcopy(role)
+    role["metadata"] = {"name": "orchestrator", "namespace": namespace}
+    for existing in ("role", "role_binding"):
+        try:
+            getattr(rbac, f"delete_namespaced_{existing}")("orchestrator", namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+    rbac.create_namespaced_role(namespace, role)
+    rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "orchestrator", "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "orchestrator"},
+            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
+        },
+    )
+
+
+def test_the_charts_role_reads_logs_and_pods_log_is_what_allows_it(
+    helm, kube_cluster, admin, namespace
+) -> None:
+    role = one(helm.template(None), "Role")
+    bind(admin, namespace, role)
+    logs = KubeLogs(as_account(kube_cluster, namespace), namespace)
+    chunk = wait_until(
+        lambda: (c := logs.tail("logged", "e-0", "udf", 5)).lines and c,
+        120,
+        "the pod on the real node to print",
+    )
+    assert chunk.lines == ["hello from udf"]
+
+    without = copy.deepcopy(role)
+    without["rules"] = [r for r in without["rules"] if "pods/log" not in r["resources"]]
+    assert len(without["rules"]) == len(role["rules"]) - 1
+    bind(admin, namespace, without)
+
+    def refused() -> ApiException | None:
+        try:
+            logs.tail("logged", "e-0", "udf", 5)
+        except ApiException as exc:
+            return exc
+        return None  # the RBAC cache may take a moment to see the new Role
+
+    error = wait_until(refused, 30, "the read to be refused without pods/log")
+    assert error.status == 403
+    assert 'cannot get resource "pods/log"' in json.loads(error.body)["message"], error.body
