@@ -79,6 +79,21 @@ class ResumeWatch:
         wait_until(all_resumed, timeout, "every pod committing again", interval=0.05)
         return resumed
 
+    def gave_up(self, since: float, timeout: float) -> dict[str, float]:
+        """Seconds from `since` until each pod was seen owning fewer than all its partitions: it
+        noticed the broker was gone and abandoned its transactions in flight."""
+        gave_up: dict[str, float] = {}
+
+        def all_gave_up() -> bool:
+            for name, samples in self.samples.items():
+                first = next((s for s in list(samples) if s.started >= since and not s.owns_everything), None)
+                if first is not None:
+                    gave_up[name] = first.finished - since
+            return len(gave_up) == len(self.samples)
+
+        wait_until(all_gave_up, timeout, "every pod giving up its partitions", interval=0.05)
+        return gave_up
+
     @staticmethod
     def _resumed(samples: list[Sample], since: float) -> float | None:
         after = [s for s in samples if s.started >= since]
