@@ -170,7 +170,12 @@ class ClaimWaiter:
                 self._kick.clear()
                 continue
             for epoch in sorted({e for e, _ in waiting.values()}):
-                self._attempt(epoch, [p for p, (e, _) in waiting.items() if e == epoch], waiting)
+                partitions = [p for p, (e, _) in waiting.items() if e == epoch]
+                try:
+                    self._attempt(epoch, partitions, waiting)
+                except Exception as exc:  # never die: a partition left waiting would never be acquired
+                    log.exception("claim waiter: attempt for %s failed", partitions)
+                    self._finish(epoch, [Claimed(p, epoch, "error", exc) for p in partitions])
             self._stop.wait(CLAIM_RETRY_SECONDS)
 
     def _attempt(self, epoch: int, partitions: list[int], waiting: dict[int, tuple[int, float]]) -> None:

@@ -148,12 +148,27 @@ def test_totals_stay_exact_through_a_partition_move_that_restarts_nothing(app: A
     app.wc.assignment = {"splitter-0": [0], "splitter-1": [1, 2, 3], "splitter-2": [4, 5]}
     app.control.save(app.wc.manifest())
     gainer = app.wc.pods()["splitter-1"]
-    wait(lambda: app.wc.records_in(gainer, 1) > 0, 60, "splitter-1 to consume partition 1", interval=0.1)
+    try:
+        wait(lambda: app.wc.records_in(gainer, 1) > 0, 60, "splitter-1 to consume partition 1", interval=0.1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{splitter_logs(app)}") from None
     app.exact_after(producer)
     assert {name: pod.metadata.uid for name, pod in app.wc.pods().items()} == before, "no pod was replaced"
     assert app.wc.restarts() == restarts, "no container restarted"
     log = app.wc.core.read_namespaced_pod_log(gainer.metadata.name, app.wc.namespace, container="io")
     assert "from the api" in log, "the move must reach the pod through its ConfigMap watch"
+
+
+def splitter_logs(app: App, lines: int = 40) -> str:
+    """The last lines of the splitters' io logs, for a move that did not happen."""
+    found = []
+    for name, pod in sorted(app.wc.pods().items()):
+        if name.startswith("splitter"):
+            log = app.wc.core.read_namespaced_pod_log(
+                pod.metadata.name, app.wc.namespace, container="io", tail_lines=lines
+            )
+            found.append(f"--- {name} io ---\n{log}")
+    return "\n".join(found)
 
 
 def container_pid(app: App, pod: client.V1Pod, container: str) -> int:
