@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from topology_editor.views import history, pages
+from topology_editor.views import history, metrics_history, pages
 
 app_name = "pages"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", pages.deployment_list, name="deployment-list"),
     path("deployments/<slug:name>/", pages.editor, name="editor"),
     path("deployments/<slug:name>/metrics/", pages.metrics, name="metrics"),
+    path("deployments/<slug:name>/metrics/history/", metrics_history.history, name="metrics-history"),
     path("deployments/<slug:name>/revisions/", history.revisions, name="revisions"),
     path("deployments/<slug:name>/audit/", history.audit_timeline, name="audit"),
     path("deployments/<slug:name>/revisions/diff/", history.revision_diff, name="revision-diff"),
