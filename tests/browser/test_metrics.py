@@ -63,7 +63,7 @@ def test_the_list_shows_each_deployments_state_live(login, example, server: Serv
     page = login("viewer")
     row = page.locator('tr[data-name="listed"]')
     expect(row.locator("[data-status=state]")).to_have_text("Pending")
-    expect(row).to_have_attribute("data-conn", "open")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")  # the list's one socket
     failed = payload("listed", 1)
     failed["status"].update(state="Failed", lastError="ImagePullBackOff on splitter-0")
     deadline = time.monotonic() + 20
