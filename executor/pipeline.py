@@ -312,18 +312,27 @@ class Pipeline:
         )
 
     def _commit(self, partitions: list[int], offsets: dict[int, int], writes: dict[int, Any]) -> list[int]:
-        """Two-phase commit of each partition's batch; returns the partitions that committed."""
+        """Two-phase commit of each partition's batch; returns the partitions that committed.
+
+        The input offsets join each transaction (a broker round trip or two) while the state
+        sidecar stages the batch: neither needs the other, only the Kafka commit needs both.
+        """
         own = self.own
+        joining = {p: own.pool.submit(self._send_offsets, own.active[p], offsets[p]) for p in partitions}
+        failure: BaseException | None = None
         try:
             batches = {p: [own.active[p].committed, offsets[p], writes.get(p, {})] for p in partitions}
             prepared = own.state.call("prepare", batches=batches, **own.fence())["results"]
         except RETRY_ERRORS as exc:
-            own.retry(partitions, "prepare", exc)
+            failure = exc
+        joined = {p: future.result() for p, future in joining.items()}  # before a retry closes a producer
+        if failure is not None:
+            own.retry(partitions, "prepare", failure)
             return []
         own.retry([p for p in partitions if prepared[p] == "fenced"], "fenced in state store")
         own.retry([p for p in partitions if prepared[p] == "behind"], "state cache behind")
         ready = [p for p in partitions if prepared[p] == "ok"]
-        outcomes = list(own.pool.map(lambda p: self._commit_kafka(own.active[p], offsets[p]), ready))
+        outcomes = list(own.pool.map(lambda p: joined[p] or self._commit_kafka(own.active[p]), ready))
         for p, error in zip(ready, outcomes, strict=True):
             if error is not None:
                 metrics.TRANSACTIONS.labels("failed").inc()
@@ -338,23 +347,30 @@ class Pipeline:
             own.retry(list(own.active), "broker unreachable", outage)
         return done
 
-    def _commit_kafka(self, task: Task, offset: int) -> BaseException | None:
+    def _send_offsets(self, task: Task, offset: int) -> BaseException | None:
         started = time.monotonic()
         try:
             tp = TopicPartition(self.own.main.input_topic, task.partition)
             task.producer.send_offsets_to_transaction(
                 {tp: OffsetAndMetadata(offset, "", -1)}, self.own.main.group_id
             )
-            offsets_done = time.monotonic()
+        except KafkaError as exc:
+            return exc
+        if time.monotonic() - started > SLOW_COMMIT:  # a broker outage, or a slow broker
+            log.warning(
+                "partition %d: slow Kafka commit: offsets %.2fs", task.partition, time.monotonic() - started
+            )
+        return None
+
+    def _commit_kafka(self, task: Task) -> BaseException | None:
+        started = time.monotonic()
+        try:
             task.producer.commit_transaction()
         except KafkaError as exc:
             return exc
-        if time.monotonic() - started > SLOW_COMMIT:  # a broker outage, or a slow broker: say which step
+        if time.monotonic() - started > SLOW_COMMIT:
             log.warning(
-                "partition %d: slow Kafka commit: offsets %.2fs, commit %.2fs",
-                task.partition,
-                offsets_done - started,
-                time.monotonic() - offsets_done,
+                "partition %d: slow Kafka commit: commit %.2fs", task.partition, time.monotonic() - started
             )
         return None
 
