@@ -10,7 +10,9 @@ Three measurements in one run, on the same broker and the same text:
    in input words per second from the moment 10% to the moment 90% of all words are reflected
    in the committed totals (the same window is applied to the baseline's progress);
 3. latency under a steady load: a probe word is produced every 50 ms and timed until its total
-   appears in the committed output of sum (p50/p99);
+   appears in the committed output of sum (p50/p99), with each pod's batches over that window
+   (batches/s, records per batch, mean UDF, state read and commit time per batch, from the
+   pods' own metrics), which says where the latency goes;
 4. idle CPU: once the load has stopped, the CPU time of each pod's three processes over a quiet
    window, beside a plain kafka-python consumer polling an empty topic over the same window.
 
