@@ -39,6 +39,8 @@ def test_an_editor_draws_a_two_entity_topology_from_an_empty_deployment_and_save
     expect(page.locator("#dirty")).to_be_visible()
 
     set_field(page, "requests cpu", "250m")
+    # The panel's fields are the spec's declared ones, served with the page (spec_editor.py).
+    set_field(page, "limits ephemeral-storage", "1Gi")
 
     # The server's validation error is shown at the field it concerns.
     set_field(page, "Executor image", "Not An Image!")
@@ -67,7 +69,8 @@ def test_an_editor_draws_a_two_entity_topology_from_an_empty_deployment_and_save
     assert (splitter["name"], totals["name"]) == ("splitter", "totals")
     assert totals["inputTopic"] == splitter["outputTopic"] == "splitter-out"
     assert [pod["name"] for pod in totals["pods"]] == ["totals-0"]
-    assert splitter["pods"][0]["resources"] == {"requests": {"cpu": "250m"}}
+    resources = {"requests": {"cpu": "250m"}, "limits": {"ephemeral-storage": "1Gi"}}
+    assert splitter["pods"][0]["resources"] == resources
 
     # The YAML view shows the same spec.
     page.click("#tab-yaml")

@@ -17,7 +17,9 @@ const spec = () => ({
 
 test("a new entity gets the first name no entity or pod has", () => {
   const s = spec();
-  s.statefulEntities.push(newEntity("entity-3"));
+  s.statefulEntities.push(newEntity("entity-3", { ioAddress: "kafka:9092" }));
+  assert.equal(s.statefulEntities[2].ioAddress, "kafka:9092"); // the served defaults
+  assert.deepEqual(s.statefulEntities[2].pods, [{ name: "entity-3-0", partitions: [0], resources: {} }]);
   assert.equal(uniqueName(s.statefulEntities, "entity"), "entity-4");
   assert.equal(uniqueName(spec().statefulEntities, "entity"), "entity-3");
 });
@@ -67,9 +69,12 @@ test("a field's text becomes the value the API takes", () => {
   const s = spec();
   setPath(s, "spec.statefulEntities[0].pods[1].partitions", "4, 5 x");
   assert.deepEqual(s.statefulEntities[0].pods[1].partitions, [4, 5, "x"]); // "x": the server says why
+  const integers = new Set(["inputPartitions"]); // as the served declaration says
   setPath(s, "spec.statefulEntities[0].inputPartitions", "8");
+  assert.equal(s.statefulEntities[0].inputPartitions, "8"); // not declared an integer: the text
+  setPath(s, "spec.statefulEntities[0].inputPartitions", "8", integers);
   assert.equal(s.statefulEntities[0].inputPartitions, 8);
-  setPath(s, "spec.statefulEntities[0].inputPartitions", "");
+  setPath(s, "spec.statefulEntities[0].inputPartitions", "", integers);
   assert.equal("inputPartitions" in s.statefulEntities[0], false);
   setPath(s, "spec.imagePullSecrets", "a, b");
   assert.deepEqual(s.imagePullSecrets, [{ name: "a" }, { name: "b" }]);

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from orchestrator.spec_editor import editor_fields
 from topology_editor import roles
 from topology_editor.models import Deployment
 
@@ -64,7 +65,14 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def editor(request: HttpRequest, name: str) -> HttpResponse:
-    return _deployment_page(request, name, "pages/editor.html")
+    # The spec's fields and defaults come with the page (json_script, no second request): the
+    # editor draws its panel and new entities from them, not from a copy in JavaScript.
+    return _deployment_page(request, name, "pages/editor.html", {"spec_fields": _editor_fields()})
+
+
+@cache
+def _editor_fields() -> dict[str, object]:
+    return editor_fields()
 
 
 @login_required

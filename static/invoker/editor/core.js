@@ -5,7 +5,7 @@
 import { api, renderStatus } from "../common.js";
 import { allDrawn, renderGraph } from "./graph.js";
 import { renderPanel } from "./panel.js";
-import { $, CAN_CHANGE, CAN_REBALANCE, NAME, URL_, entities, message, state, view } from "./page.js";
+import { $, CAN_CHANGE, CAN_REBALANCE, FIELDS, NAME, URL_, entities, message, state, view } from "./page.js";
 import { POOL, moving, movePartitions as moveInSpec, newEntity, uniqueName } from "./spec.js";
 import { adopt as adoptSpec, commit, isDirty, onlyMoves, savedOwners } from "./store.js";
 import { refreshYaml } from "./yaml-tab.js";
@@ -86,7 +86,7 @@ export const dirty = () => isDirty(state);
 
 export function addEntity() {
   change((spec) => {
-    spec.statefulEntities.push(newEntity(uniqueName(spec.statefulEntities, "entity")));
+    spec.statefulEntities.push(newEntity(uniqueName(spec.statefulEntities, "entity"), FIELDS.newEntity));
     state.selected = spec.statefulEntities.length - 1;
   });
 }

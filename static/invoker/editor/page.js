@@ -8,6 +8,13 @@ export const CAN_CHANGE = root.dataset.canChange === "1";
 export const CAN_REBALANCE = root.dataset.canRebalance === "1";
 export const URL_ = `/api/deployments/${NAME}/`;
 export const $ = (selector) => document.querySelector(selector);
+/** The spec's fields, defaults and bounds, from its one declaration (orchestrator/spec_editor.py),
+ * served with the page: the panel and new entities are drawn from them. */
+export const FIELDS = JSON.parse($("#spec-fields").textContent);
+/** The keys whose text the API takes as a number. */
+export const INTEGER_KEYS = new Set(
+  [...FIELDS.deployment, ...FIELDS.entity, ...FIELDS.pod].filter((f) => f.type === "integer").map((f) => f.key),
+);
 
 export const state = createState();
 window.invokerEditor = state; // for the browser tests and debugging

@@ -3,13 +3,25 @@
 // entity selected, a pod added or removed); the server's field errors shown at their field.
 import { escapeHtml } from "../common.js";
 import { change, render } from "./core.js";
-import { $, CAN_CHANGE, entities, state, view } from "./page.js";
+import { $, CAN_CHANGE, FIELDS, INTEGER_KEYS, entities, state, view } from "./page.js";
 import { addPod, connect, setPath } from "./spec.js";
 
-const RESOURCE_FIELDS = [["requests", "cpu"], ["requests", "memory"], ["limits", "cpu"], ["limits", "memory"]];
+/** Every section and name of a pod's resources, e.g. ["limits", "cpu"] (from the served declaration). */
+const RESOURCE_FIELDS = FIELDS.resources.sections.flatMap((section) => FIELDS.resources.names.map((name) => [section, name]));
 
 function field(label, path, value, type = "text") {
   return `<label>${label}<input data-path="${path}" type="${type}" value="${escapeHtml(value ?? "")}" ${CAN_CHANGE ? "" : "readonly"}></label>`;
+}
+
+/** A list shows as text: pull secrets by name, partitions as they are, comma-separated. */
+function shown(value) {
+  return Array.isArray(value) ? value.map((item) => (typeof item === "object" ? item.name : item)).join(", ") : value;
+}
+
+/** The inputs of the declared `fields` of `object`, at `base`; `prefix` goes before each label. */
+function declared(fields, base, object, prefix = "") {
+  return fields.map((f) => field(prefix ? `${prefix} ${f.label.toLowerCase()}` : f.label, `${base}.${f.key}`,
+    shown(object[f.key]), f.type === "integer" ? "number" : "text")).join("");
 }
 
 export function renderPanel() {
@@ -43,29 +55,18 @@ function panelHtml() {
   if (!e) {
     const s = state.spec;
     return `<h2>Deployment</h2>
-      ${field("Version", "spec.version", s.version)}
-      ${field("Image pull policy", "spec.imagePullPolicy", s.imagePullPolicy)}
-      ${field("History limit", "spec.historyLimit", s.historyLimit, "number")}
-      ${field("Image pull secrets", "spec.imagePullSecrets", (s.imagePullSecrets || []).map((x) => x.name).join(", "))}
+      ${declared(FIELDS.deployment, "spec", s)}
       <p class="muted">Select an entity to edit it.</p>`;
   }
   const base = `spec.statefulEntities[${i}]`;
   const others = entities().map((o, k) => (k === i ? "" : `<option value="${k}">${escapeHtml(o.name)}</option>`)).join("");
   const pods = e.pods.map((pod, j) => `<fieldset class="podfields"><legend>Pod ${j + 1}</legend>
-    ${field("Pod name", `${base}.pods[${j}].name`, pod.name)}
-    ${field("Partitions", `${base}.pods[${j}].partitions`, pod.partitions.join(", "))}
+    ${declared(FIELDS.pod, `${base}.pods[${j}]`, pod, "Pod")}
     ${RESOURCE_FIELDS.map(([section, name]) => field(`${section} ${name}`, `${base}.pods[${j}].resources.${section}.${name}`,
       pod.resources?.[section]?.[name])).join("")}
     <button class="remove-pod" data-pod="${j}" ${CAN_CHANGE ? "" : "disabled"}>Remove pod</button></fieldset>`).join("");
   return `<h2>Entity</h2>
-    ${field("Name", `${base}.name`, e.name)}
-    ${field("Executor image", `${base}.executorImage`, e.executorImage)}
-    ${field("IO image", `${base}.ioImage`, e.ioImage)}
-    ${field("State image", `${base}.stateImage`, e.stateImage)}
-    ${field("IO address", `${base}.ioAddress`, e.ioAddress)}
-    ${field("Input topic", `${base}.inputTopic`, e.inputTopic)}
-    ${field("Output topic", `${base}.outputTopic`, e.outputTopic)}
-    ${field("Input partitions", `${base}.inputPartitions`, e.inputPartitions, "number")}
+    ${declared(FIELDS.entity, base, e)}
     <label>Connect output to <select id="connect" ${CAN_CHANGE ? "" : "disabled"}><option value="">—</option>${others}</select></label>
     <h3>Pods</h3>${pods}
     <div class="toolbar"><button id="add-pod" ${CAN_CHANGE ? "" : "disabled"}>Add pod</button>
@@ -90,7 +91,7 @@ export function showFieldErrors() {
 
 $("#panel").addEventListener("change", (event) => {
   const el = event.target;
-  if (el.dataset.path) change((spec) => setPath(spec, el.dataset.path, el.value.trim()));
+  if (el.dataset.path) change((spec) => setPath(spec, el.dataset.path, el.value.trim(), INTEGER_KEYS));
   if (el.id === "connect" && el.value !== "") {
     const i = state.selected; const k = Number(el.value);
     change((spec) => connect(spec.statefulEntities[i], spec.statefulEntities[k]));

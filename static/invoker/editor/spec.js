@@ -13,12 +13,11 @@ export function uniqueName(entities, base) {
   return `${base}-${n}`;
 }
 
-/** A new entity called `name`: the example's images, its own topics, one pod owning partition 0. */
-export function newEntity(name) {
+/** A new entity called `name`: the served `defaults` (images, Kafka address: the spec's
+ * declaration), its own topics, one pod owning partition 0. */
+export function newEntity(name, defaults = {}) {
   return {
-    name, executorImage: "invoker/executor:0.1", ioImage: "invoker/io-sidecar:0.1",
-    stateImage: "invoker/state-sidecar:0.1", ioAddress: "127.0.0.1:9092",
-    inputTopic: `${name}-in`, outputTopic: `${name}-out`,
+    ...defaults, name, inputTopic: `${name}-in`, outputTopic: `${name}-out`,
     pods: [{ name: `${name}-0`, partitions: [0], resources: {} }],
   };
 }
@@ -74,9 +73,10 @@ export function addPod(entity) {
 }
 
 /** Sets the field at `path` ("spec.statefulEntities[0].pods[1].resources.limits.cpu") from the
- * text `raw` of its input: numbers where the API wants numbers, lists split on commas or spaces,
- * an empty optional field removed (and an empty resources section with it). */
-export function setPath(spec, path, raw) {
+ * text `raw` of its input: numbers for the keys in `integers` (the served declaration's integer
+ * fields), lists split on commas or spaces, an empty optional field removed (and an empty
+ * resources section with it). */
+export function setPath(spec, path, raw, integers = new Set()) {
   const keys = path.replace(/^spec\./, "").split(/\.|\[(\d+)\]/).filter((k) => k !== undefined && k !== "");
   const last = keys.pop();
   const parent = keys.reduce((o, k) => (o[k] ??= {}), spec);
@@ -84,14 +84,14 @@ export function setPath(spec, path, raw) {
   if (keys.includes("resources")) {
     if (raw === "") delete parent[last]; else parent[last] = raw;
     const pod = keys.slice(0, -2).reduce((o, k) => o[k], spec);
-    for (const section of ["requests", "limits"]) {
-      if (pod.resources[section] && !Object.keys(pod.resources[section]).length) delete pod.resources[section];
+    for (const [section, amounts] of Object.entries(pod.resources)) {
+      if (!Object.keys(amounts).length) delete pod.resources[section];
     }
   } else if (last === "imagePullSecrets") {
     parent[last] = raw.split(/[\s,]+/).filter(Boolean).map((name) => ({ name }));
   } else if (last === "partitions") {
     parent[last] = raw.split(/[\s,]+/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-  } else if (["inputPartitions", "historyLimit"].includes(last)) {
+  } else if (integers.has(last)) {
     if (raw === "") delete parent[last]; else parent[last] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
   } else {
     parent[last] = raw;
