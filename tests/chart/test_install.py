@@ -128,7 +128,7 @@ def test_helm_install_is_accepted_by_the_api_server(helm, cluster, values) -> No
         assert not cluster.rbac.list_namespaced_role(managed).items
     else:
         role = cluster.rbac.read_namespaced_role(f"{RELEASE}-invoker-orchestrator", managed)
-    assert len(role.rules) == 7  # the table of docs/orchestrator.md, "Least RBAC"
+    assert len(role.rules) == 8  # the table of docs/orchestrator.md, "Least RBAC"
     # The migration hook ran and was cleaned up (hook-succeeded).
     assert not client.BatchV1Api(cluster.api).list_namespaced_job(namespace).items
 
