@@ -312,27 +312,18 @@ class Pipeline:
         )
 
     def _commit(self, partitions: list[int], offsets: dict[int, int], writes: dict[int, Any]) -> list[int]:
-        """Two-phase commit of each partition's batch; returns the partitions that committed.
-
-        The input offsets join each transaction (a broker round trip or two) while the state
-        sidecar stages the batch: neither needs the other, only the Kafka commit needs both.
-        """
+        """Two-phase commit of each partition's batch; returns the partitions that committed."""
         own = self.own
-        joining = {p: own.pool.submit(self._send_offsets, own.active[p], offsets[p]) for p in partitions}
-        failure: BaseException | None = None
         try:
             batches = {p: [own.active[p].committed, offsets[p], writes.get(p, {})] for p in partitions}
             prepared = own.state.call("prepare", batches=batches, **own.fence())["results"]
         except RETRY_ERRORS as exc:
-            failure = exc
-        joined = {p: future.result() for p, future in joining.items()}  # before a retry closes a producer
-        if failure is not None:
-            own.retry(partitions, "prepare", failure)
+            own.retry(partitions, "prepare", exc)
             return []
         own.retry([p for p in partitions if prepared[p] == "fenced"], "fenced in state store")
         own.retry([p for p in partitions if prepared[p] == "behind"], "state cache behind")
         ready = [p for p in partitions if prepared[p] == "ok"]
-        outcomes = list(own.pool.map(lambda p: joined[p] or self._commit_kafka(own.active[p]), ready))
+        outcomes = list(own.pool.map(lambda p: self._commit_kafka(own.active[p], offsets[p]), ready))
         for p, error in zip(ready, outcomes, strict=True):
             if error is not None:
                 metrics.TRANSACTIONS.labels("failed").inc()
@@ -347,30 +338,23 @@ class Pipeline:
             own.retry(list(own.active), "broker unreachable", outage)
         return done
 
-    def _send_offsets(self, task: Task, offset: int) -> BaseException | None:
+    def _commit_kafka(self, task: Task, offset: int) -> BaseException | None:
         started = time.monotonic()
         try:
             tp = TopicPartition(self.own.main.input_topic, task.partition)
             task.producer.send_offsets_to_transaction(
                 {tp: OffsetAndMetadata(offset, "", -1)}, self.own.main.group_id
             )
-        except KafkaError as exc:
-            return exc
-        if time.monotonic() - started > SLOW_COMMIT:  # a broker outage, or a slow broker
-            log.warning(
-                "partition %d: slow Kafka commit: offsets %.2fs", task.partition, time.monotonic() - started
-            )
-        return None
-
-    def _commit_kafka(self, task: Task) -> BaseException | None:
-        started = time.monotonic()
-        try:
+            offsets_done = time.monotonic()
             task.producer.commit_transaction()
         except KafkaError as exc:
             return exc
-        if time.monotonic() - started > SLOW_COMMIT:
+        if time.monotonic() - started > SLOW_COMMIT:  # a broker outage, or a slow broker: say which step
             log.warning(
-                "partition %d: slow Kafka commit: commit %.2fs", task.partition, time.monotonic() - started
+                "partition %d: slow Kafka commit: offsets %.2fs, commit %.2fs",
+                task.partition,
+                offsets_done - started,
+                time.monotonic() - offsets_done,
             )
         return None
 
