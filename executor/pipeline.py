@@ -187,15 +187,14 @@ class Pipeline:
                 self.own.active[p].rewind(consumer, self.own.main.input_topic)
         polled: Polled = {}
         count = self._merge(polled, self._first_records(limit))
-        # The batch takes what is already fetched and no more: waiting for a fuller batch added
-        # up to batch_max_seconds per entity to every record's latency, while a batch loop that
-        # takes what is there batches by itself under load (records gather while one commits).
+        # Gathering up to batch_max_seconds stays: taking only what was already fetched doubled
+        # the transactions per second without lowering the latency (A/B in executor_throughput:
+        # commits, ~60 ms a batch locally, dominate it).
         deadline = time.monotonic() + self.tuning.batch_max_seconds
-        while count and count < limit and time.monotonic() < deadline:
-            added = self._merge(polled, consumer.poll(timeout_ms=0, max_records=limit - count))
-            if not added:
-                break
-            count += added
+        while count and count < limit and (remaining := deadline - time.monotonic()) > 0:
+            count += self._merge(
+                polled, consumer.poll(timeout_ms=max(1, int(remaining * 1000)), max_records=limit - count)
+            )
         return polled
 
     def _wait_over(self) -> float:

@@ -1,7 +1,5 @@
 """The io loop costs no latency and no idle CPU it does not need (issue 17 item 7, pipeline.py).
 
-- A batch takes the records already fetched and goes: it does not wait batch_max_seconds for a
-  fuller batch (that wait was added to every record's latency, once per entity).
 - A pod with nothing to consume and no API watch waits in one sleep, not in 20 ms slices that
   nothing could end early.
 - An idle consumer's fetches wait IDLE_FETCH_MAX_WAIT_MS on the broker (each empty fetch wakes
@@ -21,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from executor import pipeline as pipeline_module
@@ -29,10 +27,7 @@ from executor.env import Tuning
 from executor.kafka_clients import DATA_PATH, FETCH_MAX_WAIT_MS
 from executor.pipeline import LAG_INTERVAL_SECONDS, Pipeline
 
-RECORDS = 50
-#: Long, so that waiting it out is unmistakable.
-GATHER = 3.0
-#: Well under GATHER, well over a loaded machine's scheduling delays.
+#: Well over a loaded machine's scheduling delays.
 PROMPTLY = 1.0
 
 
@@ -71,28 +66,6 @@ def consumer(kafka_bootstrap: str, topic: str, suffix: str) -> Iterator[KafkaCon
 def pipeline(owner: Owner, tuning: Tuning, sleep: Any = None) -> Pipeline:
     sleep = sleep or threading.Event().wait
     return Pipeline(owner, udf=None, router=None, tuning=tuning, sleep=sleep, wake=None)  # type: ignore[arg-type]
-
-
-def test_a_batch_takes_the_records_already_fetched_without_waiting_for_a_fuller_one(
-    kafka_bootstrap: str, topic: str, consumer: KafkaConsumer
-) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
-    for i in range(RECORDS):
-        producer.send(topic, value=b"%d" % i, partition=0)
-    producer.flush()
-    producer.close()
-    tuning = Tuning(batch_max_records=10_000, batch_max_seconds=GATHER, idle_poll_seconds=GATHER)
-    pipe = pipeline(Owner(consumer=consumer, active={0: object()}), tuning)
-    got, started = 0, time.monotonic()
-    polled = pipe._poll()
-    took = time.monotonic() - started
-    got += sum(len(records) for records in polled.values())
-    assert got > 0, "the first poll of the batch found none of the records produced"
-    assert took < PROMPTLY, f"the batch waited {took:.2f}s for more records after the first arrived"
-    deadline = time.monotonic() + 10  # the rest, as the loop of a pod polls again at once
-    while got < RECORDS and time.monotonic() < deadline:
-        got += sum(len(records) for records in pipe._poll().values())
-    assert got == RECORDS
 
 
 def test_a_pod_without_partitions_or_api_watch_waits_in_one_sleep() -> None:
