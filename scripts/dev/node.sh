@@ -6,8 +6,9 @@ NODE_TOOLS="$INVOKER_CACHE/npm"
 
 ensure_node_tools() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
-  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
-    || die "Node.js 20.19 or newer is required for ESLint (found $(node --version))"
+  # ESLint 9 runs on Debian 12's own Node.js (18.19): a fresh machine needs nothing newer.
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 18) ? 0 : 1)' \
+    || die "Node.js 18.18 or newer is required for ESLint (found $(node --version))"
   local stamp; stamp=$(file_hash "$INVOKER_ROOT/package.json" "$INVOKER_ROOT/package-lock.json")
   if [ "$(cat "$NODE_TOOLS/.lock-stamp" 2>/dev/null)" != "$stamp" ]; then
     log "installing the pinned JavaScript tools (package-lock.json) into $NODE_TOOLS"
