@@ -30,6 +30,7 @@ from kafka.errors import KafkaError
 from jobs.backends import get_backend
 from orchestrator.backend import Backend, Observed
 from orchestrator.local.backend import LocalBackend
+from topology_editor import metrics_history, partition_rates
 from topology_editor.models import Deployment
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,23 @@ def remove_deployment(name: str, backend: Backend) -> None:
     """Deletes the deployment's objects, then its data; the data again a minute later."""
     targets = data_targets(backend.observe(name))
     backend.delete_deployment(name)
+    _forget_samples(name)
     if not targets:
         return  # nothing of it ever ran here
     _wait_for_local_pods(name, backend)
     owned = remove_data(name, targets, owned=None)
     _remove_local_logs(name, backend)
     cleanup_deleted.apply_async(args=[name, targets, owned], countdown=CLEANUP_AGAIN_SECONDS)
+
+
+def _forget_samples(name: str) -> None:
+    """The dashboard's kept samples of it: a deployment created again under the name starts a
+    history of its own. Redis being away only delays this (the samples expire on their own)."""
+    try:
+        metrics_history.clear(name)
+        partition_rates.clear(name)
+    except redis.RedisError as exc:
+        log.warning("metrics samples of %s not deleted (they expire on their own): %s", name, exc)
 
 
 def remove_data(name: str, targets: list[list[str]], owned: bool | None) -> bool:

@@ -105,5 +105,5 @@ def size(deployment: str) -> int:
 
 
 def clear(deployment: str) -> None:
-    """Forgets a deployment's history (tests; a deleted deployment's expires on its own)."""
+    """Forgets a deployment's history (jobs.cleanup, when it is deleted; tests)."""
     _redis().delete(_key(deployment))

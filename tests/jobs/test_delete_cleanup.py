@@ -29,7 +29,8 @@ from jobs.cleanup import (
 )
 from jobs.tasks import reconcile_deployment
 from orchestrator import load_manifest_yaml
-from topology_editor import services
+from tests.browser.payloads import payload
+from topology_editor import metrics_history, partition_rates, services
 from topology_editor.models import Interface
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
@@ -117,8 +118,13 @@ def test_deleting_a_deployment_removes_its_state_changelogs_groups_and_pod_logs(
     bootstrap, state_url = str(main["bootstrapServers"]), main["stateBackend"]["url"]  # type: ignore[index]
     assert state_keys(state_url, name) == 2  # the meta hashes of partitions 0 and 1
     assert kafka_has(bootstrap, topic, group) == (True, True)
+    assert metrics_history.append(payload(name, 1))  # what the collector kept for the dashboard
+    partition_rates.record(name, {"totals": {"0": [1.0, 10.0, 0.0]}}, now=1.0)
     try:
         delete(name)
+
+        assert metrics_history.size(name) == 0, "a name created again would show the old history"
+        assert partition_rates.history(name) == []
 
         assert state_keys(state_url, name) == 0
         assert kafka_has(bootstrap, topic, group) == (False, False)
