@@ -26,6 +26,7 @@ pending, so recovering from an error is the same, tested, path as gaining a part
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable
@@ -134,6 +135,9 @@ class Ownership:
         for p, outcome in claims.items():
             if outcome == "wait":  # the waiter claims it as soon as the previous owner releases it
                 self.waiter.wait_for(p, self.epoch, self.pending[p].force_at)
+                # Not due for the loop until the waiter's result says so (_start_waited): between
+                # the waiter's claim and the loop taking it, the loop must not claim it again.
+                self.pending[p].next_try = math.inf
             elif outcome == "stale":
                 log.warning(
                     "partition %d belongs to a newer epoch than %d; waiting for my config", p, self.epoch
@@ -238,6 +242,8 @@ class Ownership:
         for claimed in [c for c in results if c.outcome == "ok"]:
             if isinstance(claimed.producer, BoundedProducer):
                 claimed.producer.discard()
+            if claimed.partition in self.active and claimed.epoch == self.epoch:
+                continue  # this pod runs it at that epoch: releasing would hand it on while active
             try:
                 self.state.call(
                     "release", partitions=[claimed.partition], epoch=claimed.epoch, token=self.token

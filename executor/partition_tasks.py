@@ -67,15 +67,16 @@ class Pending:
     gained_at: float | None = None
 
 
-def open_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer | KafkaError:
-    """A producer that holds the partition's transactional id, or the error that prevented it."""
+def open_producer(main: MainConfig, pod: str, partition: int) -> BoundedProducer | Exception:
+    """A producer that holds the partition's transactional id, or the error that prevented it.
+    Any error, not only Kafka's: a caller opening several must never lose the ones it opened."""
     try:
         producer = make_producer(main, pod, partition)
-    except KafkaError as exc:
+    except Exception as exc:  # handed to the caller, which backs off and retries
         return exc
     try:
         producer.init_transactions()
-    except KafkaError as exc:
+    except Exception as exc:  # as above; the half-opened producer is closed first
         producer.discard()
         return exc
     return producer
@@ -122,6 +123,7 @@ class ClaimWaiter:
         self._kick = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False  # close() took the last results: later ones are given back here
 
     def wait_for(self, partition: int, epoch: int, force_at: float) -> None:
         """Claims ``partition`` at ``epoch`` as soon as its previous owner releases it."""
@@ -153,13 +155,18 @@ class ClaimWaiter:
         return done
 
     def close(self) -> list[Claimed]:
-        """Stops the thread; returns the results not taken (their claims are to be given back)."""
+        """Stops the thread; returns the results not taken (their claims are to be given back).
+        An attempt still opening a producer when the join gives up finishes on its own and gives
+        its claim back itself (`_finish` after `_stop`), so no claim outlives the pod unreleased."""
         self._stop.set()
         self._kick.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
         self.cancel(list(self.waiting()))
-        return self.take()
+        with self._lock:
+            self._closed = True
+            done, self._done = self._done, []
+        return done
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -204,6 +211,18 @@ class ClaimWaiter:
         if found:
             self._finish(epoch, found)
 
+    def _give_back_late(self, found: list[Claimed]) -> None:
+        """Claims that completed after close(): the loop is gone, so they are released here."""
+        for claimed in [c for c in found if c.outcome == "ok"]:
+            if isinstance(claimed.producer, BoundedProducer):
+                claimed.producer.discard()
+            try:
+                self.state.call(
+                    "release", partitions=[claimed.partition], epoch=claimed.epoch, token=self.token
+                )
+            except Exception as exc:  # the next owner then waits out the grace period
+                log.warning("could not give back partition %d after close: %s", claimed.partition, exc)
+
     def _claim(self, epoch: int, partitions: list[int]) -> dict[int, str]:
         if not partitions:
             return {}
@@ -214,9 +233,14 @@ class ClaimWaiter:
 
     def _finish(self, epoch: int, found: list[Claimed]) -> None:
         with self._lock:
-            for claimed in found:
-                if self._waiting.get(claimed.partition, (None,))[0] == epoch:
-                    del self._waiting[claimed.partition]
-            self._done.extend(found)
+            late = self._closed
+            if not late:
+                for claimed in found:
+                    if self._waiting.get(claimed.partition, (None,))[0] == epoch:
+                        del self._waiting[claimed.partition]
+                self._done.extend(found)
+        if late:
+            self._give_back_late(found)
+            return
         if self._wake is not None:
             self._wake.set()

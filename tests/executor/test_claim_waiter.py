@@ -3,18 +3,23 @@ owner releases it, and opens its producer only then. Against the real state side
 socket, its Redis store) and the real broker."""
 
 import json
+import math
 import shutil
 import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer
 
 from executor.config_watcher import ConfigWatcher
+from executor.env import Tuning
 from executor.kafka_clients import BoundedProducer
-from executor.partition_tasks import ClaimWaiter
+from executor.ownership import Ownership
+from executor.partition_tasks import Claimed, ClaimWaiter
 from executor.protocol import Client, Server
 from executor.state_sidecar import StateService
 from executor.state_store import Fence, StateStore, namespace
@@ -44,6 +49,7 @@ def sidecar(redis_url, kafka_bootstrap):
     store = StateStore(redis_url, namespace(main["deployment"], "splitter", "lines"))
     client = Client(directory / "state.sock", "state sidecar", patience=5)
     waiter = ClaimWaiter(watcher.current.main, "pod-b", "token-b", client, wake=threading.Event())
+    waiter.paths = directory, watcher  # for a test that builds the io loop's Ownership around it
     yield waiter, store
     for claimed in waiter.close():
         if isinstance(claimed.producer, BoundedProducer):
@@ -121,3 +127,49 @@ def test_a_cancelled_wait_claims_nothing_more(sidecar):
     time.sleep(0.3)
     assert waiter.take() == []
     assert store.meta(0)["owner"] == "pod-a"
+
+
+def test_a_claim_that_completes_after_close_is_given_back_not_left_held(sidecar):
+    """close() gives up waiting for an attempt still opening its producer; when that attempt
+    finishes, the loop is gone, so the waiter releases the claim itself: the next owner must not
+    wait out the grace period for a pod that stopped."""
+    waiter, store = sidecar
+    b = Fence(EPOCH_B, "token-b")
+    assert store.claim([0], b, "pod-b", force=False) == {0: "ok"}  # what the late attempt claimed
+    assert waiter.close() == []
+    waiter._finish(EPOCH_B, [Claimed(0, EPOCH_B, "ok", None)])  # the attempt's end, after close
+    assert waiter.take() == [], "nobody would take it"
+    assert store.meta(0)["owner"] == "pod-b"
+    assert store.meta(0)["released"] == "1"
+
+
+def test_a_partition_handed_to_the_waiter_is_not_the_loops_to_claim_until_it_takes_the_result(
+    sidecar, kafka_bootstrap
+):
+    """Between the waiter's claim and the loop taking it, the loop must not claim the partition a
+    second time: that claim would answer "ok" to the same pod, and the waiter's result, found with
+    nothing pending, would then be given back, marking released a partition this pod runs."""
+    waiter, store = sidecar
+    directory, watcher = waiter.paths
+    assert store.claim([0], Fence(EPOCH_A, "token-a"), "pod-a", force=False) == {0: "ok"}
+    state = Client(directory / "state.sock", "state sidecar", patience=5)
+    claims = Client(directory / "state.sock", "state sidecar", patience=5)
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    pool = ThreadPoolExecutor(max_workers=2)
+    ownership = Ownership(
+        watcher.current.main, "pod-b", "token-b", consumer, state, False, Tuning(), pool, claims
+    )
+    try:
+        ownership.apply(watcher.current.pod, None)
+        ownership.acquire_due()  # the claim answers "wait": the waiter takes over
+        assert ownership.waiter.waiting() == {0}
+        assert ownership.pending[0].next_try == math.inf
+        assert ownership.next_due() is not None  # the loop still looks for the waiter's result
+    finally:
+        for claimed in ownership.waiter.close():
+            if isinstance(claimed.producer, BoundedProducer):
+                claimed.producer.discard()
+        consumer.close()
+        pool.shutdown()
+        state.close()
+        claims.close()
