@@ -28,28 +28,30 @@ def autoscale_all() -> int:
     """Evaluates every policy; returns how many changes it made."""
     now, applied = time.time(), 0
     for row in AutoscalePolicy.objects.select_related("deployment").order_by("id"):
-        sample_progress(row, now)
-        decision = evaluate(row, now)
-        if decision is None or decision.change == 0 or not _may_act(row):
-            continue
-        name = row.deployment.name
         try:
-            apply_recommendation(
-                name, row.entity, decision.pods, action="autoscaler", actor=None, interface=Interface.SYSTEM
-            )
-        except (ServiceError, SpecError) as error:
-            log.warning("autoscaler could not scale %s/%s to %d: %s", name, row.entity, decision.pods, error)
-            continue
-        log.info(
-            "autoscaler: %s/%s %d -> %d (%s)",
-            name,
-            row.entity,
-            decision.current,
-            decision.pods,
-            decision.rule,
-        )
-        applied += 1
+            applied += _autoscale_one(row, now)
+        except Exception:  # one entity's failure (a store or broker away) must not stop the others
+            log.exception("autoscaler: evaluating %s/%s failed", row.deployment.name, row.entity)
     return applied
+
+
+def _autoscale_one(row: AutoscalePolicy, now: float) -> int:
+    """Samples, decides and (where allowed) acts for one policy; 1 when it changed the spec."""
+    sample_progress(row, now)
+    decision = evaluate(row, now)
+    if decision is None or decision.change == 0 or not _may_act(row):
+        return 0
+    name = row.deployment.name
+    try:
+        apply_recommendation(
+            name, row.entity, decision.pods, action="autoscaler", actor=None, interface=Interface.SYSTEM
+        )
+    except (ServiceError, SpecError) as error:
+        log.warning("autoscaler could not scale %s/%s to %d: %s", name, row.entity, decision.pods, error)
+        return 0
+    change = f"{decision.current} -> {decision.pods}"
+    log.info("autoscaler: %s/%s %s (%s)", name, row.entity, change, decision.rule)
+    return 1
 
 
 def sample_progress(row: AutoscalePolicy, now: float) -> None:

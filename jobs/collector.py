@@ -8,11 +8,13 @@ the process, because successive collections may run in different worker processe
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.request
 from collections import defaultdict
 from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,6 +25,8 @@ from orchestrator.backend import Backend, PodState
 from topology_editor import metrics_history, partition_rates, reconcile_metrics
 from topology_editor.groups import metrics_group
 from topology_editor.models import Deployment
+
+log = logging.getLogger(__name__)
 
 SCRAPE_TIMEOUT_SECONDS = 1.0
 TOTALS = {
@@ -179,6 +183,9 @@ def collect(deployment: Deployment, backend: Backend) -> dict[str, Any]:
 def publish(payload: dict[str, Any]) -> None:
     """Keeps the payload in the deployment's bounded history (the metrics page opens with it
     drawn), then sends it to the deployment's websocket group."""
-    metrics_history.append(payload)
+    try:
+        metrics_history.append(payload)
+    except redis.RedisError as exc:  # the live stream goes on; only the page's opening history has a gap
+        log.warning("metrics of %s not kept in the history: %s", payload["deployment"], exc)
     group = metrics_group(payload["deployment"])
     async_to_sync(get_channel_layer().group_send)(group, {"type": "metrics.update", "payload": payload})

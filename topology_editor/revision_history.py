@@ -28,6 +28,8 @@ ACTION_TRIGGERS = {
     "rollback": "rollback",
     "rebalance": "rebalance",
     "autoscaler": "autoscaler",
+    "autoscale": "autoscaler (approved)",
+    "drain": "drain",
 }
 INTERFACE_TRIGGERS = {
     Interface.UI: "editor",

@@ -6,9 +6,11 @@ policy without auto only recommends."""
 import time
 
 import pytest
+import redis
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
+from jobs import autoscaling
 from jobs.autoscaling import autoscale_all
 from topology_editor import partition_rates, services
 from topology_editor.models import AuditEntry, AutoscalePolicy, Interface
@@ -56,6 +58,22 @@ def test_growing_lag_scales_out_in_auto_mode_as_one_autoscaler_revision(lagging)
     lagging.refresh_from_db()
     assert lagging.automation_paused_since is None  # its own change does not pause it
     assert autoscale_all() == 0  # the cooldown holds the next evaluation
+
+
+def test_one_policy_that_fails_to_evaluate_does_not_stop_the_others(lagging, monkeypatch):
+    set_policy(NAME, "splitter", POLICY, actor=None, interface=Interface.CLI)  # evaluated first
+    set_policy(NAME, "totals", {**POLICY, "auto": True}, actor=None, interface=Interface.CLI)
+    set_automation(NAME, True, actor=None, interface=Interface.CLI)
+    sample = autoscaling.sample_progress
+
+    def splitter_store_away(row, now):
+        if row.entity == "splitter":
+            raise redis.ConnectionError("the store of splitter's samples is away")
+        return sample(row, now)
+
+    monkeypatch.setattr(autoscaling, "sample_progress", splitter_store_away)
+    assert autoscale_all() == 1
+    assert totals_pods(lagging) == {"totals-0": (0, 1, 2), "totals-1": (3, 4, 5)}
 
 
 @pytest.mark.parametrize("paused", [True, False])

@@ -54,6 +54,8 @@ def _age_audit(deployment: Deployment) -> None:
         ("rebalance", "api", "rebalance"),
         ("rollback", "admin", "rollback"),
         ("autoscaler", "system", "autoscaler"),
+        ("autoscale", "api", "autoscaler (approved)"),
+        ("drain", "ui", "drain"),
     ],
 )
 def test_the_trigger_names_the_action_or_else_the_interface(action, interface, trigger) -> None:

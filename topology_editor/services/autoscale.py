@@ -167,14 +167,30 @@ def apply_recommendation(
         if pods == have:
             message = f"entity {entity!r} already has {pods} pod(s)"
             raise InvalidRequestError([FieldError("pods", message, "conflict")])
-        if policy is not None:
-            policy.last_scaled_at = now or timezone.now()
-            policy.save(update_fields=["last_scaled_at"])
         origin = Origin(actor, interface)
         if pods > have:
+            _cooled(policy, now)
             return _scale_out(deployment, old, entity, pods, action, origin)
-    victim = min(reversed(current.pods), key=lambda pod: len(pod.partitions)).name
-    return drain_pod(name, entity, victim, action=action, actor=actor, interface=interface).change
+        # A drained pod owns nothing and goes once its partitions' new owners consume them: it is
+        # already leaving, so it is never the one to drain, and it counts as gone.
+        owning = [pod for pod in current.pods if pod.partitions]
+        if pods >= len(owning):
+            message = f"entity {entity!r} is already being drained to {len(owning)} pod(s)"
+            raise InvalidRequestError([FieldError("pods", message, "conflict")])
+        if pods < len(owning) - 1:
+            message = f"scale in one pod at a time: to {len(owning) - 1}, not {pods} (a drain hands over one)"
+            raise InvalidRequestError([FieldError("pods", message, "out_of_range")])
+    victim = min(reversed(owning), key=lambda pod: len(pod.partitions)).name
+    change = drain_pod(name, entity, victim, action=action, actor=actor, interface=interface).change
+    _cooled(policy, now)  # only once the drain was accepted: a refused one starts no cooldown
+    return change
+
+
+def _cooled(policy: AutoscalePolicy | None, now: datetime | None) -> None:
+    """Starts the policy's cooldown (when it has one) from this change."""
+    if policy is not None:
+        policy.last_scaled_at = now or timezone.now()
+        policy.save(update_fields=["last_scaled_at"])
 
 
 def _scale_out(

@@ -73,6 +73,12 @@ def test_approving_a_scale_in_drains_one_pod(api, no_samples):
     assert response.status_code == 200, response.json()
     assert totals_partitions() == {"totals-0": (0, 1, 4), "totals-1": (2, 3, 5), "totals-2": ()}
     assert AuditEntry.objects.filter(action="autoscale").count() == 2
+    # totals-2 is leaving (drained, removed once its partitions' new owners consume them): a
+    # second approval of the same count is refused, not a drain of the drained pod.
+    version = Deployment.objects.get().resource_version
+    again = error(api("operator").post(APPLY, {"pods": 2}, format="json"))
+    assert again == (400, "invalid_request", [("pods", "conflict")])
+    assert Deployment.objects.get().resource_version == version
 
 
 @pytest.mark.parametrize(
