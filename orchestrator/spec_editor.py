@@ -4,6 +4,7 @@ that the page keeps no copy of them in JavaScript."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,9 +20,12 @@ from orchestrator.spec_schema import (
 )
 
 
+@cache
 def editor_fields() -> dict[str, Any]:
-    """What the topology editor shows and fills in, served to the page as JSON (``GET
-    /api/spec-schema/``) so that its field list and defaults are not a copy in JavaScript."""
+    """What the topology editor shows and fills in, served with the editor page (a JSON data
+    block) and as ``GET /api/spec-schema/``, so that its field list and defaults are not a copy
+    in JavaScript. Built once (the declaration does not change while the process runs); callers
+    only serialise it."""
     return {
         "deployment": _form(DeploymentSpec, skip=("statefulEntities",)),
         "entity": _form(StatefulEntity, skip=("pods",)),

@@ -67,12 +67,7 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 def editor(request: HttpRequest, name: str) -> HttpResponse:
     # The spec's fields and defaults come with the page (json_script, no second request): the
     # editor draws its panel and new entities from them, not from a copy in JavaScript.
-    return _deployment_page(request, name, "pages/editor.html", {"spec_fields": _editor_fields()})
-
-
-@cache
-def _editor_fields() -> dict[str, object]:
-    return editor_fields()
+    return _deployment_page(request, name, "pages/editor.html", {"spec_fields": editor_fields()})
 
 
 @login_required

@@ -10,13 +10,10 @@ from rest_framework.views import APIView
 
 from orchestrator.spec_editor import editor_fields
 
-#: Built once: the declaration does not change while the process runs.
-EDITOR_FIELDS = editor_fields()
-
 
 class SpecSchemaView(APIView):
     @extend_schema(tags=["spec"], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         """The spec's fields per level (deployment, entity, pod), with labels, types, defaults,
         bounds and choices; the resource sections and names; a new entity's settings."""
-        return Response(EDITOR_FIELDS)
+        return Response(editor_fields())
