@@ -26,6 +26,9 @@ HISTORY_SECONDS = 3600
 MAX_SAMPLES = 3600
 #: A payload of 20 pods compacts to about 4 KB; one of 300 pods to about 60 KB.
 MAX_SAMPLE_BYTES = 256 * 1024
+#: The most one history read returns (the newest samples of the range that fit).
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+READ_CHUNK = 256
 #: The pod fields the charts draw; the rest of a pod sample (counters, reasons) is live-only.
 POD_FIELDS = ("name", "entity", "recordsInPerSec", "recordsOutPerSec", "bytesInPerSec", "bytesOutPerSec")
 
@@ -85,18 +88,39 @@ def read(deployment: str, seconds: float = HISTORY_SECONDS, now: float | None = 
 
 def read_raw(deployment: str, seconds: float = HISTORY_SECONDS, now: float | None = None) -> list[bytes]:
     """:func:`read`'s samples as the JSON text they are kept as, for a response that passes them
-    on without parsing them: samples are kept in time order, so the first one inside the range
-    is found by bisection, parsing about a dozen of them rather than an hour's worth."""
+    on without parsing them. Samples are kept in time order, so the first one inside the range is
+    found by bisection in Redis (about a dozen LINDEX calls); then only the range is fetched, newest
+    first in chunks, up to :data:`MAX_RESPONSE_BYTES` (an hour of a very large deployment keeps its
+    newest part: the web process never holds more than that for one request)."""
     since = (now if now is not None else time.time()) - min(seconds, HISTORY_SECONDS)
-    raws = _redis().lrange(_key(deployment), 0, -1)
-    low, high = 0, len(raws)
+    client, key = _redis(), _key(deployment)
+    low, high = 0, client.llen(key)
+    end = high
     while low < high:
         middle = (low + high) // 2
-        if json.loads(raws[middle]).get("time", 0) >= since:
+        raw = client.lindex(key, middle)
+        if raw is not None and json.loads(raw).get("time", 0) >= since:
             high = middle
         else:
             low = middle + 1
-    return raws[low:]
+    return _newest_within_budget(client, key, low, end)
+
+
+def _newest_within_budget(client: redis.Redis, key: str, first: int, end: int) -> list[bytes]:
+    chunks: list[list[bytes]] = []
+    budget, stop = MAX_RESPONSE_BYTES, end
+    while stop > first and budget > 0:
+        start = max(first, stop - READ_CHUNK)
+        chunk = client.lrange(key, start, stop - 1)
+        kept = []
+        for raw in reversed(chunk):
+            budget -= len(raw)
+            if budget < 0:
+                break
+            kept.append(raw)
+        chunks.append(kept[::-1])
+        stop = start
+    return [raw for chunk in reversed(chunks) for raw in chunk]
 
 
 def size(deployment: str) -> int:

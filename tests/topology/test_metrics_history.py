@@ -56,6 +56,21 @@ def test_the_history_keeps_the_newest_samples_oldest_first_up_to_its_cap(history
     assert metrics_history.read(history) == []
 
 
+def test_a_read_returns_the_newest_samples_of_the_range_that_fit_its_byte_budget(
+    history: str, settings, monkeypatch
+) -> None:
+    settings.INVOKER_METRICS_INTERVAL_SECONDS = 120.0
+    for tick in range(30):
+        sample = payload(history, tick)
+        sample["time"] = 1_000_000.0 + 120 * tick
+        assert metrics_history.append(sample)
+    size = len(metrics_history.read_raw(history, 3600, now=1_000_000.0 + 120 * 29)[0])
+    monkeypatch.setattr(metrics_history, "READ_CHUNK", 4)  # several chunks, newest first
+    monkeypatch.setattr(metrics_history, "MAX_RESPONSE_BYTES", size * 10 + size // 2)
+    kept = metrics_history.read(history, 3600, now=1_000_000.0 + 120 * 29)
+    assert [s["time"] for s in kept] == [1_000_000.0 + 120 * t for t in range(20, 30)]
+
+
 def test_a_sample_keeps_what_the_charts_draw_and_an_oversized_one_is_not_kept(history: str) -> None:
     sample = payload(history, 3)
     sample["pods"][0]["scrapeError"] = "x"
