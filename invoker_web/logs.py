@@ -35,6 +35,7 @@ from orchestrator.logs import (
     LogNotFoundError,
     LogReader,
     LogRequestError,
+    LogSourceError,
     check_request,
 )
 from topology_editor import roles
@@ -111,7 +112,12 @@ def page(request: HttpRequest, name: str) -> HttpResponse:
 def pods(request: HttpRequest, name: str) -> JsonResponse:
     """The deployment's pods and their containers."""
     refused = _checked(request, name)
-    return refused or JsonResponse({"deployment": name, "pods": reader().pods(name)})
+    if refused:
+        return refused
+    try:
+        return JsonResponse({"deployment": name, "pods": reader().pods(name)})
+    except LogSourceError as exc:
+        return _error(503, "unavailable", str(exc))
 
 
 @login_required
@@ -127,6 +133,8 @@ def tail(request: HttpRequest, name: str, pod: str, container: str) -> JsonRespo
         return _error(400, "invalid", str(exc))
     except LogNotFoundError as exc:
         return _error(404, "not_found", str(exc))
+    except LogSourceError as exc:
+        return _error(503, "unavailable", str(exc))
     return JsonResponse(_body(chunk) | {"maxLines": MAX_LINES, "maxBytes": MAX_BYTES})
 
 
@@ -170,6 +178,9 @@ class LogFollowConsumer(AsyncJsonWebsocketConsumer):
             return
         except LogNotFoundError as exc:
             await self._fail(CLOSE_NOT_FOUND, str(exc))
+            return
+        except LogSourceError as exc:
+            await self._fail(CLOSE_INTERNAL, str(exc))
             return
         await self.send_json({"type": "lines", **_body(chunk)})
         self.task = asyncio.ensure_future(self._follow(chunk))

@@ -41,6 +41,16 @@ class LogNotFoundError(LookupError):
     """The pod, or its container, does not exist (now)."""
 
 
+class LogSourceError(RuntimeError):
+    """Where the logs come from failed to answer (the Kubernetes API refused or was away)."""
+
+
+def _api_failure(exc: Exception) -> LogSourceError:
+    status = getattr(exc, "status", None)
+    reason = getattr(exc, "reason", None) or type(exc).__name__
+    return LogSourceError(f"the Kubernetes API did not give the logs ({status or 'no answer'}: {reason})")
+
+
 @dataclass
 class LogChunk:
     """Lines of one container's log; ``cursor`` is where the next :meth:`follow` starts."""
@@ -171,8 +181,14 @@ class KubeLogs:
         self.namespace = namespace
 
     def _pod_objects(self, deployment: str) -> list[Any]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
         selector = f"{LABEL_INSTANCE}={deployment}"
-        items = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+        try:
+            items = self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+        except (ApiException, HTTPError) as exc:
+            raise _api_failure(exc) from exc
         return [p for p in items if not p.metadata.deletion_timestamp]
 
     def pods(self, deployment: str) -> list[dict[str, Any]]:
@@ -202,6 +218,7 @@ class KubeLogs:
 
     def _read(self, name: str, container: str, **options: Any) -> list[tuple[str, str]]:
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
         try:
             text = self.core.read_namespaced_pod_log(
@@ -210,7 +227,9 @@ class KubeLogs:
         except ApiException as exc:
             if exc.status in (400, 404):  # not started yet (400 "waiting to start"), or gone
                 return []
-            raise
+            raise _api_failure(exc) from exc
+        except HTTPError as exc:
+            raise _api_failure(exc) from exc
         stamped = []
         for line in text.split("\n"):
             if line:

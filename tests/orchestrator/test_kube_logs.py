@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config
 
-from orchestrator.logs import KubeLogs, LogNotFoundError
+from orchestrator.logs import KubeLogs, LogNotFoundError, LogSourceError
 from tests.integration.real_node_harness import MissingError, load_node, placed_namespace, placed_on_node
 from tests.polling import wait_until
 
@@ -84,3 +84,14 @@ def test_an_unknown_pod_or_a_container_the_pod_lacks_is_named(api: client.ApiCli
         logs.tail(DEPLOYMENT, "e-7", "udf", 10)
     with pytest.raises(LogNotFoundError, match=r"pod 'e-0' has no container 'state' \(it has: udf, io\)"):
         logs.tail(DEPLOYMENT, "e-0", "state", 10)
+
+
+def test_an_api_that_refuses_is_the_log_source_failing_not_a_crash(kube_cluster) -> None:
+    """A 403 (RBAC) from the real apiserver is a LogSourceError naming it, which the web views
+    answer with 503 and the follow socket with a close that says why (invoker_web/logs.py)."""
+    refused = config.new_client_from_config(config_file=kube_cluster.kubeconfig)
+    refused.set_default_header("Impersonate-User", "system:serviceaccount:default:nobody-reads-logs")
+    with pytest.raises(LogSourceError, match="403"):
+        KubeLogs(refused, "default").pods(DEPLOYMENT)
+    with pytest.raises(LogSourceError, match="403"):
+        KubeLogs(refused, "default").tail(DEPLOYMENT, "pod-0", "io")
