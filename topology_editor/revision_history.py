@@ -176,9 +176,12 @@ class TimelineItem:
 
 def timeline(deployment: Deployment, filters: dict[str, str]) -> list[TimelineItem]:
     """Changes and reconcile runs of ``deployment``, newest first, narrowed by ``filters``
-    (empty values are ignored); at most :data:`TIMELINE_LIMIT` of each kind."""
+    (empty values are ignored); at most :data:`TIMELINE_LIMIT` of each kind, and only back to
+    where both kinds are complete: runs come far more often than changes, so without that cut
+    the tail would show old changes with no run among them, as if none had run."""
     kind = filters.get("kind", "")
     items: list[TimelineItem] = []
+    cut_at: list[datetime] = []  # the oldest time of each kind that hit its limit
     if kind in ("", "change") and not filters.get("result"):
         entries = deployment.audit_entries.all()
         for field in ("action", "interface"):
@@ -186,10 +189,15 @@ def timeline(deployment: Deployment, filters: dict[str, str]) -> list[TimelineIt
                 entries = entries.filter(**{field: filters[field]})
         if filters.get("actor"):
             entries = entries.filter(actor_name__icontains=filters["actor"])
-        items += [TimelineItem(e.created_at, "change", entry=e) for e in entries[:TIMELINE_LIMIT]]
+        changes = [TimelineItem(e.created_at, "change", entry=e) for e in entries[:TIMELINE_LIMIT]]
+        cut_at += [changes[-1].at] if len(changes) == TIMELINE_LIMIT else []
+        items += changes
     if kind in ("", "reconcile") and not any(filters.get(f) for f in ("action", "interface", "actor")):
         runs = deployment.reconcile_runs.all()
         if filters.get("result"):
             runs = runs.filter(result=filters["result"])
-        items += [TimelineItem(r.started_at, "reconcile", run=r) for r in runs[:TIMELINE_LIMIT]]
-    return sorted(items, key=lambda item: item.at, reverse=True)
+        reconciles = [TimelineItem(r.started_at, "reconcile", run=r) for r in runs[:TIMELINE_LIMIT]]
+        cut_at += [reconciles[-1].at] if len(reconciles) == TIMELINE_LIMIT else []
+        items += reconciles
+    since = max(cut_at, default=None)
+    return sorted((i for i in items if since is None or i.at >= since), key=lambda i: i.at, reverse=True)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from jobs.backends import reset_backend
 from tests.topology.conftest import EXAMPLE_NAME, example_manifest
 from tests.topology.helpers import manifest_with
-from topology_editor import services
+from topology_editor import revision_history, services
 from topology_editor.models import AuditEntry, Deployment, Interface, ReconcileRun, Revision
 from topology_editor.revision_history import CURRENT, revision_rows, spec_diff, timeline, trigger_of
 from topology_editor.services.bad_revisions import mark_revision_bad
@@ -194,6 +194,18 @@ def test_the_timeline_merges_changes_and_reconciles_newest_first_and_filters_the
     assert [i.run.result for i in timeline(deployment, {"result": "error"})] == ["error"]
     assert [i.kind for i in timeline(deployment, {"kind": "reconcile"})] == ["reconcile", "reconcile"]
     assert timeline(deployment, {"kind": "reconcile", "action": "update"}) == []
+
+
+def test_the_timeline_goes_back_only_as_far_as_both_kinds_are_complete(second, personas, monkeypatch) -> None:
+    deployment = Deployment.objects.get()
+    _age_audit(deployment)  # the changes an hour back
+    for minutes_ago in (1, 2, 3):  # the newest runs, all after the changes
+        _run(deployment, "success", minutes_ago)
+    _run(deployment, "error", 70)
+    monkeypatch.setattr(revision_history, "TIMELINE_LIMIT", 3)
+    # Three runs fill the limit; an hour-old change beside them would read as a time with no run.
+    assert [i.kind for i in timeline(deployment, {})] == ["reconcile"] * 3
+    assert len(timeline(deployment, {"kind": "change"})) == 2  # one kind alone: nothing to line up
 
 
 def test_the_audit_page_shows_the_filtered_timeline_with_each_changes_fields(
