@@ -85,7 +85,10 @@ async function approve(name, button) {
   if (!entity) return;
   const target = document.getElementById("message");
   try {
-    const { data } = await api("POST", `${policyUrl(name, entity)}apply/`, { pods: Number(button.dataset.pods) });
+    // At the version the page shows: a spec changed meanwhile is refused (412), not acted on unseen.
+    const seen = window.invokerEditor?.version;
+    const body = { pods: Number(button.dataset.pods), ...(seen ? { resource_version: Number(seen) } : {}) };
+    const { data } = await api("POST", `${policyUrl(name, entity)}apply/`, body);
     if (target) { target.textContent = `Autoscaled ${entity} to ${button.dataset.pods} pod(s): revision ${data.revision}.`; target.className = "ok"; }
     setTimeout(() => location.reload(), 1500);
   } catch (error) {

@@ -151,11 +151,12 @@ def apply_recommendation(
     actor: User | None,
     interface: Interface,
     now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> Change:
     """Brings ``entity`` to ``pods`` pods: adds them and rebalances as one revision, or drains
     one pod (the one that owns the fewest partitions, the last on a tie) when fewer are wanted."""
     with write_transaction():
-        deployment = locked(name)
+        deployment = locked(name, expected_version)
         old = spec_from_rows(deployment)
         current = _require_entity(deployment, entity, old)
         policy = deployment.autoscale_policies.filter(entity=entity).first()
@@ -181,9 +182,10 @@ def apply_recommendation(
             message = f"scale in one pod at a time: to {len(owning) - 1}, not {pods} (a drain hands over one)"
             raise InvalidRequestError([FieldError("pods", message, "out_of_range")])
     victim = min(reversed(owning), key=lambda pod: len(pod.partitions)).name
-    change = drain_pod(name, entity, victim, action=action, actor=actor, interface=interface).change
+    origin = {"actor": actor, "interface": interface, "expected_version": expected_version}
+    drained = drain_pod(name, entity, victim, action=action, **origin)
     _cooled(policy, now)  # only once the drain was accepted: a refused one starts no cooldown
-    return change
+    return drained.change
 
 
 def _cooled(policy: AutoscalePolicy | None, now: datetime | None) -> None:

@@ -81,6 +81,17 @@ def test_approving_a_scale_in_drains_one_pod(api, no_samples):
     assert Deployment.objects.get().resource_version == version
 
 
+def test_an_approval_at_a_version_that_changed_meanwhile_changes_nothing(api, no_samples):
+    api("operator").put(URL, {"max_pods": 3}, format="json")
+    version = Deployment.objects.get().resource_version
+    stale = api("operator").post(APPLY, {"pods": 3, "resource_version": version - 1}, format="json")
+    assert stale.status_code == 412, stale.json()  # precondition failed, as for every versioned write
+    assert Deployment.objects.get().resource_version == version
+    assert totals_partitions() == {"totals-0": (0, 1, 2, 3, 4, 5)}
+    fresh = api("operator").post(APPLY, {"pods": 3, "resource_version": version}, format="json")
+    assert fresh.status_code == 200, fresh.json()
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [({}, "required"), ({"pods": 11}, "out_of_range"), ({"pods": 1}, "conflict")],

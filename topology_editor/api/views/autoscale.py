@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from orchestrator import FieldError
 from topology_editor import roles
-from topology_editor.api.concurrency import with_etag
+from topology_editor.api.concurrency import expected_version, with_etag
 from topology_editor.api.serializers.actions import ChangeResultSerializer
 from topology_editor.api.views.base import DeploymentScopedViewSet, change_result
 from topology_editor.api.views.partitions import valid
@@ -47,6 +47,9 @@ class AutoscaleSerializer(AutoscalePolicySerializer):
 
 class ApplySerializer(serializers.Serializer):
     pods = serializers.IntegerField(required=False, min_value=1, help_text="default: the recommendation")
+    resource_version = serializers.IntegerField(
+        required=False, help_text="the version the recommendation was seen at (or If-Match); 412 if changed"
+    )
 
 
 def _shown(row: AutoscalePolicy) -> dict[str, Any]:
@@ -85,11 +88,14 @@ class AutoscaleViewSet(DeploymentScopedViewSet):
         """Brings the entity to the recommended (or given) pod count as one revision, trigger
         ``autoscale`` (operator role)."""
         body = valid(ApplySerializer(data=request.data))
+        version = expected_version(request, body.pop("resource_version", None), "resource_version")
         pods = body.get("pods") or get_policy(name, entity).recommendation.get("pods")
         if pods is None:
             message = (
                 "no recommendation yet: name the pod count, or wait for the autoscaler's next evaluation"
             )
             raise InvalidRequestError([FieldError("pods", message, "required")])
-        change = apply_recommendation(name, entity, pods, action="autoscale", **self.origin())
+        change = apply_recommendation(
+            name, entity, pods, action="autoscale", expected_version=version, **self.origin()
+        )
         return with_etag(Response(change_result(change)), change.deployment)
