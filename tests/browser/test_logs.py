@@ -157,6 +157,11 @@ def test_an_editor_reads_and_follows_each_container_and_is_told_what_is_wrong(
     # The editor links here, and a link may name the pod and container to open.
     page.goto(f"{server.url}/deployments/{name}/")
     expect(page.locator("nav a", has_text="Logs")).to_have_attribute("href", f"/deployments/{name}/logs/")
+    page.locator(".entity").first.click()  # the panel: each pod links to its io container's log
+    link = page.locator("#panel .pod-logs").first
+    pod = link.get_attribute("href").split("?pod=")[1].split("&")[0]
+    link.click()
+    expect(page.locator("#log-pod")).to_have_value(pod)
     page.goto(f"{server.url}/deployments/{name}/logs/?pod={pods[-1]}&container=io")
     expect(page.locator("#log-pod")).to_have_value(pods[-1])
     expect(page.locator("#log-containers [data-container=io]")).to_have_attribute("aria-pressed", "true")
@@ -168,6 +173,10 @@ def test_a_viewer_may_not_read_logs(running: Running, login, server: Server) -> 
     page = login("viewer")
     page.goto(f"{server.url}/deployments/{name}/metrics/")
     expect(page.locator("nav a", has_text="Logs")).to_have_count(0)
+    page.goto(f"{server.url}/deployments/{name}/")
+    page.locator(".entity").first.click()
+    expect(page.locator("#panel h2")).to_have_text("Entity")
+    expect(page.locator("#panel .pod-logs")).to_have_count(0)
     response = page.goto(f"{server.url}/deployments/{name}/logs/")
     assert response is not None
     assert response.status == 403

@@ -3,7 +3,7 @@
 // entity selected, a pod added or removed); the server's field errors shown at their field.
 import { escapeHtml } from "../common.js";
 import { change, render } from "./core.js";
-import { $, CAN_CHANGE, FIELDS, INTEGER_KEYS, entities, state, view } from "./page.js";
+import { $, CAN_CHANGE, FIELDS, INTEGER_KEYS, NAME, entities, state, view } from "./page.js";
 import { addPod, connect, setPath } from "./spec.js";
 
 /** Every section and name of a pod's resources, e.g. ["limits", "cpu"] (from the served declaration). */
@@ -64,7 +64,8 @@ function panelHtml() {
     ${declared(FIELDS.pod, `${base}.pods[${j}]`, pod, "Pod")}
     ${RESOURCE_FIELDS.map(([section, name]) => field(`${section} ${name}`, `${base}.pods[${j}].resources.${section}.${name}`,
       pod.resources?.[section]?.[name])).join("")}
-    <button class="remove-pod" data-pod="${j}" ${CAN_CHANGE ? "" : "disabled"}>Remove pod</button></fieldset>`).join("");
+    <button class="remove-pod" data-pod="${j}" ${CAN_CHANGE ? "" : "disabled"}>Remove pod</button>
+    ${CAN_CHANGE ? `<a class="pod-logs" href="/deployments/${encodeURIComponent(NAME)}/logs/?pod=${encodeURIComponent(pod.name)}&amp;container=io">Logs</a>` : ""}</fieldset>`).join("");
   return `<h2>Entity</h2>
     ${declared(FIELDS.entity, base, e)}
     <label>Connect output to <select id="connect" ${CAN_CHANGE ? "" : "disabled"}><option value="">—</option>${others}</select></label>
