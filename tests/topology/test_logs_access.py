@@ -41,10 +41,13 @@ def running(example, settings, tmp_path: Path) -> Iterator[Runtime]:
     deploy(LocalBackend(state), source)
     try:
 
-        def printed() -> bool:
+        def printed() -> bool:  # every container of the pod, each started on its own
             runtime.sync()
-            log = state / "runtime" / "logs" / "default" / f"{EXAMPLE_NAME}.e-0" / "udf.log"
-            return log.exists() and "line 299" in log.read_text()
+            logs = state / "runtime" / "logs" / "default" / f"{EXAMPLE_NAME}.e-0"
+            return all(
+                (logs / f"{c}.log").exists() and "line 299" in (logs / f"{c}.log").read_text()
+                for c in ("udf", "io", "state")
+            )
 
         wait_until(printed, 30, "the pod to print its lines")
         yield runtime
