@@ -46,15 +46,22 @@ class Harness:
         return Target(spec, f"{spec.name}-rev{self.number}", self.number, STATE_URL)
 
     def converge(self, target: Target, timeout: float = 120) -> ReconcileResult:
-        """Reconciles until the deployment is Ready, as the Celery requeue loop would."""
+        """Reconciles until the deployment is Ready, as the Celery requeue loop would.
+
+        A transient error (a watch not yet reconnected after an outage) is retried, as the
+        requeue loop retries it; a permanent one fails at once.
+        """
         last: list[ReconcileResult] = []
 
         def ready() -> bool:
             last.append(reconcile(target, self.backend))
-            assert not last[-1].error, last[-1].error
-            return last[-1].status.get("state") == "Ready"
+            assert not (last[-1].error and last[-1].permanent), last[-1].error
+            return not last[-1].error and last[-1].status.get("state") == "Ready"
 
-        wait_for(f"{target.spec.name} to be Ready", ready, timeout)
+        try:
+            wait_for(f"{target.spec.name} to be Ready", ready, timeout)
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; last error: {last[-1].error if last else None}") from None
         return last[-1]
 
     def pods(self) -> dict[str, str]:
