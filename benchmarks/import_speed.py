@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from hostile_input import start_server  # noqa: E402
 
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES, _StrictSafeLoader, load_manifest_yaml  # noqa: E402
+from orchestrator.spec.manifest_yaml import MAX_MANIFEST_BYTES, _StrictSafeLoader, load_manifest_yaml  # noqa: E402
 
 EXAMPLE = (ROOT / "examples" / "word-count.yaml").read_text()
 TARGET_MS = 1000

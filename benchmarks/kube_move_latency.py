@@ -65,10 +65,10 @@ from executor.cleanup import delete_deployment_data
 from executor.config_watcher import ConfigWatcher
 from executor.configmap_watch import ConfigMapWatch
 from orchestrator import load_manifest_yaml, move_partition, parse_deployment
-from orchestrator.convert import ConvertContext, config_map_name, entity_config_map
-from orchestrator.kube import KubernetesBackend, load_api_client
-from orchestrator.reconcile import Target, reconcile
-from orchestrator.spec import DeploymentSpec
+from orchestrator.reconciler.convert import ConvertContext, config_map_name, entity_config_map
+from orchestrator.reconciler.kube import KubernetesBackend, load_api_client
+from orchestrator.reconciler.reconcile import Target, reconcile
+from orchestrator.spec.model import DeploymentSpec
 from podcontract.volume import ConfigMapDir
 from tests.executor.harness import LineProducer, make_lines
 from tests.integration.real_node_harness import (

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.support.stats import pct  # noqa: E402
 from orchestrator import move_partition, to_manifest  # noqa: E402
-from orchestrator.convert import (  # noqa: E402
+from orchestrator.reconciler.convert import (  # noqa: E402
     ConvertCache,
     ConvertContext,
     OwnerRef,
@@ -59,10 +59,10 @@ from orchestrator.convert import (  # noqa: E402
     entity_config_map,
     root_object,
 )
-from orchestrator.epochs import entity_epochs  # noqa: E402
-from orchestrator.kube import GROUP, PLURAL, VERSION, KubernetesBackend, load_api_client  # noqa: E402
-from orchestrator.reconcile import Target, reconcile  # noqa: E402
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec  # noqa: E402
+from orchestrator.reconciler.epochs import entity_epochs  # noqa: E402
+from orchestrator.reconciler.kube import GROUP, PLURAL, VERSION, KubernetesBackend, load_api_client  # noqa: E402
+from orchestrator.reconciler.reconcile import Target, reconcile  # noqa: E402
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec  # noqa: E402
 
 STATE_URL = "redis://127.0.0.1:16379/0"
 BENCH_REDIS_DB = 12

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.load_rebalance import plan_load_rebalance, ratio  # noqa: E402
-from orchestrator.rebalance import plan_rebalance  # noqa: E402
+from orchestrator.planning.load_rebalance import plan_load_rebalance, ratio  # noqa: E402
+from orchestrator.planning.rebalance import plan_rebalance  # noqa: E402
 
 TARGET_MS = 20.0
 

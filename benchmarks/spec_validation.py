@@ -9,7 +9,7 @@ validators run ``--rounds`` times each on the same document, alternating so that
 load falls on all alike:
 
 - **now**: :func:`orchestrator.validate_manifest` as it is in the working tree;
-- **before** (the baseline): ``orchestrator/validation.py`` as it was at ``--before`` (default:
+- **before** (the baseline): ``orchestrator/spec/validation.py`` as it was at ``--before`` (default:
   the commit before the declaration), loaded beside the current modules under another name;
 - **pydantic**: ``InvokerDeployment.model_validate`` of the declaration, for reference: it checks
   types only (no names, topics, quantities, ownership), which is why the walk stays hand-written.
@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from orchestrator import validate_manifest  # noqa: E402
-from orchestrator.spec_schema import InvokerDeployment  # noqa: E402
+from orchestrator.spec.schema import InvokerDeployment  # noqa: E402
 
-BEFORE = "1dbc00a^"  # the commit before orchestrator/spec_schema.py
+BEFORE = "1dbc00a^"  # the commit before orchestrator/spec/schema.py
 TARGET_RATIO = 1.05
 
 
@@ -75,9 +75,9 @@ def manifest(pods: int, entities: int = 50, per_pod: int = 10) -> dict[str, Any]
 
 
 def validator_at(revision: str) -> ModuleType:
-    """``orchestrator/validation.py`` as it was at ``revision``, importable beside today's."""
+    """``orchestrator/spec/validation.py`` as it was at ``revision``, importable beside today's."""
     source = subprocess.run(
-        ["git", "show", f"{revision}:orchestrator/validation.py"],
+        ["git", "show", f"{revision}:orchestrator/spec/validation.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -86,7 +86,7 @@ def validator_at(revision: str) -> ModuleType:
     spec = importlib.util.spec_from_loader("orchestrator._validation_before", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
-    exec(compile(source, f"{revision}:orchestrator/validation.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:orchestrator/spec/validation.py", "exec"), module.__dict__)
     return module
 
 

@@ -1,4 +1,4 @@
-"""How long a broker outage holds a reconcile pass's topic step (``orchestrator.topics``).
+"""How long a broker outage holds a reconcile pass's topic step (``orchestrator.reconciler.topics``).
 
 Run: ./dev bench topics_outage   (or: python benchmarks/topics_outage.py [--rounds N])
 
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
-from orchestrator.topics import BOOTSTRAP_TIMEOUT_MS, reconcile_topics
+from orchestrator.reconciler.topics import BOOTSTRAP_TIMEOUT_MS, reconcile_topics
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec
 
 TARGET_S = 8.0
 

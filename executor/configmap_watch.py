@@ -8,7 +8,7 @@ data path is never held up by the API; the mounted file remains the fallback whe
 is unreachable or the pod has no service account (the local backend).
 
 The pod may do exactly one thing: ``watch`` its own ConfigMap, by name (see the Role made by
-``orchestrator/convert.py``). The watch is a list-watch with the field selector
+``orchestrator/reconciler/convert.py``). The watch is a list-watch with the field selector
 ``metadata.name=<name>``, which the API server authorizes against ``resourceNames``:
 
 - the first watch, and every watch after an error or ``410 Gone``, carries no resourceVersion

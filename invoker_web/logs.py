@@ -4,7 +4,7 @@ Who may read logs (docs/logs.md): users who may change deployments (the editor a
 roles, and superusers), not viewers. A pod's log carries whatever its code prints, records
 and their values included, and the reasons a viewer needs (phase, restarts, the last error
 line) are already in the status. Every read goes through :func:`refusal` (HTTP 401/403, close
-codes 4401/4403). The reads come from :mod:`orchestrator.logs`, which bounds them in lines and
+codes 4401/4403). The reads come from :mod:`orchestrator.reconciler.logs`, which bounds them in lines and
 bytes; they live here, in the web layer, because the editor's layer may not import a backend.
 """
 
@@ -26,7 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from orchestrator.logs import (
+from orchestrator.reconciler.logs import (
     DEFAULT_LINES,
     MAX_BYTES,
     MAX_LINES,
@@ -54,8 +54,8 @@ CLOSE_INTERNAL = 1011
 def reader() -> LogReader:
     """The configured backend's log reader (one per process: the Kubernetes one holds a pool)."""
     if settings.INVOKER_BACKEND == "kubernetes":
-        from orchestrator.kube import load_api_client
-        from orchestrator.logs import KubeLogs
+        from orchestrator.reconciler.kube import load_api_client
+        from orchestrator.reconciler.logs import KubeLogs
 
         api = load_api_client(settings.INVOKER_KUBECONFIG, settings.INVOKER_KUBE_IN_CLUSTER)
         return KubeLogs(api, settings.INVOKER_NAMESPACE)

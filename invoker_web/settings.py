@@ -21,7 +21,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from orchestrator.placement import Placement, PlacementError
+from orchestrator.planning.placement import Placement, PlacementError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -193,7 +193,7 @@ def _limit(name: str) -> int | None:
     return int(raw)
 
 
-# How large one deployment may be (orchestrator.spec.Limits; README, "Configuration").
+# How large one deployment may be (orchestrator.spec.model.Limits; README, "Configuration").
 INVOKER_SPEC_LIMITS = {
     "max_entities": _limit("INVOKER_MAX_ENTITIES"),
     "max_pods_per_entity": _limit("INVOKER_MAX_PODS_PER_ENTITY"),

@@ -13,8 +13,8 @@ from celery import shared_task
 from kafka.errors import KafkaError
 
 from orchestrator import SpecError
-from orchestrator.autoscale import Sample
-from orchestrator.backlog import entity_progress, group_id
+from orchestrator.planning.autoscale import Sample
+from orchestrator.reconciler.backlog import entity_progress, group_id
 from topology_editor.models import AutoscalePolicy, Interface
 from topology_editor.services.autoscale import apply_recommendation, evaluate, record_progress
 from topology_editor.services.errors import ServiceError

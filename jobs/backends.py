@@ -5,7 +5,7 @@ from functools import cache
 
 from django.conf import settings
 
-from orchestrator.backend import Backend
+from orchestrator.reconciler.backend import Backend
 
 
 def get_backend() -> Backend:
@@ -18,7 +18,7 @@ def get_backend() -> Backend:
 @cache
 def _backend_for(pid: int) -> Backend:
     if settings.INVOKER_BACKEND == "kubernetes":
-        from orchestrator.kube import KubernetesBackend, load_api_client
+        from orchestrator.reconciler.kube import KubernetesBackend, load_api_client
 
         api = load_api_client(settings.INVOKER_KUBECONFIG, settings.INVOKER_KUBE_IN_CLUSTER)
         return KubernetesBackend(api, settings.INVOKER_NAMESPACE, settings.INVOKER_POD_PLACEMENT)

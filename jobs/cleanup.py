@@ -28,8 +28,8 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from jobs.backends import get_backend
-from orchestrator.backend import Backend, Observed
 from orchestrator.local.backend import LocalBackend
+from orchestrator.reconciler.backend import Backend, Observed
 from topology_editor import metrics_history, partition_rates
 from topology_editor.models import Deployment
 

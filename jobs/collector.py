@@ -20,8 +20,8 @@ from channels.layers import get_channel_layer
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.coalesce import redis_client
-from orchestrator import health
-from orchestrator.backend import Backend, PodState
+from orchestrator.reconciler import health
+from orchestrator.reconciler.backend import Backend, PodState
 from topology_editor import metrics_history, partition_rates, reconcile_metrics
 from topology_editor.groups import metrics_group
 from topology_editor.models import Deployment
@@ -142,7 +142,7 @@ def live_components(
     deployment: Deployment, states: list[PodState], pods: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The status's ``components`` (as the reconcile wrote them) with what is true now: pods per
-    phase, the top reasons (orchestrator.health: counts, never every pod) and dead letters per
+    phase, the top reasons (orchestrator.reconciler.health: counts, never every pod) and dead letters per
     entity, so the status bar does not wait for the next reconcile to say a pod crashes."""
     dead: dict[str, float] = defaultdict(float)
     for pod in pods:

@@ -16,9 +16,9 @@ from celery import shared_task
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.backends import get_backend
-from orchestrator.backend import Backend
-from orchestrator.drain import pending_takeover
-from orchestrator.rebalance import Move
+from orchestrator.planning.drain import pending_takeover
+from orchestrator.planning.rebalance import Move
+from orchestrator.reconciler.backend import Backend
 from topology_editor.services.drain import TAKEOVER_TIMEOUT_SECONDS, finish_drain, give_up_drain
 
 log = logging.getLogger(__name__)

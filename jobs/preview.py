@@ -9,9 +9,9 @@ from django.conf import settings
 
 from jobs.backends import get_backend
 from orchestrator import parse_deployment
-from orchestrator.backend import Observed
-from orchestrator.field_changes import describe_changes, field_changes
-from orchestrator.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.reconciler.backend import Observed
+from orchestrator.reconciler.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.spec.field_changes import describe_changes, field_changes
 
 
 def describe_plan(result: ReconcileResult, observed: Observed | None) -> list[str]:

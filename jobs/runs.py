@@ -12,8 +12,8 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from orchestrator.backend import Backend
-from orchestrator.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.reconciler.backend import Backend
+from orchestrator.reconciler.reconcile import ReconcileResult, Target, reconcile
 from topology_editor.models import Deployment, ReconcileRun, Revision
 from topology_editor.spec_rows import spec_from_rows
 
@@ -31,7 +31,7 @@ def target_for(deployment: Deployment) -> Target:
         revision.name,
         revision.number,
         settings.INVOKER_STATE_REDIS_URL,
-        manage_topics=True,  # the entities' topics are reconciled resources (orchestrator.topics)
+        manage_topics=True,  # the entities' topics are reconciled resources (orchestrator.reconciler.topics)
     )
 
 

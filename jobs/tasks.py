@@ -16,7 +16,7 @@ from jobs.backends import get_backend
 from jobs.cleanup import remove_deployment
 from jobs.collector import collect, publish
 from jobs.runs import run_reconcile
-from orchestrator.reconcile import ReconcileResult
+from orchestrator.reconciler.reconcile import ReconcileResult
 from topology_editor.models import Deployment
 
 log = logging.getLogger(__name__)

@@ -6,10 +6,15 @@ The spec layer is re-exported here so that callers need one import::
     from orchestrator import SpecError, load_manifest_yaml, parse_deployment, revision_name
 """
 
-from orchestrator.manifest_yaml import dump_manifest_yaml, load_manifest_yaml
-from orchestrator.rebalance import Move, RebalancePlan, move_partition, plan_rebalance, rebalance_entity
-from orchestrator.revisions import SpecChange, canonical_spec, diff_specs, revision_name
-from orchestrator.spec import (
+from orchestrator.planning.rebalance import (
+    Move,
+    RebalancePlan,
+    move_partition,
+    plan_rebalance,
+    rebalance_entity,
+)
+from orchestrator.spec.manifest_yaml import dump_manifest_yaml, load_manifest_yaml
+from orchestrator.spec.model import (
     API_VERSION,
     DEFAULT_IO_IMAGE,
     DEFAULT_STATE_IMAGE,
@@ -21,7 +26,8 @@ from orchestrator.spec import (
     SpecError,
     to_manifest,
 )
-from orchestrator.validation import parse_deployment, validate_manifest
+from orchestrator.spec.revisions import SpecChange, canonical_spec, diff_specs, revision_name
+from orchestrator.spec.validation import parse_deployment, validate_manifest
 
 __all__ = [
     "API_VERSION",

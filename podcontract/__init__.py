@@ -1,6 +1,6 @@
 """The pod contract: everything the orchestrator and the executor must agree on, written once.
 
-The orchestrator writes a pod's config files and environment (``orchestrator/convert.py``, and
+The orchestrator writes a pod's config files and environment (``orchestrator/reconciler/convert.py``, and
 the local runtime in ``orchestrator/local``); the executor's containers read them
 (``executor/``). Both import the names and shapes from here, so the two sides cannot drift:
 

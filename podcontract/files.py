@@ -2,7 +2,7 @@
 
 One ConfigMap per entity holds ``main.json`` (what every pod of the entity shares) and one
 ``<pod>.json`` per pod (its partitions and the entity's assignment epoch). Every field here is
-written by ``orchestrator/convert.py`` and read by the executor; ``tests/contract`` checks both.
+written by ``orchestrator/reconciler/convert.py`` and read by the executor; ``tests/contract`` checks both.
 Parsing fails with the file and field named, so a broken ConfigMap is reported instead of
 half-applied (the watcher then keeps the last good one). Unknown keys are ignored, so a pod
 keeps working while an older or newer orchestrator rewrites its ConfigMap during an upgrade.

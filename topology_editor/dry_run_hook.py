@@ -1,6 +1,6 @@
 """What a dry-run reconcile of a spec would do, for the pages that confirm a change (a rollback).
 
-The editor may not import the reconcile (``jobs`` and ``orchestrator.reconcile`` sit above or
+The editor may not import the reconcile (``jobs`` and ``orchestrator.reconciler.reconcile`` sit above or
 beside it: README, "Layers"), so, as with :mod:`topology_editor.reconcile_hook`, ``jobs``
 registers the function here in ``JobsConfig.ready()``.
 """

@@ -23,7 +23,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from orchestrator.load_rebalance import PartitionRate
+from orchestrator.planning.load_rebalance import PartitionRate
 
 #: Samples kept per deployment: at the collector's 5 s interval, a little over a minute.
 MAX_SAMPLES = 13

@@ -17,7 +17,7 @@ from orchestrator import (
     parse_deployment,
     to_manifest,
 )
-from orchestrator.spec import custom_resource, entity_fields
+from orchestrator.spec.model import custom_resource, entity_fields
 from topology_editor.models import Deployment, Pod, StatefulEntity
 
 EntityRows = Sequence[tuple[StatefulEntity, Sequence[Pod]]]

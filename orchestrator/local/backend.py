@@ -18,13 +18,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
-from orchestrator.convert import LABEL_INSTANCE
 from orchestrator.local.memory import POD_MEMORY_BYTES, available_memory, memory_problem, pod_count
 from orchestrator.local.store import FileCache, StateDir, StateDirError, template_hash
-from orchestrator.merge_patch import merge_patch
-from orchestrator.placement import Placement
-from orchestrator.spec import KIND
+from orchestrator.planning.placement import Placement
+from orchestrator.reconciler.backend import (
+    MANAGED_KINDS,
+    ApiCalls,
+    Observed,
+    PermanentError,
+    PodState,
+    RetryableError,
+)
+from orchestrator.reconciler.convert import LABEL_INSTANCE
+from orchestrator.spec.merge_patch import merge_patch
+from orchestrator.spec.model import KIND
 
 log = logging.getLogger(__name__)
 #: A runtime whose heartbeat is older than this is presumed gone; its pods' phase is Unknown.

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_POD
 from orchestrator.local.images import REPO_ROOT, ImageMap, ImageNotRunnableError
 from orchestrator.local.process import Backoff, Container, inherited_env
 from orchestrator.local.store import StateDir, template_hash
+from orchestrator.reconciler.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_POD
 from podcontract import env as names
 from podcontract.volume import DATA_LINK
 

@@ -9,7 +9,7 @@ from tests.browser.conftest import Server
 #: then one evaluation (what jobs.autoscale does every 10 s).
 EVALUATE = """
 import time
-from orchestrator.autoscale import Sample
+from orchestrator.planning.autoscale import Sample
 from topology_editor.models import AutoscalePolicy
 from topology_editor.services.autoscale import clear_progress, evaluate, record_progress
 now = time.time()

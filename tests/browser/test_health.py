@@ -9,8 +9,8 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 from playwright.sync_api import expect
 
-from orchestrator import health
-from orchestrator.backend import PodState
+from orchestrator.reconciler import health
+from orchestrator.reconciler.backend import PodState
 from tests.browser.conftest import RUN_ID, Server, shown_after_publishing
 from tests.browser.payloads import payload
 
@@ -54,7 +54,7 @@ def test_a_deployment_whose_output_topic_cannot_exist_is_never_ready_and_shows_w
 
 def _three_hundred_pods(name: str) -> dict[str, Any]:
     """A collector payload of 300 pods (200 crash-looping on one reason, 10 pending, 90 running),
-    its status summarised by orchestrator.health as the collector does."""
+    its status summarised by orchestrator.reconciler.health as the collector does."""
 
     def pod(
         entity: str, n: int, phase: str, reason: str | None = None, message: str | None = None

@@ -21,7 +21,7 @@ from orchestrator.local.images import load_image_map
 from orchestrator.local.process import Backoff
 from orchestrator.local.runtime import Runtime
 from orchestrator.local.volumes import Desired
-from orchestrator.logs import LocalLogs
+from orchestrator.reconciler.logs import LocalLogs
 from tests.browser.conftest import Server, screenshot
 from tests.polling import wait_until
 

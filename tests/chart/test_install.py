@@ -23,8 +23,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.kube import KubernetesBackend, load_api_client
-from orchestrator.reconcile import Target, reconcile
+from orchestrator.reconciler.kube import KubernetesBackend, load_api_client
+from orchestrator.reconciler.reconcile import Target, reconcile
 from tests.chart.conftest import CHART, ROOT, VALUES_IDS, VALUES_SETS
 from tests.polling import wait_until
 

@@ -1,5 +1,5 @@
 """The chart's Role is enough for the dashboard's logs, and ``pods/log`` in it is needed: against
-the real apiserver, the log reader (orchestrator.logs.KubeLogs) runs as a ServiceAccount bound to
+the real apiserver, the log reader (orchestrator.reconciler.logs.KubeLogs) runs as a ServiceAccount bound to
 the chart's rendered Role and reads a real node pod's container log; without the ``pods/log``
 rule the same read is refused (403)."""
 
@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from orchestrator.logs import KubeLogs, LogChunk, LogSourceError
+from orchestrator.reconciler.logs import KubeLogs, LogChunk, LogSourceError
 from tests.chart.conftest import one
 from tests.integration.real_node_harness import MissingError, load_node, placed_namespace, placed_on_node
 from tests.polling import wait_until

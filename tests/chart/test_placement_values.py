@@ -1,12 +1,12 @@
 """The chart's executor-pod placement values become the orchestrator's placement settings
-(orchestrator/placement.py), on every process that reconciles."""
+(orchestrator/planning/placement.py), on every process that reconciles."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from orchestrator.placement import Placement
+from orchestrator.planning.placement import Placement
 from tests.chart.test_render import app_containers, env_of
 
 TOLERATION = {"key": "invoker.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}

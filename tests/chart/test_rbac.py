@@ -1,4 +1,4 @@
-"""The chart grants exactly what the orchestrator's code (orchestrator/kube.py) needs, and
+"""The chart grants exactly what the orchestrator's code (orchestrator/reconciler/kube.py) needs, and
 that is exactly the table of docs/orchestrator.md ("Least RBAC"): three sources, one truth.
 
 What the code needs is read from its AST: each client call maps to a verb (a `list_*` call to
@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator import convert, kube, load_manifest_yaml, parse_deployment
+from orchestrator import load_manifest_yaml, parse_deployment
+from orchestrator.reconciler import convert, kube
 from tests.chart.conftest import CHART, NAMESPACE, ROOT, by_kind, one
 
 Rule = tuple[str, str, str]  # (API group, resource, verb)
@@ -69,7 +70,7 @@ def granted_rules(role: dict[str, Any]) -> set[Rule]:
 
 
 def used_by_code() -> set[Rule]:
-    """Every API call orchestrator/kube.py makes, as (group, resource, verb), read from its AST."""
+    """Every API call orchestrator/reconciler/kube.py makes, as (group, resource, verb), read from its AST."""
     tree = ast.parse((ROOT / "orchestrator" / "kube.py").read_text())
     groups = {"core": "", "apps": "apps", "rbac": RBAC_GROUP}
     rules: set[Rule] = set()
@@ -156,7 +157,7 @@ def granted_to_pods() -> set[Rule]:
 
 
 def used_by_logs() -> set[Rule]:
-    """The calls of the dashboard's log reader (orchestrator/logs.py, ``KubeLogs``): it lists the
+    """The calls of the dashboard's log reader (orchestrator/reconciler/logs.py, ``KubeLogs``): it lists the
     deployment's pods and reads ``pods/log``, through ``self.core`` (CoreV1Api) only."""
     tree = ast.parse((ROOT / "orchestrator" / "logs.py").read_text())
     rules: set[Rule] = set()
@@ -185,7 +186,7 @@ def needed_rules() -> set[Rule]:
 def test_the_docs_table_is_what_the_orchestrator_code_needs() -> None:
     needed, documented = needed_rules(), documented_rules()
     assert documented == needed, (
-        "docs/orchestrator.md's Least RBAC table differs from what orchestrator/kube.py needs: "
+        "docs/orchestrator.md's Least RBAC table differs from what orchestrator/reconciler/kube.py needs: "
         f"missing {sorted(needed - documented)}, not needed {sorted(documented - needed)}"
     )
 

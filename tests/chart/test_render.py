@@ -87,7 +87,7 @@ def check_monitoring_object(doc: dict[str, Any], docs: list[dict[str, Any]]) -> 
         assert spec["endpoints"][0]["port"] in {p["name"] for p in services[0]["spec"]["ports"]}
     else:
         # Executor pods: the labels and port name the orchestrator gives them.
-        from orchestrator import convert
+        from orchestrator.reconciler import convert
 
         assert spec["selector"]["matchLabels"] == {
             convert.LABEL_NAME: "invoker",

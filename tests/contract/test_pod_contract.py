@@ -20,9 +20,9 @@ import pytest
 from executor.config_watcher import ConfigWatcher
 from executor.env import PodEnv
 from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.convert import ConvertContext, convert
-from orchestrator.spec import DeploymentSpec
-from orchestrator.topics import output_partitions
+from orchestrator.reconciler.convert import ConvertContext, convert
+from orchestrator.reconciler.topics import output_partitions
+from orchestrator.spec.model import DeploymentSpec
 from podcontract import env as names
 from podcontract.files import MAIN_FILE, ConfigError, MainConfig, PodConfig, pod_file
 from podcontract.volume import ConfigMapDir

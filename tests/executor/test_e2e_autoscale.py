@@ -1,9 +1,9 @@
 """End to end on the real broker: a step in the input rate makes the autoscaler's decision
-(``orchestrator.autoscale.decide``) recommend more pods, and applying it (new pods plus the
-fewest partition moves, ``orchestrator.rebalance.plan_rebalance``) makes the pod count follow
+(``orchestrator.planning.autoscale.decide``) recommend more pods, and applying it (new pods plus the
+fewest partition moves, ``orchestrator.planning.rebalance.plan_rebalance``) makes the pod count follow
 while the totals stay exact (issue 16, item 2).
 
-The samples are what ``jobs.autoscale`` reads (``orchestrator.backlog``): the entity's committed
+The samples are what ``jobs.autoscale`` reads (``orchestrator.reconciler.backlog``): the entity's committed
 records and its backlog (the broker's end offsets minus the committed ones), every
 ``SAMPLE_SECONDS``. (The pods' ``invoker_consumer_lag`` gauge stayed at 0 here while the backlog
 grew: it counts from the fetch position, ahead of processing by the client's buffer.) The word-count pods
@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from orchestrator.autoscale import SCALE_OUT, Policy, Sample, decide
-from orchestrator.backlog import entity_progress, group_id
-from orchestrator.rebalance import plan_rebalance
+from orchestrator.planning.autoscale import SCALE_OUT, Policy, Sample, decide
+from orchestrator.planning.rebalance import plan_rebalance
+from orchestrator.reconciler.backlog import entity_progress, group_id
 from tests.executor.harness import LineProducer, make_lines, reassign_and_wait, split, wait_for_exact_totals
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ POLICY = Policy(
 
 def sample(topo) -> Sample:
     """What ``jobs.autoscale`` samples: the entity's committed records and its backlog, from the
-    broker (``orchestrator.backlog``)."""
+    broker (``orchestrator.reconciler.backlog``)."""
     progress = entity_progress(topo.bootstrap, topo.lines_topic, group_id(topo.name, "word-count"))
     return Sample(time.monotonic(), progress.backlog, progress.processed)
 

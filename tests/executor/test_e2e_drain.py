@@ -1,6 +1,6 @@
 """End to end on the real broker: draining a pod while producing (issue 16, item 3).
 
-The drain is the planner's two steps (``orchestrator.drain``): first the assignment in which
+The drain is the planner's two steps (``orchestrator.planning.drain``): first the assignment in which
 the drained pod owns nothing, with the pod still running so it commits and releases each
 partition; then, once :func:`pending_takeover` finds every moved partition consumed by its new
 owner, the assignment without the pod (its process stops). The totals must stay exact, no
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from orchestrator.drain import pending_takeover, plan_drain
+from orchestrator.planning.drain import pending_takeover, plan_drain
 from tests.executor.harness import (
     LineProducer,
     make_lines,

@@ -33,7 +33,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kubernetes import client, config
 
-from orchestrator.placement import Placement
+from orchestrator.planning.placement import Placement
 from tests.integration.test_real_node import RealNode
 
 ROOT = Path(__file__).resolve().parents[2]

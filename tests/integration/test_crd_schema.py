@@ -15,7 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from orchestrator import parse_deployment, to_manifest
-from orchestrator.crd_schema import GROUP, PLURAL, VERSION
+from orchestrator.spec.crd_schema import GROUP, PLURAL, VERSION
 from tests.unit.spec_helpers import example_manifest
 
 

@@ -16,9 +16,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.kube import GROUP, PLURAL, VERSION, KubernetesBackend, load_api_client
-from orchestrator.reconcile import ReconcileResult, Target, needs_dry_run, reconcile
-from orchestrator.spec import DeploymentSpec
+from orchestrator.reconciler.kube import GROUP, PLURAL, VERSION, KubernetesBackend, load_api_client
+from orchestrator.reconciler.reconcile import ReconcileResult, Target, needs_dry_run, reconcile
+from orchestrator.spec.model import DeploymentSpec
 from tests.polling import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"

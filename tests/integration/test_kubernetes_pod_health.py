@@ -14,8 +14,14 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from orchestrator.convert import LABEL_ENTITY, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, LABEL_POD
-from orchestrator.kube import KubernetesBackend, load_api_client
+from orchestrator.reconciler.convert import (
+    LABEL_ENTITY,
+    LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
+    LABEL_NAME,
+    LABEL_POD,
+)
+from orchestrator.reconciler.kube import KubernetesBackend, load_api_client
 from tests.polling import wait_until
 
 NAME = "health-demo"

@@ -8,7 +8,7 @@ from channels.layers import get_channel_layer
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from jobs.collector import collect, publish, scrape, with_rates
-from orchestrator.backend import Observed, PodState
+from orchestrator.reconciler.backend import Observed, PodState
 from topology_editor.groups import metrics_group
 
 

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from jobs.collector import collect
-from orchestrator.backend import Observed, PodState
+from orchestrator.reconciler.backend import Observed, PodState
 
 CRASH = "container udf exited with code 2: ValueError: no such model: wc"
 

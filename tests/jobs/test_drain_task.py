@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from jobs import drain
-from orchestrator.backend import Observed, PodState
+from orchestrator.reconciler.backend import Observed, PodState
 from topology_editor import services
 from topology_editor.models import AuditEntry, Interface
 from topology_editor.services.drain import drain_pod

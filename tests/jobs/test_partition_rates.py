@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from jobs.collector import collect, scrape
-from orchestrator.backend import Observed, PodState
+from orchestrator.reconciler.backend import Observed, PodState
 from topology_editor import partition_rates
 
 

@@ -12,7 +12,7 @@ from invoker_web.celery import RECONCILE_QUEUE, app
 from jobs import coalesce
 from jobs.runs import run_reconcile
 from jobs.tasks import backoff_seconds, reconcile_deployment, request_reconcile
-from orchestrator.kube import KubernetesBackend, load_api_client
+from orchestrator.reconciler.kube import KubernetesBackend, load_api_client
 from topology_editor import services
 from topology_editor.models import Deployment, Interface, ReconcileRun
 

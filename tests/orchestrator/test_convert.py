@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import load_manifest_yaml, move_partition, parse_deployment
-from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
+from orchestrator.reconciler.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
 
 NAME = "word-count-demo"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"

@@ -1,16 +1,16 @@
-"""Health with reasons (orchestrator.health and the update phase): pure, no server.
+"""Health with reasons (orchestrator.reconciler.health and the update phase): pure, no server.
 
 A deployment that cannot process — failing pods, partitions no pod owns — is never Ready and
 says why; summaries count pods per phase and name the top reasons, never every pod."""
 
 from __future__ import annotations
 
-from orchestrator import health
-from orchestrator.backend import Observed, PodState
-from orchestrator.kube import _pod_state
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
-from orchestrator.status import DEGRADED, READY, Outcome, derive_status
-from orchestrator.topics import EXACT, TopicResult, TopicsReport, TopicWant
+from orchestrator.reconciler import health
+from orchestrator.reconciler.backend import Observed, PodState
+from orchestrator.reconciler.kube import _pod_state
+from orchestrator.reconciler.status import DEGRADED, READY, Outcome, derive_status
+from orchestrator.reconciler.topics import EXACT, TopicResult, TopicsReport, TopicWant
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec
 
 SPEC = DeploymentSpec(
     "demo",

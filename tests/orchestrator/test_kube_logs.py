@@ -1,4 +1,4 @@
-"""Container logs through the Kubernetes API (orchestrator.logs.KubeLogs, ``pods/log``): a pod
+"""Container logs through the Kubernetes API (orchestrator.reconciler.logs.KubeLogs, ``pods/log``): a pod
 on the test cluster's real node prints numbered lines; the reader returns the last N, then only
 what was printed since, in order, and names an unknown pod or a container the pod lacks. Fails,
 never skips, when the cluster or its real node is missing."""
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config
 
-from orchestrator.logs import KubeLogs, LogNotFoundError, LogSourceError
+from orchestrator.reconciler.logs import KubeLogs, LogNotFoundError, LogSourceError
 from tests.integration.real_node_harness import MissingError, load_node, placed_namespace, placed_on_node
 from tests.polling import wait_until
 

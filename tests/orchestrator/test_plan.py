@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from orchestrator.backend import Observed, PodState
-from orchestrator.compare import object_satisfies, satisfies
-from orchestrator.epochs import entity_epochs
-from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
-from orchestrator.reconcile import CONFIG_MAP_DRY_RUN_BYTES, needs_dry_run
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
-from orchestrator.status import Outcome, derive_status, status_changed
+from orchestrator.reconciler.backend import Observed, PodState
+from orchestrator.reconciler.compare import object_satisfies, satisfies
+from orchestrator.reconciler.epochs import entity_epochs
+from orchestrator.reconciler.plan import Change, PlanMemo, limit_rollouts, plan_changes
+from orchestrator.reconciler.reconcile import CONFIG_MAP_DRY_RUN_BYTES, needs_dry_run
+from orchestrator.reconciler.status import Outcome, derive_status, status_changed
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def with_version(obj: dict, version: str) -> dict:
 
 
 def test_a_memo_skips_only_comparisons_whose_answer_cannot_have_changed(monkeypatch) -> None:
-    import orchestrator.plan as plan
+    import orchestrator.reconciler.plan as plan
 
     desired = [config_map(), workload()]
     observed = observed_with(with_version(desired[0], "5"), with_version(desired[1], "6"))

@@ -1,4 +1,4 @@
-"""Topics as reconciled resources (`orchestrator.topics`), on the real broker: created with their
+"""Topics as reconciled resources (`orchestrator.reconciler.topics`), on the real broker: created with their
 declared counts, grown when smaller, never shrunk, and every problem a condition with a reason.
 
 Topic names carry a per-test suffix, so runs never collide with each other or a running
@@ -11,10 +11,9 @@ from dataclasses import replace
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from orchestrator.backend import Observed, PodState, RetryableError
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
-from orchestrator.status import DEGRADED, PENDING, READY, Outcome, derive_status
-from orchestrator.topics import (
+from orchestrator.reconciler.backend import Observed, PodState, RetryableError
+from orchestrator.reconciler.status import DEGRADED, PENDING, READY, Outcome, derive_status
+from orchestrator.reconciler.topics import (
     AT_LEAST,
     ATTEMPTS,
     BOOTSTRAP_TIMEOUT_MS,
@@ -30,6 +29,7 @@ from orchestrator.topics import (
     reconcile_topics,
     wanted_topics,
 )
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec
 from tests.kafka_topics import partitions, settles_to
 from tests.servers import free_port
 
@@ -177,7 +177,7 @@ def test_an_unreachable_broker_is_tried_a_bounded_number_of_times_and_stops_the_
             clients.append(configs)
             super().__init__(**configs)
 
-    monkeypatch.setattr("orchestrator.topics.KafkaAdminClient", RecordingAdminClient)
+    monkeypatch.setattr("orchestrator.reconciler.topics.KafkaAdminClient", RecordingAdminClient)
     address = f"127.0.0.1:{free_port()}"
     report = reconcile_topics(two_stage(address, suffix))
     assert len(clients) == ATTEMPTS

@@ -1,10 +1,10 @@
-"""A dry run's field-level changes of one object (orchestrator.field_changes): only the fields
+"""A dry run's field-level changes of one object (orchestrator.spec.field_changes): only the fields
 the reconcile sends count, named list items are matched by name, and ConfigMap JSON data is
 compared as JSON."""
 
 import json
 
-from orchestrator.field_changes import describe_changes, field_changes
+from orchestrator.spec.field_changes import describe_changes, field_changes
 
 
 def _config_map(**data: object) -> dict:

@@ -18,7 +18,7 @@ from orchestrator.local import LocalBackend
 from orchestrator.local.images import load_image_map
 from orchestrator.local.process import Backoff
 from orchestrator.local.runtime import Runtime
-from orchestrator.logs import MAX_LINES
+from orchestrator.reconciler.logs import MAX_LINES
 from tests.orchestrator.local.helpers import deploy, manifest
 from tests.polling import wait_until
 from tests.topology.conftest import EXAMPLE_NAME

@@ -1,7 +1,7 @@
 """The autoscaler's decision: scale out on lag that keeps growing, scale in under the floor,
 hysteresis between the two, the cooldown and the bounds."""
 
-from orchestrator.autoscale import (
+from orchestrator.planning.autoscale import (
     BOUNDS,
     COOLDOWN,
     HOLD,

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator import parse_deployment
-from orchestrator.drain import drain_entity, pending_takeover, plan_drain, remove_drained
-from orchestrator.rebalance import Move
-from orchestrator.spec import SpecError
+from orchestrator.planning.drain import drain_entity, pending_takeover, plan_drain, remove_drained
+from orchestrator.planning.rebalance import Move
+from orchestrator.spec.model import SpecError
 from tests.unit.spec_helpers import example_manifest
 
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.load_rebalance import (
+from orchestrator.planning.load_rebalance import (
     PartitionRate,
     partition_load,
     plan_load_rebalance,
     ratio,
 )
-from orchestrator.rebalance import Move
+from orchestrator.planning.rebalance import Move
 
 
 def test_a_pod_carrying_the_hot_partitions_gives_away_the_fewest_that_bring_it_under() -> None:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from orchestrator import SpecError, dump_manifest_yaml, load_manifest_yaml, parse_deployment, to_manifest
-from orchestrator.manifest_yaml import MAX_DEPTH, MAX_EXPANDED_VALUES
+from orchestrator.spec.manifest_yaml import MAX_DEPTH, MAX_EXPANDED_VALUES
 
 from .spec_helpers import EXAMPLE_PATH, merge_key_bomb
 

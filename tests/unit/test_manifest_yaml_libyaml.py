@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator import SpecError, load_manifest_yaml
-from orchestrator.manifest_yaml import MAX_DEPTH, _load_documents, _StrictSafeLoader
+from orchestrator.spec.manifest_yaml import MAX_DEPTH, _load_documents, _StrictSafeLoader
 
 from .spec_helpers import EXAMPLE_PATH
 

@@ -1,5 +1,5 @@
 """The executor pods' placement setting: parsed from the environment, checked, and put by convert
-into the pod template of each Deployment (orchestrator/placement.py), so a changed setting is a
+into the pod template of each Deployment (orchestrator/planning/placement.py), so a changed setting is a
 change the plan sees."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.backend import Observed
-from orchestrator.convert import ConvertContext, convert
-from orchestrator.placement import Placement, PlacementError, parse_node_selector, parse_tolerations
-from orchestrator.plan import plan_changes
+from orchestrator.planning.placement import Placement, PlacementError, parse_node_selector, parse_tolerations
+from orchestrator.reconciler.backend import Observed
+from orchestrator.reconciler.convert import ConvertContext, convert
+from orchestrator.reconciler.plan import plan_changes
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
 TAINT = {"key": "invoker.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}

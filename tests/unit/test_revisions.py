@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator import diff_specs, parse_deployment, revision_name, to_manifest
-from orchestrator.value_checks import quantity
+from orchestrator.spec.value_checks import quantity
 
 from .spec_helpers import changed, example_manifest, without
 from .spec_strategies import manifests

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from orchestrator import parse_deployment, validate_manifest
-from orchestrator.fields import MAX_REPORTED_ERRORS
-from orchestrator.spec import Limits
+from orchestrator.spec.fields import MAX_REPORTED_ERRORS
+from orchestrator.spec.model import Limits
 
 from .spec_helpers import changed, example_manifest, rejection
 

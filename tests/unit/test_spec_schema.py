@@ -1,4 +1,4 @@
-"""The spec's one declaration (orchestrator.spec_schema) is what the validator, the CRD's schema
+"""The spec's one declaration (orchestrator.spec.schema) is what the validator, the CRD's schema
 and the editor's field list follow: the chart's CRD is its generated output, the validator
 accepts exactly its keys with its required fields, bounds, choices and defaults, and a new
 entity made from the editor's template is valid."""
@@ -11,9 +11,13 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from orchestrator import crd_schema, parse_deployment, spec, spec_editor, status, status_schema, to_manifest
-from orchestrator import spec_schema as declared
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec
+from orchestrator import parse_deployment, to_manifest
+from orchestrator.reconciler import status
+from orchestrator.spec import crd_schema, status_schema
+from orchestrator.spec import editor_fields as spec_editor
+from orchestrator.spec import model as spec
+from orchestrator.spec import schema as declared
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec
 
 from .spec_helpers import changed, example_manifest, rejection, without
 
@@ -37,7 +41,7 @@ def _walk(node: Any) -> list[Any]:
 
 def test_the_charts_crd_is_the_one_generated_from_the_declaration() -> None:
     assert crd_schema.CHART_COPY.read_text() == crd_schema.crd_yaml(), (
-        "charts/invoker/crds/invokerdeployments.yaml is stale: python -m orchestrator.crd_schema --write"
+        "charts/invoker/crds/invokerdeployments.yaml is stale: python -m orchestrator.spec.crd_schema --write"
     )
     assert crd_schema.main(["--check"]) == 0
 

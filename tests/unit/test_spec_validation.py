@@ -17,7 +17,7 @@ from orchestrator import (
     parse_deployment,
     validate_manifest,
 )
-from orchestrator.fields import describe
+from orchestrator.spec.fields import describe
 
 from .spec_helpers import EXAMPLE_PATH, changed, example_manifest, rejection, without
 

@@ -37,7 +37,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from orchestrator import SpecError
-from orchestrator.fields import TOO_MANY_ERRORS
+from orchestrator.spec.fields import TOO_MANY_ERRORS
 from topology_editor import services
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
 from orchestrator import dump_manifest_yaml, load_manifest_yaml
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES, document_shape_problem
+from orchestrator.spec.manifest_yaml import MAX_MANIFEST_BYTES, document_shape_problem
 
 
 class PayloadTooLarge(APIException):
@@ -22,7 +22,7 @@ class PayloadTooLarge(APIException):
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing what no manifest looks like before any code walks it:
-    nesting deeper than :data:`orchestrator.manifest_yaml.MAX_DEPTH` (1,000 ``[`` raised a
+    nesting deeper than :data:`orchestrator.spec.manifest_yaml.MAX_DEPTH` (1,000 ``[`` raised a
     ``RecursionError`` in the decoder, a 500; a few hundred would raise one later, in code
     that walks the body recursively) is a 400 ``malformed_request``, more values than a
     manifest may expand to a 413 ``too_large``."""

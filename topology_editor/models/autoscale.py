@@ -12,7 +12,7 @@ from topology_editor.models.deployment import Deployment
 
 
 class AutoscalePolicy(models.Model):
-    """The bounds and thresholds of ``orchestrator.autoscale.Policy``, ``auto`` (apply the
+    """The bounds and thresholds of ``orchestrator.planning.autoscale.Policy``, ``auto`` (apply the
     recommendation without asking, within the bounds, while the deployment's automation runs),
     when the autoscaler last changed the pod count, and the last recommendation with its
     evidence (shown to viewers, approved by operators)."""

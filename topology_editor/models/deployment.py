@@ -7,7 +7,7 @@ spec the validator accepts always fits.
 
 from django.db import models
 
-from orchestrator.spec import DEFAULT_IO_IMAGE, DEFAULT_STATE_IMAGE, IMAGE_PULL_POLICIES
+from orchestrator.spec.model import DEFAULT_IO_IMAGE, DEFAULT_STATE_IMAGE, IMAGE_PULL_POLICIES
 
 
 class DeploymentState(models.TextChoices):

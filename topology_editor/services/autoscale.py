@@ -2,7 +2,7 @@
 
 Each entity may have an :class:`~topology_editor.models.AutoscalePolicy`. :func:`evaluate`
 turns the collector's samples (:func:`topology_editor.partition_rates.history`: the entity's
-total lag and records consumed) into a :class:`orchestrator.autoscale.Decision` and keeps it on
+total lag and records consumed) into a :class:`orchestrator.planning.autoscale.Decision` and keeps it on
 the policy as the recommendation, with its evidence. :func:`apply_recommendation` carries it
 out: a scale-out is one revision adding the pods and moving the fewest partitions to them
 (even by count), a scale-in drains one pod (:mod:`topology_editor.services.drain`), which is
@@ -23,8 +23,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from orchestrator import DeploymentSpec, EntitySpec, FieldError, PodSpec
-from orchestrator.autoscale import Decision, Policy, Sample, decide
-from orchestrator.rebalance import rebalance_entity as plan_even
+from orchestrator.planning.autoscale import Decision, Policy, Sample, decide
+from orchestrator.planning.rebalance import rebalance_entity as plan_even
 from topology_editor import partition_rates
 from topology_editor.models import AutoscalePolicy, Deployment, Interface
 from topology_editor.services.drain import drain_pod
@@ -50,7 +50,7 @@ def _series_key(name: str, entity: str) -> str:
 
 
 def record_progress(name: str, entity: str, sample: Sample) -> None:
-    """Keeps one sample of the entity's progress as the broker sees it (``orchestrator.backlog``:
+    """Keeps one sample of the entity's progress as the broker sees it (``orchestrator.reconciler.backlog``:
     records committed, backlog), the autoscaler's preferred evidence."""
     key = _series_key(name, entity)
     pipe = _redis().pipeline()

@@ -1,7 +1,7 @@
 """Draining a pod (issue 16, item 3): two changes, the handover and then the removal.
 
 :func:`drain_pod` stores the first: the pod owns nothing, its partitions are the other pods'
-(planned by :mod:`orchestrator.drain`, by measured load when the collector has rates, else by
+(planned by :mod:`orchestrator.planning.drain`, by measured load when the collector has rates, else by
 count). Unless the pod is only cordoned, it then queues ``jobs.finish_drain``, which calls
 :func:`finish_drain` until the new owners consume every moved partition, and only then stores
 the second change without the pod: its workload is deleted after the takeover, never before.
@@ -14,9 +14,16 @@ from celery import current_app
 from django.db import transaction
 
 from orchestrator import FieldError, SpecError
-from orchestrator.drain import THEN, THEN_REMOVE, DrainPlan, drain_entity, pending_takeover, remove_drained
-from orchestrator.load_rebalance import partition_load
-from orchestrator.rebalance import Move
+from orchestrator.planning.drain import (
+    THEN,
+    THEN_REMOVE,
+    DrainPlan,
+    drain_entity,
+    pending_takeover,
+    remove_drained,
+)
+from orchestrator.planning.load_rebalance import partition_load
+from orchestrator.planning.rebalance import Move
 from topology_editor import partition_rates
 from topology_editor.models import Interface
 from topology_editor.services.errors import ConflictError, InvalidRequestError, NotFoundError

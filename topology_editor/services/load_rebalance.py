@@ -2,7 +2,7 @@
 change (one revision, one audit entry, its reconcile's trigger "rebalance ... by load").
 
 The loads come from :mod:`topology_editor.partition_rates` (what the metrics collector
-measured over the window); the plan from :mod:`orchestrator.load_rebalance`. Even-by-count
+measured over the window); the plan from :mod:`orchestrator.planning.load_rebalance`. Even-by-count
 stays at :func:`topology_editor.services.partitions.rebalance_entity`.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from orchestrator import FieldError
-from orchestrator.load_rebalance import LoadPlan, PartitionRate, partition_load
-from orchestrator.load_rebalance import rebalance_entity_by_load as plan_by_load
+from orchestrator.planning.load_rebalance import LoadPlan, PartitionRate, partition_load
+from orchestrator.planning.load_rebalance import rebalance_entity_by_load as plan_by_load
 from topology_editor import partition_rates
 from topology_editor.models import Interface
 from topology_editor.services.errors import InvalidRequestError, NotFoundError

@@ -1,7 +1,7 @@
 """Moving partitions between pods (one, or a batch saved as one change), and rebalancing an
 entity's partitions evenly.
 
-The plans come from :mod:`orchestrator.rebalance`; here they are applied like any other change:
+The plans come from :mod:`orchestrator.planning.rebalance`; here they are applied like any other change:
 the whole resulting spec is validated and stored with its revision and audit entry, whose
 summary (and the reconcile's trigger) says which partition moved from which pod to which.
 """

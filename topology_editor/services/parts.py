@@ -5,7 +5,7 @@ path, ``spec.statefulEntities[1].pods[0]...``) and recorded like any other chang
 
 from typing import Any
 
-from orchestrator.merge_patch import merge_patch
+from orchestrator.spec.merge_patch import merge_patch
 from topology_editor.models import Interface
 from topology_editor.services.changes import Manifest, edit_deployment
 from topology_editor.services.errors import NotFoundError

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from orchestrator.spec_editor import editor_fields
+from orchestrator.spec.editor_fields import editor_fields
 from topology_editor import roles
 from topology_editor.models import Deployment
 

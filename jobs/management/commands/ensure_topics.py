@@ -1,6 +1,6 @@
 """`python manage.py ensure_topics NAME`: reconciles a deployment's Kafka topics now.
 
-Every reconcile pass does the same (`orchestrator.topics`): topics are created with their declared
+Every reconcile pass does the same (`orchestrator.reconciler.topics`): topics are created with their declared
 partition counts, grown when smaller, never shrunk. The command is for doing it at once from a
 shell or a script (`./dev up` runs it after importing the sample) and says what it found; it
 exits non-zero, naming every problem, when a topic is missing or mis-sized or a broker does not
@@ -9,7 +9,7 @@ answer.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orchestrator.topics import BROKER_DEFAULT_REPLICATION, TopicResult, reconcile_topics
+from orchestrator.reconciler.topics import BROKER_DEFAULT_REPLICATION, TopicResult, reconcile_topics
 from topology_editor.models import Deployment
 from topology_editor.spec_rows import spec_from_rows
 

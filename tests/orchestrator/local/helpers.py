@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import parse_deployment
-from orchestrator.convert import (
+from orchestrator.local import LocalBackend
+from orchestrator.local.images import REPO_ROOT
+from orchestrator.local.runtime import Runtime
+from orchestrator.reconciler.convert import (
     ConvertContext,
     OwnerRef,
     config_map_name,
@@ -21,9 +24,6 @@ from orchestrator.convert import (
     root_object,
     workload_name,
 )
-from orchestrator.local import LocalBackend
-from orchestrator.local.images import REPO_ROOT
-from orchestrator.local.runtime import Runtime
 from tests.polling import wait_until
 
 PROGRAMS = ["{python}", "-m", "tests.orchestrator.local.programs"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.backend import MANAGED_KINDS, PermanentError
-from orchestrator.convert import workload_name
 from orchestrator.local import LocalBackend
 from orchestrator.local.store import StateDir, template_hash, write_json
+from orchestrator.reconciler.backend import MANAGED_KINDS, PermanentError
+from orchestrator.reconciler.convert import workload_name
 from tests.orchestrator.local.helpers import CONFIG_MAP, POD, POD_1, deploy, manifest
 
 A_CONFIG_MAP = {

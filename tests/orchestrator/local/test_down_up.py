@@ -21,9 +21,9 @@ import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from orchestrator import load_manifest_yaml, parse_deployment
-from orchestrator.backend import PodState
-from orchestrator.convert import ConvertContext, OwnerRef, convert, root_object
 from orchestrator.local import LocalBackend
+from orchestrator.reconciler.backend import PodState
+from orchestrator.reconciler.convert import ConvertContext, OwnerRef, convert, root_object
 from tests.executor.harness import LineProducer, Totals, make_lines
 from tests.executor.services import PrivateKafka, PrivateRedis, running_private_kafka
 from tests.localpod import metric_sum, scrape

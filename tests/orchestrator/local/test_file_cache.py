@@ -8,7 +8,7 @@ from pathlib import Path
 from orchestrator import parse_deployment
 from orchestrator.local import LocalBackend
 from orchestrator.local.store import FileCache, write_json
-from orchestrator.reconcile import Target, reconcile
+from orchestrator.reconciler.reconcile import Target, reconcile
 from tests.orchestrator.local.helpers import manifest
 
 

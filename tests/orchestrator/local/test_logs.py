@@ -1,4 +1,4 @@
-"""Container logs from the local runtime (orchestrator.logs.LocalLogs): the last N lines of a
+"""Container logs from the local runtime (orchestrator.reconciler.logs.LocalLogs): the last N lines of a
 container a real runtime runs, then what it gains, bounded in lines and bytes, with errors that
 name the unknown pod, container or line count."""
 
@@ -15,7 +15,14 @@ import pytest
 from orchestrator.local import LocalBackend
 from orchestrator.local.images import load_image_map
 from orchestrator.local.runtime import Runtime
-from orchestrator.logs import MAX_BYTES, MAX_LINES, LocalLogs, LogNotFoundError, LogRequestError, last_lines
+from orchestrator.reconciler.logs import (
+    MAX_BYTES,
+    MAX_LINES,
+    LocalLogs,
+    LogNotFoundError,
+    LogRequestError,
+    last_lines,
+)
 from tests.orchestrator.local.conftest import TEST_BACKOFF
 from tests.orchestrator.local.helpers import TEST_IMAGES, deploy, manifest, sync_until, wait_until
 

@@ -9,7 +9,7 @@ from orchestrator import parse_deployment
 from orchestrator.local import LocalBackend
 from orchestrator.local.memory import POD_MEMORY_BYTES, available_memory, memory_problem
 from orchestrator.local.runtime import Runtime
-from orchestrator.reconcile import Target, reconcile
+from orchestrator.reconciler.reconcile import Target, reconcile
 from tests.orchestrator.local.helpers import manifest, sync_until
 
 STATE_URL = "redis://127.0.0.1:16379/13"

@@ -10,9 +10,9 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from orchestrator import parse_deployment
-from orchestrator.convert import config_map_name
 from orchestrator.local import LocalBackend
-from orchestrator.reconcile import Target, reconcile
+from orchestrator.reconciler.convert import config_map_name
+from orchestrator.reconciler.reconcile import Target, reconcile
 from podcontract.files import MAIN_FILE, MainConfig
 from tests.kafka_topics import settles_to
 from tests.orchestrator.local.helpers import manifest

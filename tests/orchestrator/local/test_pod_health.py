@@ -18,14 +18,14 @@ import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from orchestrator import parse_deployment
-from orchestrator.convert import ConvertContext, OwnerRef, convert, root_object
 from orchestrator.local import LocalBackend
 from orchestrator.local.images import load_image_map
 from orchestrator.local.process import last_log_line, startup_error
 from orchestrator.local.runtime import Runtime
-from orchestrator.reconcile import ReconcileResult, Target, reconcile
-from orchestrator.spec import DeploymentSpec
-from orchestrator.status import Outcome, derive_status
+from orchestrator.reconciler.convert import ConvertContext, OwnerRef, convert, root_object
+from orchestrator.reconciler.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.reconciler.status import Outcome, derive_status
+from orchestrator.spec.model import DeploymentSpec
 from tests.kafka_topics import settles_to
 from tests.orchestrator.local.conftest import TEST_BACKOFF
 from tests.orchestrator.local.helpers import TEST_IMAGES, RuntimeProcess, manifest, sync_until, wait_until

@@ -9,7 +9,7 @@ from pathlib import Path
 from orchestrator import parse_deployment
 from orchestrator.local import LocalBackend
 from orchestrator.local.runtime import Runtime
-from orchestrator.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.reconciler.reconcile import ReconcileResult, Target, reconcile
 from tests.orchestrator.local.helpers import manifest, sync_until
 
 PODS = {"e-0": [0], "e-1": [1], "e-2": [2]}

@@ -11,7 +11,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from orchestrator import parse_deployment
 from orchestrator.local import LocalBackend
 from orchestrator.local.runtime import Runtime
-from orchestrator.reconcile import ReconcileResult, Target, reconcile
+from orchestrator.reconciler.reconcile import ReconcileResult, Target, reconcile
 from tests.kafka_topics import partitions, settles_to
 from tests.orchestrator.local.helpers import manifest, sync_until
 from tests.servers import free_port

@@ -4,7 +4,7 @@ changes nothing."""
 
 import pytest
 
-from orchestrator.rebalance import Move
+from orchestrator.planning.rebalance import Move
 from tests.topology.conftest import EXAMPLE_NAME
 from tests.topology.helpers import deployment_url, error, scale_out_totals, totals_partitions
 from topology_editor.models import AuditEntry, Deployment

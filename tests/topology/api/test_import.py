@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
+from orchestrator.spec.manifest_yaml import MAX_MANIFEST_BYTES
 from tests.topology.conftest import EXAMPLE_NAME, EXAMPLE_PATH
 from tests.topology.helpers import error
 from topology_editor.models import AuditEntry, Deployment

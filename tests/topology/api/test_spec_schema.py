@@ -1,12 +1,13 @@
 """The API's description of a manifest and the editor's field list both come from the spec's
-one declaration (orchestrator.spec_schema)."""
+one declaration (orchestrator.spec.schema)."""
 
 import json
 
 import yaml
 
-from orchestrator import spec_editor, status_schema
-from orchestrator import spec_schema as declared
+from orchestrator.spec import editor_fields as spec_editor
+from orchestrator.spec import schema as declared
+from orchestrator.spec import status_schema
 from topology_editor.models import DeploymentState
 
 

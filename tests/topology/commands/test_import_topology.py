@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
+from orchestrator.spec.manifest_yaml import MAX_MANIFEST_BYTES
 from tests.topology.conftest import EXAMPLE_NAME, EXAMPLE_PATH
 from topology_editor.models import AuditEntry, Deployment
 

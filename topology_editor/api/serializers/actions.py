@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from orchestrator.spec import MAX_PARTITION_ID
+from orchestrator.spec.model import MAX_PARTITION_ID
 from topology_editor.api.serializers.manifests import shape
 
 

@@ -1,7 +1,7 @@
 """The custom-resource shapes, for the schema and the browsable API's forms.
 
 The classes are built by :func:`shape` because their field names are the resource's camelCase keys.
-The spec's shapes are built from its one declaration, :mod:`orchestrator.spec_schema`.
+The spec's shapes are built from its one declaration, :mod:`orchestrator.spec.schema`.
 """
 
 import functools
@@ -12,7 +12,8 @@ from drf_spectacular.utils import extend_schema_field
 from pydantic import BaseModel
 from rest_framework import serializers
 
-from orchestrator import API_VERSION, KIND, spec_schema
+from orchestrator import API_VERSION, KIND
+from orchestrator.spec import schema as spec_schema
 from topology_editor.models import DeploymentState
 
 
@@ -27,7 +28,7 @@ def _text(**kwargs: Any) -> serializers.CharField:
 
 @functools.cache
 def declared(model: type[BaseModel]) -> type[serializers.Serializer]:
-    """The DRF shape of a model of :mod:`orchestrator.spec_schema`: the API documents the
+    """The DRF shape of a model of :mod:`orchestrator.spec.schema`: the API documents the
     spec's one declaration instead of a copy of it (one class per model, named after it)."""
     schema = model.model_json_schema(by_alias=True)
     fields = {

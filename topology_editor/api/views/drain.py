@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orchestrator.drain import THEN, THEN_REMOVE
+from orchestrator.planning.drain import THEN, THEN_REMOVE
 from topology_editor import roles
 from topology_editor.api.concurrency import expected_version, with_etag
 from topology_editor.api.serializers.actions import ChangeResultSerializer, PlannedMoveSerializer

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestrator import load_manifest_yaml, to_manifest
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
+from orchestrator.spec.manifest_yaml import MAX_MANIFEST_BYTES
 from topology_editor import roles, services
 from topology_editor.api.concurrency import expected_version, with_etag
 from topology_editor.api.errors import ApiError, invalid_request

@@ -1,5 +1,5 @@
 """``GET /api/spec-schema/``: the editor's field list and defaults, from the spec's one
-declaration (:mod:`orchestrator.spec_schema`), so that the page reads them instead of
+declaration (:mod:`orchestrator.spec.schema`), so that the page reads them instead of
 keeping a copy (any signed-in user: it describes the format, no deployment)."""
 
 from drf_spectacular.types import OpenApiTypes
@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.spec_editor import editor_fields
+from orchestrator.spec.editor_fields import editor_fields
 
 
 class SpecSchemaView(APIView):

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orchestrator import SpecError, load_manifest_yaml
-from orchestrator.manifest_yaml import MAX_MANIFEST_BYTES
+from orchestrator.spec.manifest_yaml import MAX_MANIFEST_BYTES
 from topology_editor import services
 from topology_editor.models import Interface
 

@@ -23,8 +23,16 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from orchestrator.backend import MANAGED_KINDS, ApiCalls, Observed, PermanentError, PodState, RetryableError
-from orchestrator.convert import (
+from orchestrator.planning.placement import Placement
+from orchestrator.reconciler.backend import (
+    MANAGED_KINDS,
+    ApiCalls,
+    Observed,
+    PermanentError,
+    PodState,
+    RetryableError,
+)
+from orchestrator.reconciler.convert import (
     LABEL_ENTITY,
     LABEL_INSTANCE,
     LABEL_MANAGED_BY,
@@ -32,10 +40,9 @@ from orchestrator.convert import (
     LABEL_POD,
     METRICS_PORT,
 )
-from orchestrator.health import kube_pod_health
-from orchestrator.placement import Placement
-from orchestrator.spec import API_VERSION, KIND
-from orchestrator.watch_cache import Source, WatchCache, strip_managed_fields
+from orchestrator.reconciler.health import kube_pod_health
+from orchestrator.reconciler.watch_cache import Source, WatchCache, strip_managed_fields
+from orchestrator.spec.model import API_VERSION, KIND
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -4,7 +4,7 @@
 The reconcile applies manifests server-side, so it owns only the fields it sends: the live
 object's other fields (``uid``, ``resourceVersion``, the API server's defaults, ``status``) are
 not changes. The live object is therefore first cut down to the shape of the desired manifest,
-then compared with :func:`orchestrator.revisions.diff_specs` (named list items, like containers,
+then compared with :func:`orchestrator.spec.revisions.diff_specs` (named list items, like containers,
 matched by name). A ConfigMap's data values that hold JSON (``<pod>.json``) are compared as
 JSON, so a changed partition list reads as that, not as two long strings; a data key the
 manifest no longer has is a removal, since the reconcile replaces the data whole.
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.revisions import diff_specs
+from orchestrator.spec.revisions import diff_specs
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Load-aware rebalance: move the fewest partitions that bring every pod's load under a cap.
 
-:mod:`orchestrator.rebalance` splits partitions evenly by count. Partitions rarely carry equal
+:mod:`orchestrator.planning.rebalance` splits partitions evenly by count. Partitions rarely carry equal
 load, so this planner takes each partition's measured load (see :func:`partition_load`) and
 aims at ``max(pod load) / mean(pod load) <= target`` (1.10 by default) over the pods that remain.
 
@@ -43,8 +43,8 @@ import heapq
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from orchestrator.rebalance import Move, _find_entity, _require_pod, _with_entity
-from orchestrator.spec import DeploymentSpec, SpecError
+from orchestrator.planning.rebalance import Move, _find_entity, _require_pod, _with_entity
+from orchestrator.spec.model import DeploymentSpec, SpecError
 
 DEFAULT_TARGET = 1.10
 #: Lag counts as the extra rate needed to catch up within this many seconds.
@@ -319,7 +319,7 @@ def rebalance_entity_by_load(
     """``spec`` with ``entity``'s partitions moved by :func:`plan_load_rebalance`, less ``removed``.
 
     The partitions are all ``inputPartitions`` when the count is known, else those owned now,
-    as in :func:`orchestrator.rebalance.rebalance_entity`; unknown names are a
+    as in :func:`orchestrator.planning.rebalance.rebalance_entity`; unknown names are a
     :class:`SpecError` at ``entity`` or ``removed``, and a bad ``target`` one at ``target``.
     """
     current = _find_entity(spec, entity)

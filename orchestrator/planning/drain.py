@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from orchestrator.rebalance import Move, _find_entity, _require_pod, _with_entity
-from orchestrator.spec import DeploymentSpec, SpecError
+from orchestrator.planning.rebalance import Move, _find_entity, _require_pod, _with_entity
+from orchestrator.spec.model import DeploymentSpec, SpecError
 
 #: What happens to a drained pod once its partitions are taken over.
 THEN_REMOVE = "remove"

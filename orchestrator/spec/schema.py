@@ -1,13 +1,13 @@
 """The one declaration of an InvokerDeployment's shape, as Pydantic models.
 
 Everything that needs to know the spec's fields reads them here rather than listing them again:
-the validator (:mod:`orchestrator.validation`: field names, which are required, bounds,
-choices and defaults), the CRD's OpenAPI v3 schema (:mod:`orchestrator.crd_schema`, written
+the validator (:mod:`orchestrator.spec.validation`: field names, which are required, bounds,
+choices and defaults), the CRD's OpenAPI v3 schema (:mod:`orchestrator.spec.crd_schema`, written
 to the chart), the API's OpenAPI schema (the DRF shapes built from these models) and the
-editor's field list and defaults (:mod:`orchestrator.spec_editor`, served to the page as JSON).
+editor's field list and defaults (:mod:`orchestrator.spec.editor_fields`, served to the page as JSON).
 
 The models are a declaration, not the validator: the checks that walk an untrusted manifest
-stay hand-written (:func:`orchestrator.validation.validate_manifest`) because their messages,
+stay hand-written (:func:`orchestrator.spec.validation.validate_manifest`) because their messages,
 paths and codes are the API's contract, and a 10,000-pod spec validates there without a
 model object per pod. Python attribute names are the dataclasses' (``executor_image``); the
 aliases are the manifest's camelCase keys.
@@ -21,9 +21,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.fields import FieldInfo
 
-from orchestrator import value_checks
-from orchestrator.image_reference import image_reference
-from orchestrator.status_schema import DeploymentStatus
+from orchestrator.spec import value_checks
+from orchestrator.spec.image_reference import image_reference
+from orchestrator.spec.status_schema import DeploymentStatus
 
 API_VERSION = "invokeroperator.invoker.io/v1alpha1"
 KIND = "InvokerDeployment"
@@ -56,7 +56,7 @@ MAX_INPUT_PARTITIONS = 100_000
 
 @dataclass(frozen=True)
 class Checked:
-    """The check of a string field's value (:mod:`orchestrator.value_checks`): the validator
+    """The check of a string field's value (:mod:`orchestrator.spec.value_checks`): the validator
     runs it on the field and records its message at the field's path."""
 
     check: value_checks.Check
@@ -81,7 +81,7 @@ LabelValue = Annotated[str, Checked(value_checks.label_value)]
 SecretName = Annotated[str, Checked(value_checks.dns_subdomain)]
 
 #: Kubernetes' "integer or string" (partition ids, quantities); the CRD spells it
-#: ``x-kubernetes-int-or-string`` (:mod:`orchestrator.crd_schema`).
+#: ``x-kubernetes-int-or-string`` (:mod:`orchestrator.spec.crd_schema`).
 INT_OR_STRING = "x-kubernetes-int-or-string"
 PartitionId = Annotated[
     int | str,

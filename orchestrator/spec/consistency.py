@@ -3,7 +3,7 @@ partition of a known topic owned, one partition count per topic, no entity readi
 output.
 
 These checks look only at the well-formed parts of the manifest (a malformed part is reported
-by the structural checks in :mod:`orchestrator.validation`), so that a user who got a
+by the structural checks in :mod:`orchestrator.spec.validation`), so that a user who got a
 quantity wrong *and* assigned a partition twice hears about both at once.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from orchestrator.fields import Report, at, items, join, partition_value, plain_partition_ids
-from orchestrator.spec import MAX_INPUT_PARTITIONS
+from orchestrator.spec.fields import Report, at, items, join, partition_value, plain_partition_ids
+from orchestrator.spec.model import MAX_INPUT_PARTITIONS
 
 _LISTED_MISSING = 10
 

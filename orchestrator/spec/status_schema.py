@@ -1,6 +1,6 @@
 """The status block of an InvokerDeployment, declared: what the orchestrator writes and the
-CRD (:mod:`orchestrator.crd_schema`) keeps. Beside the spec's declaration
-(:mod:`orchestrator.spec_schema`), which refers to it."""
+CRD (:mod:`orchestrator.spec.crd_schema`) keeps. Beside the spec's declaration
+(:mod:`orchestrator.spec.schema`), which refers to it."""
 
 from __future__ import annotations
 

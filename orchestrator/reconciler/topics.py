@@ -38,8 +38,8 @@ from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
 from kafka.errors import KafkaError, RetriableError, for_code
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from orchestrator.backend import RetryableError
-from orchestrator.spec import DeploymentSpec, EntitySpec
+from orchestrator.reconciler.backend import RetryableError
+from orchestrator.spec.model import DeploymentSpec, EntitySpec
 
 log = logging.getLogger(__name__)
 #: How a wanted count is enforced: ``exact`` (declared), ``at_least`` (inferred from the pods),

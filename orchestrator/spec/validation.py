@@ -22,7 +22,7 @@ Decisions the design left open:
   topology runs nothing.
 - ``version`` (default ``v1``) must be a valid label value so that it can label workloads.
 - The pod name ``main`` is reserved: ``main.json`` holds an entity's shared settings.
-- Size :class:`~orchestrator.spec.Limits` are checked only when given (every change the control
+- Size :class:`~orchestrator.spec.model.Limits` are checked only when given (every change the control
   plane makes); a list over its limit is reported at its path, and only the items within the
   limit are checked further, so an oversized list costs no more than an allowed one.
 """
@@ -33,10 +33,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from orchestrator import spec_schema as declared
-from orchestrator import value_checks
-from orchestrator.consistency import check_consistency
-from orchestrator.fields import (
+from orchestrator.spec import schema as declared
+from orchestrator.spec import value_checks
+from orchestrator.spec.consistency import check_consistency
+from orchestrator.spec.fields import (
     Problem,
     Report,
     at,
@@ -47,8 +47,7 @@ from orchestrator.fields import (
     plain_partition_ids,
     present,
 )
-from orchestrator.resources import build_resources, check_resources
-from orchestrator.spec import (
+from orchestrator.spec.model import (
     API_VERSION,
     KIND,
     DeploymentSpec,
@@ -58,6 +57,7 @@ from orchestrator.spec import (
     PodSpec,
     SpecError,
 )
+from orchestrator.spec.resources import build_resources, check_resources
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
 OBJECT_META_FIELDS = (
@@ -65,7 +65,7 @@ OBJECT_META_FIELDS = (
     *("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"),
     *("ownerReferences", "managedFields", "generateName", "selfLink"),
 )
-# The spec's fields, bounds, choices and defaults are declared once (orchestrator.spec_schema);
+# The spec's fields, bounds, choices and defaults are declared once (orchestrator.spec.schema);
 # read here once, at import, so that a check costs what it did when they were written out.
 SPEC_FIELDS = declared.keys(declared.DeploymentSpec)
 SPEC_REQUIRED = declared.required(declared.DeploymentSpec)
@@ -104,7 +104,7 @@ def parse_deployment(manifest: object, limits: Limits | None = None) -> Deployme
 
 def validate_manifest(manifest: object, limits: Limits | None = None) -> list[FieldError]:
     """Every problem of ``manifest`` in document order, up to
-    :data:`~orchestrator.fields.MAX_REPORTED_ERRORS` of them (then a last entry counts the
+    :data:`~orchestrator.spec.fields.MAX_REPORTED_ERRORS` of them (then a last entry counts the
     rest); empty when :func:`parse_deployment` would accept it."""
     report = Report()
     root = report.mapping(manifest, "", TOP_FIELDS, ("apiVersion", "kind", "metadata", "spec"))

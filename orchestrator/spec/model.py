@@ -1,10 +1,10 @@
 """The desired state of one InvokerDeployment, as typed, immutable values.
 
 The shape (keys, defaults, bounds) and the constants are declared once in
-:mod:`orchestrator.spec_schema`; these dataclasses are the values a valid manifest becomes.
+:mod:`orchestrator.spec.schema`; these dataclasses are the values a valid manifest becomes.
 
 Every entry point (REST API, admin, YAML importer, orchestrator) turns a manifest into these
-dataclasses through :func:`orchestrator.validation.parse_deployment` and back through
+dataclasses through :func:`orchestrator.spec.validation.parse_deployment` and back through
 :func:`to_manifest`, so there is exactly one notion of a valid spec and one canonical form.
 
 The ``status:`` block of a custom resource is *not* part of the spec: only the orchestrator
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator import spec_schema
-from orchestrator.spec_schema import (  # noqa: F401 (the constants are imported from here too)
+from orchestrator.spec import schema as spec_schema
+from orchestrator.spec.schema import (  # noqa: F401 (the constants are imported from here too)
     API_VERSION,
     DEFAULT_HISTORY_LIMIT,
     DEFAULT_IMAGE_PULL_POLICY,
@@ -42,7 +42,7 @@ Resources = dict[str, dict[str, str]]
 
 @dataclass(frozen=True)
 class Limits:
-    """How large one deployment may be; :func:`orchestrator.validation.parse_deployment` checks
+    """How large one deployment may be; :func:`orchestrator.spec.validation.parse_deployment` checks
     them when it is given them, and names the limit a spec passes.
 
     The control plane passes its configured limits (``INVOKER_MAX_ENTITIES``,

@@ -22,7 +22,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.convert import CONTAINER_IO, CONTAINER_STATE, CONTAINER_UDF, LABEL_INSTANCE, LABEL_POD
+from orchestrator.reconciler.convert import (
+    CONTAINER_IO,
+    CONTAINER_STATE,
+    CONTAINER_UDF,
+    LABEL_INSTANCE,
+    LABEL_POD,
+)
 
 CONTAINERS = (CONTAINER_UDF, CONTAINER_IO, CONTAINER_STATE)
 DEFAULT_LINES = 200

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from orchestrator.value_checks import quoted
+from orchestrator.spec.value_checks import quoted
 
 _ALPHANUMERIC = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"

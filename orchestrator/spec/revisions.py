@@ -3,7 +3,7 @@
 A revision is named after its deployment and a hash of the *meaning* of its spec, so that
 saving the same desired state twice, however it was written, creates no new revision:
 
-- the spec is first put in canonical form (:func:`orchestrator.spec.to_manifest`: defaults
+- the spec is first put in canonical form (:func:`orchestrator.spec.model.to_manifest`: defaults
   spelled out, partitions as sorted integers, so ``["1", "0"]`` equals ``[0, 1]``);
 - entities, pods and image pull secrets are ordered by name: Kubernetes objects and
   ``<pod>.json`` keys are addressed by name, so their order in the list changes nothing;
@@ -23,8 +23,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
-from orchestrator.resources import normalised_resources
-from orchestrator.spec import DeploymentSpec, to_manifest
+from orchestrator.spec.model import DeploymentSpec, to_manifest
+from orchestrator.spec.resources import normalised_resources
 
 REVISION_HASH_LENGTH = 10
 
@@ -73,7 +73,7 @@ def diff_specs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[SpecChang
     Lists of named items (entities, pods, pull secrets) are matched by name, so removing the
     first entity reads as one removal rather than a change of every later one; other lists
     (partitions) and scalars are compared whole. Pass canonical manifests
-    (:func:`orchestrator.spec.to_manifest`), as stored revisions are, so that notation such
+    (:func:`orchestrator.spec.model.to_manifest`), as stored revisions are, so that notation such
     as ``"0"`` versus ``0`` does not show up as a change.
     """
     changes: list[SpecChange] = []

@@ -1,6 +1,6 @@
 """The seam between the reconcile phases and where pods run (a Kubernetes API, or local processes).
 
-Both backends take the same manifests (from `orchestrator.convert`) and answer observe with
+Both backends take the same manifests (from `orchestrator.reconciler.convert`) and answer observe with
 the same plain shapes, so observe/update/reconcile are written once.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orchestrator.placement import Placement
+from orchestrator.planning.placement import Placement
 
 
 class RetryableError(Exception):
@@ -35,7 +35,7 @@ class ApiCalls:
 @dataclass
 class PodState:
     """One running (or not) pod as a backend reports it: ``phase`` is Pending, Running, CrashLoop,
-    Failed or Unknown (``orchestrator.health``), ``reason``/``message`` say why it is not plainly
+    Failed or Unknown (``orchestrator.reconciler.health``), ``reason``/``message`` say why it is not plainly
     running, e.g. ("ImageNotRunnable", "no command for ...")."""
 
     name: str

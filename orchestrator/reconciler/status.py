@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import health
-from orchestrator.backend import Observed
-from orchestrator.plan import Change, rollout_settled
-from orchestrator.spec import DeploymentSpec
+from orchestrator.reconciler import health
+from orchestrator.reconciler.backend import Observed
+from orchestrator.reconciler.plan import Change, rollout_settled
+from orchestrator.spec.model import DeploymentSpec
 
 if TYPE_CHECKING:  # the Kafka side stays out of this pure module
-    from orchestrator.topics import TopicsReport
+    from orchestrator.reconciler.topics import TopicsReport
 
 READY, UPGRADING, DEGRADED, FAILED, PENDING = "Ready", "Upgrading", "Degraded", "Failed", "Pending"
 
@@ -29,7 +29,7 @@ class Outcome:
     held: list[Change] = field(default_factory=list)
     error: str | None = None
     permanent: bool = False
-    #: The topics step's report (``orchestrator.topics``); None when the pass did not run it.
+    #: The topics step's report (``orchestrator.reconciler.topics``); None when the pass did not run it.
     topics: TopicsReport | None = None
 
 
@@ -49,7 +49,7 @@ def components(spec: DeploymentSpec, observed: Observed, outcome: Outcome) -> di
         "entitiesReady": ready_pods >= expected_pods and not pending,
         "podsReady": ready_pods,
         "podsExpected": expected_pods,
-        # Counts and the top reasons, never every pod's name (see orchestrator.health).
+        # Counts and the top reasons, never every pod's name (see orchestrator.reconciler.health).
         "podPhases": health.phase_counts(observed.pods),
         "topReasons": health.top_reasons(observed.pods),
         "unassignedPartitions": unassigned,

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.placement import Placement
-from orchestrator.spec import API_VERSION, KIND, DeploymentSpec, EntitySpec, PodSpec
+from orchestrator.planning.placement import Placement
+from orchestrator.spec.model import API_VERSION, KIND, DeploymentSpec, EntitySpec, PodSpec
 from podcontract import env as pod_env
 from podcontract.files import MAIN_FILE, MainConfig, pod_file, pod_json
 
@@ -60,9 +60,9 @@ class ConvertContext:
     ``epochs`` holds each entity's assignment epoch: the reconcile phase raises it whenever an
     entity's partition assignment differs from the one observed, so pods can fence on it.
     ``output_partitions`` holds each entity's output topic partition count (the topics phase's,
-    ``orchestrator.topics.output_partitions``): the io sidecar creates a missing output topic
+    ``orchestrator.reconciler.topics.output_partitions``): the io sidecar creates a missing output topic
     with it and routes over at most that many partitions. ``placement`` is the nodeSelector and
-    tolerations of every executor pod (the backend's; orchestrator.placement).
+    tolerations of every executor pod (the backend's; orchestrator.planning.placement).
     """
 
     namespace: str

@@ -15,11 +15,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.backend import PodState
-from orchestrator.spec import DeploymentSpec, EntitySpec
+from orchestrator.reconciler.backend import PodState
+from orchestrator.spec.model import DeploymentSpec, EntitySpec
 
 if TYPE_CHECKING:
-    from orchestrator.topics import TopicsReport
+    from orchestrator.reconciler.topics import TopicsReport
 
 PENDING, RUNNING, CRASH_LOOP, FAILED, UNKNOWN = "Pending", "Running", "CrashLoop", "Failed", "Unknown"
 #: The order phases are shown in: the worst first.

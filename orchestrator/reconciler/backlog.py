@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
-from orchestrator.topics import REQUEST_TIMEOUT_MS, admin_client, describe
+from orchestrator.reconciler.topics import REQUEST_TIMEOUT_MS, admin_client, describe
 
 
 @dataclass(frozen=True)

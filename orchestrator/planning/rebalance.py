@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from orchestrator.spec import DeploymentSpec, EntitySpec, PodSpec, SpecError
+from orchestrator.spec.model import DeploymentSpec, EntitySpec, PodSpec, SpecError
 
 
 @dataclass(frozen=True)

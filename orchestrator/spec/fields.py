@@ -15,9 +15,9 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from orchestrator import value_checks
-from orchestrator.spec import MAX_PARTITION_ID, FieldError
-from orchestrator.value_checks import quoted
+from orchestrator.spec import value_checks
+from orchestrator.spec.model import MAX_PARTITION_ID, FieldError
+from orchestrator.spec.value_checks import quoted
 
 #: Problems one report lists; more are counted in a last ``too_many_errors`` entry.
 MAX_REPORTED_ERRORS = 100

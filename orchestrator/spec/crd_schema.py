@@ -1,9 +1,9 @@
-"""The InvokerDeployment CustomResourceDefinition, generated from :mod:`orchestrator.spec_schema`.
+"""The InvokerDeployment CustomResourceDefinition, generated from :mod:`orchestrator.spec.schema`.
 
 The chart's copy (``charts/invoker/crds/invokerdeployments.yaml``) is this module's output; a
 test fails when they differ. Regenerate it after changing the declaration::
 
-    python -m orchestrator.crd_schema --write     # or --check: exit 1 when the copy is stale
+    python -m orchestrator.spec.crd_schema --write     # or --check: exit 1 when the copy is stale
 
 The schema is structural (Kubernetes' rules: no ``$ref``, no ``anyOf`` types) and no stricter
 than the types, enums, minimums and required keys: the orchestrator's validator reports every
@@ -20,17 +20,17 @@ from typing import Any
 
 import yaml
 
-from orchestrator.spec import API_VERSION, KIND
-from orchestrator.spec_schema import INT_OR_STRING, DeploymentSpec
-from orchestrator.status_schema import DeploymentStatus
+from orchestrator.spec.model import API_VERSION, KIND
+from orchestrator.spec.schema import INT_OR_STRING, DeploymentSpec
+from orchestrator.spec.status_schema import DeploymentStatus
 
-CHART_COPY = Path(__file__).resolve().parent.parent / "charts/invoker/crds/invokerdeployments.yaml"
+CHART_COPY = Path(__file__).resolve().parents[2] / "charts/invoker/crds/invokerdeployments.yaml"
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "invokerdeployments"
 HEADER = """\
 # The root object of every Invoker deployment: it holds the spec and the status the dashboard
 # shows, and owns (ownerReferences) every ConfigMap and workload the orchestrator creates.
-# Generated from orchestrator/spec_schema.py by `python -m orchestrator.crd_schema --write`;
+# Generated from orchestrator/spec/schema.py by `python -m orchestrator.spec.crd_schema --write`;
 # do not edit by hand (tests/unit/test_spec_schema.py checks it).
 """
 PRINTER_COLUMNS = [
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         CHART_COPY.write_text(text)
     elif args.check and CHART_COPY.read_text() != text:
-        print(f"{CHART_COPY} is stale: run python -m orchestrator.crd_schema --write", file=sys.stderr)
+        print(f"{CHART_COPY} is stale: run python -m orchestrator.spec.crd_schema --write", file=sys.stderr)
         return 1
     elif not args.check:
         sys.stdout.write(text)

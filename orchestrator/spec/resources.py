@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from orchestrator import value_checks
-from orchestrator.fields import Report, describe, join, present, quantity_text
-from orchestrator.spec import RESOURCE_NAMES, RESOURCE_SECTIONS
+from orchestrator.spec import value_checks
+from orchestrator.spec.fields import Report, describe, join, present, quantity_text
+from orchestrator.spec.model import RESOURCE_NAMES, RESOURCE_SECTIONS
 
 Amounts = dict[str, tuple[str, Decimal]]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestrator.backend import MANAGED_KINDS, Observed
-from orchestrator.compare import object_satisfies, template_changed
+from orchestrator.reconciler.backend import MANAGED_KINDS, Observed
+from orchestrator.reconciler.compare import object_satisfies, template_changed
 
 Action = Literal["create", "update", "roll", "delete"]
 

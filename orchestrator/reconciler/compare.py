@@ -12,7 +12,7 @@ from typing import Any
 
 from kubernetes.utils.quantity import parse_quantity
 
-from orchestrator.convert import ANNOTATION_REVISION
+from orchestrator.reconciler.convert import ANNOTATION_REVISION
 
 #: Fields compared for each kind; the rest of the object belongs to the server or to others.
 COMPARED_FIELDS = {

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from orchestrator.backend import Backend, Observed, PermanentError, RetryableError
-from orchestrator.compare import satisfies
-from orchestrator.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
-from orchestrator.epochs import Assignment, entity_epochs, observed_assignment
-from orchestrator.plan import Change, PlanMemo, limit_rollouts, plan_changes
-from orchestrator.spec import DeploymentSpec, to_manifest
-from orchestrator.status import Outcome, derive_status, status_changed
-from orchestrator.topics import TopicsReport, output_partitions, reconcile_topics
+from orchestrator.reconciler.backend import Backend, Observed, PermanentError, RetryableError
+from orchestrator.reconciler.compare import satisfies
+from orchestrator.reconciler.convert import ConvertCache, ConvertContext, OwnerRef, convert, root_object
+from orchestrator.reconciler.epochs import Assignment, entity_epochs, observed_assignment
+from orchestrator.reconciler.plan import Change, PlanMemo, limit_rollouts, plan_changes
+from orchestrator.reconciler.status import Outcome, derive_status, status_changed
+from orchestrator.reconciler.topics import TopicsReport, output_partitions, reconcile_topics
+from orchestrator.spec.model import DeploymentSpec, to_manifest
 
 #: How soon to look again while pods are still being replaced or created.
 REQUEUE_SECONDS = 2.0
@@ -44,7 +44,7 @@ class Target:
     revision: str
     revision_number: int
     state_url: str
-    #: Reconcile the entities' Kafka topics too (``orchestrator.topics``); the control plane sets
+    #: Reconcile the entities' Kafka topics too (``orchestrator.reconciler.topics``); the control plane sets
     #: it, callers that test or measure the backend alone leave Kafka out.
     manage_topics: bool = False
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from orchestrator.backend import Observed
-from orchestrator.convert import config_map_name
-from orchestrator.spec import DeploymentSpec, EntitySpec
+from orchestrator.reconciler.backend import Observed
+from orchestrator.reconciler.convert import config_map_name
+from orchestrator.spec.model import DeploymentSpec, EntitySpec
 
 Assignment = dict[str, tuple[int, ...]]
 

@@ -55,12 +55,12 @@ try:
     from yaml.cyaml import CParser
 except ImportError as missing:  # PyYAML built without libyaml: every upload would be 10-40 times slower
     raise ImportError(
-        "orchestrator.manifest_yaml needs PyYAML with libyaml (yaml.__with_libyaml__); "
+        "orchestrator.spec.manifest_yaml needs PyYAML with libyaml (yaml.__with_libyaml__); "
         "install the binary wheel pinned in requirements.txt"
     ) from missing
 
-from orchestrator.fields import describe
-from orchestrator.spec import SpecError
+from orchestrator.spec.fields import describe
+from orchestrator.spec.model import SpecError
 
 MAX_MANIFEST_BYTES = 1024 * 1024
 #: Values (scalars, lists and mappings, counting each alias use) a loaded manifest may have;
@@ -419,5 +419,5 @@ _ManifestDumper.add_representer(tuple, _represent_list)
 
 def dump_manifest_yaml(manifest: dict[str, Any]) -> str:
     """``manifest`` as readable YAML, keys in the manifest's own order (which
-    :func:`orchestrator.spec.to_manifest` fixes), so exports are stable and diff well."""
+    :func:`orchestrator.spec.model.to_manifest` fixes), so exports are stable and diff well."""
     return yaml.dump(manifest, Dumper=_ManifestDumper, sort_keys=False, allow_unicode=True, width=4096)

@@ -1,5 +1,5 @@
 """The topology editor's field list and defaults, from the spec's one declaration
-(:mod:`orchestrator.spec_schema`), served to the page as JSON (``GET /api/spec-schema/``) so
+(:mod:`orchestrator.spec.schema`), served to the page as JSON (``GET /api/spec-schema/``) so
 that the page keeps no copy of them in JavaScript."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.spec_schema import (
+from orchestrator.spec.schema import (
     DeploymentSpec,
     Pod,
     ResourceAmounts,
