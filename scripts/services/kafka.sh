@@ -40,7 +40,7 @@ kafka_install() {
 }
 
 # _kafka_jvm: sets KAFKA_JVM to the java command line kafka-run-class.sh would build (same
-# GC flags), as an array so nohup can exec java itself and $! is the JVM's own pid.
+# GC flags), as an array so spawn_detached can exec java itself and record the JVM's own pid.
 # log4j's own shutdown hook would race Kafka's and swallow the shutdown log lines.
 _kafka_jvm() {
   # shellcheck disable=SC2206  # KAFKA_HEAP_OPTS is deliberately word-split
@@ -128,14 +128,14 @@ kafka_start() {
   local t0=$EPOCHREALTIME
   # Fresh log, so the "Kafka Server started" check only sees this run; keep one previous.
   [ -f "$KAFKA_DIR/logs/server.log" ] && mv -f "$KAFKA_DIR/logs/server.log" "$KAFKA_DIR/logs/server.log.prev"
-  nohup "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" \
-    >"$KAFKA_DIR/logs/stdout.log" 2>&1 </dev/null &
-  echo $! >"$KAFKA_PIDFILE"
+  # Detached into a session of its own (lib.sh): a broker started by `./dev test` must outlive
+  # a Ctrl-C or kill of the test's process group. Its stdout goes to $KAFKA_DIR/kafka.log.
+  spawn_detached "$KAFKA_DIR" kafka "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
   # Stop polling early if the JVM dies (bad config, port race): no point waiting 90 s.
   # (|| true: under the dispatcher's set -e a timeout must still reach the diagnostics below.)
   wait_until "$KAFKA_START_TIMEOUT" "kafka to answer on $KAFKA_PORT" _kafka_ready_or_dead || true
   if [ "$(_kafka_state)" != running ] || ! _kafka_ready; then
-    tail -n 20 "$KAFKA_DIR/logs/server.log" "$KAFKA_DIR/logs/stdout.log" >&2 2>/dev/null || true
+    tail -n 20 "$KAFKA_DIR/logs/server.log" "$KAFKA_DIR/kafka.log" >&2 2>/dev/null || true
     [ "$(_kafka_state)" = running ] || die "kafka exited during startup (logs in $KAFKA_DIR/logs)"
     die "kafka did not become ready in ${KAFKA_START_TIMEOUT}s (still running as pid $(cat "$KAFKA_PIDFILE"))"
   fi
