@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 
 from orchestrator.reconciler.logs import KubeLogs, LogChunk, LogSourceError
 from tests.chart.conftest import one
-from tests.integration.real_node_harness import MissingError, load_node, placed_namespace, placed_on_node
+from tests.integration.real_node_harness import busybox_pod
 from tests.polling import wait_until
 
 ACCOUNT = "invoker-logs-reader"
@@ -29,26 +29,12 @@ def admin(kube_cluster) -> client.ApiClient:
 
 @pytest.fixture(scope="module")
 def namespace(admin: client.ApiClient) -> Iterator[str]:
-    try:
-        node = load_node()
-    except MissingError as exc:
-        pytest.fail(str(exc))
-    core = client.CoreV1Api(admin)
-    name = placed_namespace(core, "logs-rbac")
     labels = {"app.kubernetes.io/instance": "logged", "invoker.io/pod": "e-0", "invoker.io/entity": "e"}
-    container = {
-        "name": "udf",
-        "image": node.busybox_image,
-        "imagePullPolicy": "Never",
-        "command": ["sh", "-c", "echo hello from udf; sleep 3600"],
-    }
-    spec = placed_on_node({"containers": [container], "terminationGracePeriodSeconds": 0})
-    core.create_namespaced_pod(name, {"metadata": {"name": "logged-e-0", "labels": labels}, "spec": spec})
-    core.create_namespaced_service_account(name, {"metadata": {"name": ACCOUNT}})
-    try:
+    with busybox_pod(
+        admin, "logs-rbac", "logged-e-0", labels, {"udf": "echo hello from udf; sleep 3600"}
+    ) as name:
+        client.CoreV1Api(admin).create_namespaced_service_account(name, {"metadata": {"name": ACCOUNT}})
         yield name
-    finally:
-        core.delete_namespace(name)
 
 
 def as_account(kube_cluster, namespace: str) -> client.ApiClient:

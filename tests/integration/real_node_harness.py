@@ -23,11 +23,12 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -142,6 +143,36 @@ def placed_namespace(core: client.CoreV1Api, prefix: str) -> str:
         "the default account",
     )
     return name
+
+
+@contextlib.contextmanager
+def busybox_pod(
+    api: client.ApiClient, prefix: str, pod: str, labels: dict[str, str], commands: dict[str, str]
+) -> Iterator[str]:
+    """A namespace of its own holding one pod on the real node, one busybox container per entry of
+    ``commands`` (container name -> shell command), deleted on exit: for tests that read what a
+    real container prints. Yields the namespace; fails, never skips, without the real node."""
+    try:
+        node = load_node()
+    except MissingError as exc:
+        pytest.fail(str(exc))
+    core = client.CoreV1Api(api)
+    namespace = placed_namespace(core, prefix)
+    containers = [
+        {
+            "name": name,
+            "image": node.busybox_image,
+            "imagePullPolicy": "Never",
+            "command": ["sh", "-c", command],
+        }
+        for name, command in commands.items()
+    ]
+    spec = placed_on_node({"containers": containers, "terminationGracePeriodSeconds": 0})
+    core.create_namespaced_pod(namespace, {"metadata": {"name": pod, "labels": labels}, "spec": spec})
+    try:
+        yield namespace
+    finally:
+        core.delete_namespace(namespace)
 
 
 def _exists(read: Callable[[], Any]) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, config
 
 from orchestrator.reconciler.logs import KubeLogs, LogNotFoundError, LogSourceError
-from tests.integration.real_node_harness import MissingError, load_node, placed_namespace, placed_on_node
+from tests.integration.real_node_harness import busybox_pod
 from tests.polling import wait_until
 
 DEPLOYMENT = "logged"
@@ -29,28 +29,10 @@ def api(kube_cluster) -> client.ApiClient:
 
 @pytest.fixture(scope="module")
 def namespace(api: client.ApiClient) -> Iterator[str]:
-    try:
-        node = load_node()
-    except MissingError as exc:
-        pytest.fail(str(exc))
-    core = client.CoreV1Api(api)
-    name = placed_namespace(core, "logs")
     labels = {"app.kubernetes.io/instance": DEPLOYMENT, "invoker.io/pod": "e-0", "invoker.io/entity": "e"}
-    containers = [
-        {
-            "name": role,
-            "image": node.busybox_image,
-            "imagePullPolicy": "Never",
-            "command": ["sh", "-c", SCRIPT.format(role=role)],
-        }
-        for role in ("udf", "io")
-    ]
-    spec = placed_on_node({"containers": containers, "terminationGracePeriodSeconds": 0})
-    core.create_namespaced_pod(name, {"metadata": {"name": "logged-e-0-abc", "labels": labels}, "spec": spec})
-    try:
+    commands = {role: SCRIPT.format(role=role) for role in ("udf", "io")}
+    with busybox_pod(api, "logs", "logged-e-0-abc", labels, commands) as name:
         yield name
-    finally:
-        core.delete_namespace(name)
 
 
 def test_the_last_lines_then_only_the_new_ones_through_the_api(api: client.ApiClient, namespace: str) -> None:
