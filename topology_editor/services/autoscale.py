@@ -104,13 +104,14 @@ def set_policy(
         return row
 
 
-def entity_samples(name: str, entity: str) -> list[Sample]:
+def entity_samples(name: str, entity: str) -> tuple[list[Sample], str]:
     """The broker's samples of the entity when there are two (:func:`record_progress`), else
     the metrics collector's: total lag (the pods' gauge, which undercounts a backlog sitting in
-    the consumer's fetch buffer) and records consumed in each kept collection, oldest first."""
+    the consumer's fetch buffer) and records consumed in each kept collection, oldest first.
+    Returned with their source ("broker" or "collector"), the evidence the page shows."""
     from_broker = progress_samples(name, entity)
     if len(from_broker) >= 2:
-        return from_broker
+        return from_broker, "broker"
     samples = []
     for collection in partition_rates.history(name):
         partitions = collection["entities"].get(entity)
@@ -119,7 +120,7 @@ def entity_samples(name: str, entity: str) -> list[Sample]:
         records = sum(counts[0] for counts in partitions.values())
         lag = sum(max(0.0, counts[2]) for counts in partitions.values())
         samples.append(Sample(collection["time"], lag, records))
-    return samples
+    return samples, "collector"
 
 
 def evaluate(row: AutoscalePolicy, now: float) -> Decision | None:
@@ -129,14 +130,14 @@ def evaluate(row: AutoscalePolicy, now: float) -> Decision | None:
     current = spec.entity(row.entity)
     if current is None:
         return None
-    samples = entity_samples(row.deployment.name, row.entity)
+    samples, source = entity_samples(row.deployment.name, row.entity)
     last = row.last_scaled_at.timestamp() if row.last_scaled_at else None
     decision = decide(policy_of(row), len(current.pods), samples, now, last)
     row.recommendation = {
         **asdict(decision),
         "at": now,
         "samples": [[s.time, s.lag, s.records] for s in samples],
-        "source": "broker" if progress_samples(row.deployment.name, row.entity) == samples else "collector",
+        "source": source,
     }
     row.save(update_fields=["recommendation"])
     return decision
