@@ -41,6 +41,8 @@ SLOW_COMMIT = 2.0  # seconds; a Kafka commit slower than this is logged with its
 WAKE_SLICE_SECONDS = 0.02
 #: How often the lag gauges are refreshed (a Prometheus scrape is every 15 s or more).
 LAG_INTERVAL_SECONDS = 1.0
+#: How long a lag refresh waits for the broker's end offsets (the loop waits meanwhile).
+LAG_TIMEOUT_MS = 1000
 #: The broker holds an idle consumer's fetch this long (it answers as soon as a record arrives,
 #: so records do not wait for it). The consumer's own, shorter wait (make_consumer) bounds how
 #: long a gained partition waits for the fetch in flight; it is kept while records flow, while a
@@ -375,24 +377,45 @@ class Pipeline:
         return partitions
 
     def _update_lag(self) -> None:
-        # The consumer's own position, not the last record's offset + 1: it moves past the
-        # transaction markers that end a transactional input, so an idle partition shows 0.
-        # At most every LAG_INTERVAL: each position() is a round trip through the Kafka client's
-        # network thread, per partition, which per batch added to latency and woke an idle pod.
+        """Sets each held partition's lag gauge, at most every LAG_INTERVAL: a refresh is a round
+        trip (ListOffsets), which per batch added to latency and woke an idle pod."""
         now = time.monotonic()
         if now < self._lag_due:
             return
         self._lag_due = now + LAG_INTERVAL_SECONDS
-        consumer, topic = self.own.consumer, self.own.main.input_topic
-        for p in self.own.active:
-            tp = TopicPartition(topic, p)
-            highwater = consumer.highwater(tp)
-            try:
-                position = consumer.position(tp, timeout_ms=1000)
-            except KafkaError:  # being reset: no lag to report this time
-                continue
-            if highwater is not None and position is not None:
-                metrics.LAG.labels(str(p)).set(max(0, highwater - position))
+        topic = self.own.main.input_topic
+        tps = [TopicPartition(topic, p) for p in self.own.active]
+        for p, lag in input_lags(self.own.consumer, tps).items():
+            metrics.LAG.labels(str(p)).set(lag)
+
+
+def input_lags(consumer: Any, tps: list[TopicPartition], timeout_ms: int = LAG_TIMEOUT_MS) -> dict[int, int]:
+    """Records between each partition's end and the consumer's position; partitions whose figures
+    could not be had this time are left out.
+
+    The end is asked of the broker (one ListOffsets for all, at the consumer's isolation level:
+    the last stable offset under read_committed), not taken from ``consumer.highwater()``: that is
+    the figure of the partition's last fetch response, and a slow pod, with fetched records still
+    to process, fetches nothing for that partition, so its highwater stood still while the input
+    piled up. The position is the consumer's own, not the last record's offset + 1: it moves past
+    the transaction markers that end a transactional input, so an idle partition shows 0.
+    """
+    if not tps:
+        return {}
+    try:
+        ends = consumer.end_offsets(tps, timeout_ms=timeout_ms)
+    except KafkaError:  # the broker is away or slow: no lag to report this time
+        return {}
+    lags = {}
+    for tp in tps:
+        try:
+            position = consumer.position(tp, timeout_ms=timeout_ms)
+        except KafkaError:  # being reset: no lag to report this time
+            continue
+        end = ends.get(tp)
+        if end is not None and position is not None:
+            lags[tp.partition] = max(0, end - position)
+    return lags
 
 
 class _Progress:

@@ -5,7 +5,9 @@
 - An idle consumer's fetches wait IDLE_FETCH_MAX_WAIT_MS on the broker (each empty fetch wakes
   the io sidecar), a busy one or one whose partitions change its own shorter wait.
 - The lag gauges are refreshed at most every LAG_INTERVAL_SECONDS: each refresh is a round trip
-  per partition through the Kafka client's network thread.
+  through the Kafka client's network thread.
+- The lag is the partition's end as the broker says it now, not the highwater of the last fetch
+  response, which stands still for a slow pod that has fetched records still to process.
 
 Against the real broker where records are involved: a real consumer of a real topic.
 """
@@ -19,9 +21,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from executor import metrics
 from executor import pipeline as pipeline_module
 from executor.env import Tuning
 from executor.kafka_clients import DATA_PATH, FETCH_MAX_WAIT_MS
@@ -108,6 +111,47 @@ def test_the_lag_is_refreshed_at_most_once_a_lag_interval(topic: str, consumer: 
     time.sleep(LAG_INTERVAL_SECONDS + 0.05)
     pipe._update_lag()
     assert counting.positions == 2, "the lag was not refreshed after its interval"
+
+
+def produce(bootstrap: str, topic: str, count: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for i in range(count):
+        producer.send(topic, value=b"%d" % i, partition=0)
+    producer.flush()
+    producer.close()
+
+
+def test_the_lag_of_a_slow_pod_counts_the_records_that_arrived_since_its_last_fetch(
+    kafka_bootstrap: str, topic: str, suffix: str
+) -> None:
+    """A pod still working through fetched records sends no fetch for that partition, so the
+    consumer's highwater is the one of its last fetch: the lag must count what arrived since."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"lean-loop-slow-{suffix}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        **DATA_PATH,
+    )
+    tp = TopicPartition(topic, 0)
+    try:
+        consumer.assign([tp])
+        produce(kafka_bootstrap, topic, 100)
+        deadline = time.monotonic() + 30
+        taken = 0
+        while not taken and time.monotonic() < deadline:  # one fetch brings all 100; 10 are taken
+            taken = sum(len(r) for r in consumer.poll(timeout_ms=500, max_records=10).values())
+        assert taken == 10, f"the consumer took {taken} records of the first 100"
+        produce(kafka_bootstrap, topic, 100)
+        taken += sum(len(r) for r in consumer.poll(timeout_ms=0, max_records=10).values())
+        assert taken == 20
+        assert consumer.highwater(tp) == 100, "the setup failed: the consumer fetched after the 2nd 100"
+        owner = Owner(consumer=consumer, active={0: object()}, main=SimpleNamespace(input_topic=topic))
+        pipeline(owner, Tuning())._update_lag()
+        assert metrics.LAG.labels("0")._value.get() == 200 - 20, "the lag is the stale highwater's"
+    finally:
+        consumer.close(autocommit=False)
 
 
 def fetch_wait(consumer: KafkaConsumer) -> int:
