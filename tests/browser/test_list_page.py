@@ -133,3 +133,33 @@ def test_staff_get_a_link_to_the_admin_and_others_do_not(login, server) -> None:
     other.goto(f"{server.url}/")
     expect(other.locator("#deployments[data-loaded]")).to_have_count(1)
     expect(other.locator("#admin-link")).to_have_count(0)
+
+
+def test_the_placeholder_row_says_loading_then_empty_or_the_error(login, server) -> None:
+    """The one row the table shows without deployments: "Loading…" until the first answer, "No
+    deployments yet." for an empty list, and the API's error message when the list fails. The
+    browser's own interception holds or answers the list request; the page and server are real."""
+    page = login("viewer")
+    placeholder = page.locator("#deployments tr.placeholder")
+    held: list = []
+    page.route("**/api/deployments/", lambda route: held.append(route))
+    page.goto(f"{server.url}/")
+    expect(placeholder).to_have_text("Loading…")
+    for _ in range(200):  # the held request; the page's waits let Playwright run the handler
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for the list"
+    empty = '{"count": 0, "next": null, "results": []}'
+    held[0].fulfill(status=200, content_type="application/json", body=empty)
+    expect(placeholder).to_have_text("No deployments yet.")
+    expect(page.locator("#deployments tr[data-name]")).to_have_count(0)
+
+    page.unroute("**/api/deployments/")
+    error = '{"error": {"code": "unavailable", "message": "The database does not answer."}}'
+    page.route(
+        "**/api/deployments/",
+        lambda route: route.fulfill(status=503, content_type="application/json", body=error),
+    )
+    page.reload()
+    expect(placeholder.locator("td.error")).to_have_text("The database does not answer.")
