@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from invoker_web import health, logs
+from invoker_web import health, logs, topics
 from invoker_web.metrics_view import metrics
 
 
@@ -27,6 +27,10 @@ urlpatterns = [
     path("deployments/<slug:name>/logs/", logs.page, name="logs"),
     path("deployments/<slug:name>/logs/pods/", logs.pods, name="logs-pods"),
     path("deployments/<slug:name>/logs/<str:pod>/<str:container>/", logs.tail, name="logs-tail"),
+    # Topics, offsets, lag and the record peek (invoker_web/topics.py: reads the broker).
+    path("deployments/<slug:name>/topics/", topics.page, name="topics"),
+    path("deployments/<slug:name>/topics/data/", topics.table, name="topics-data"),
+    path("deployments/<slug:name>/topics/peek/", topics.peek, name="topics-peek"),
     # The dashboard's pages and their login (topology_editor/urls_pages.py).
     path("", include("topology_editor.urls_pages")),
 ]

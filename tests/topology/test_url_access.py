@@ -37,11 +37,15 @@ PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly
 PAGES |= {"pages:revisions", "pages:revision-diff", "pages:revision-rollback", "pages:audit"}
 #: The metrics page's history, and container logs (invoker_web/logs.py) with their reads.
 PAGES |= {"pages:metrics-history", "logs", "logs-pods", "logs-tail"}
+#: Topics, offsets and lag, and the record peek (invoker_web/topics.py).
+PAGES |= {"topics", "topics-data", "topics-peek"}
 #: The pages of one deployment need the viewer role; the others any signed-in user.
 VIEWER_PAGES = {"pages:editor", "pages:metrics", "pages:revisions", "pages:revision-diff", "pages:audit"}
-VIEWER_PAGES |= {"pages:metrics-history"}
+VIEWER_PAGES |= {"pages:metrics-history", "topics", "topics-data"}
 #: Logs need the editor role: viewers may not read them (docs/logs.md).
 EDITOR_PAGES = {"logs", "logs-pods", "logs-tail"}
+#: So does the peek at records (docs/topics.md): their keys and values are the users' data.
+EDITOR_PAGES |= {"topics-peek"}
 #: Rolling back, and its confirmation page, need the operator role.
 OPERATOR_PAGES = {"pages:revision-rollback"}
 #: Any signed-in user: the API's description.
@@ -183,7 +187,8 @@ def test_pages_need_a_sign_in_and_a_deployments_pages_the_viewer_role(
     needs_operator = route.name in OPERATOR_PAGES and RANKS.index(persona) < RANKS.index("operator")
     needs_editor = route.name in EDITOR_PAGES and RANKS.index(persona) < RANKS.index("editor")
     # No pod runs in the tests' state directory: past the role check, a log read is a 404.
-    allowed = 404 if route.name == "logs-tail" else 200
+    # A peek without a topic is a 400 naming it.
+    allowed = {"logs-tail": 404, "topics-peek": 400}.get(route.name, 200)
     assert status == (403 if needs_viewer or needs_operator or needs_editor else allowed), (route, persona)
 
 

@@ -1,0 +1,118 @@
+"""The topics page of a deployment (issue 18 item 3): each topic it uses with partitions, end
+offsets, committed offsets and lag read from the broker, and a bounded peek at the records.
+
+Who may read what (docs/topics.md): the table (counts, offsets, lag) is for every role that may
+read the deployment; the peek shows records, whose keys and values are the users' data, so it is
+for the roles that may change the deployment (editors, operators, superusers), as the logs are.
+
+The reads are :mod:`jobs.topics_view`'s, in the web layer because the editor's layer may not use
+the orchestrator's broker code. They run off the request thread (``thread_sensitive=False``): a
+broker that does not answer costs a read its bounded timeout without holding up other views,
+and it is answered 503 with the reason, never 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from jobs import topics_view
+from orchestrator import DeploymentSpec
+from topology_editor import roles
+from topology_editor.models import Deployment
+from topology_editor.spec_rows import spec_from_rows
+from topology_editor.views.pages import login_required
+
+#: The permission that lets a user peek at records: the one that lets them change what writes them.
+PEEK = roles.CHANGE
+#: How often the page reads the table again when no metrics payload asked it to.
+REFRESH_SECONDS = 5
+#: A followed peek stops after this long or this many records; the user starts it again.
+TAIL_SECONDS, TAIL_RECORDS, TAIL_EVERY_SECONDS = 60, 500, 2
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def _refusal(user: Any, permission: str) -> JsonResponse | None:
+    if user is None or not user.is_authenticated:
+        return _error(401, "unauthenticated", "sign in to read topics")
+    if not user.has_perm(permission):
+        what = "peeking at records" if permission == PEEK else "reading deployments"
+        allowed = " (editors and operators may; docs/topics.md)" if permission == PEEK else ""
+        return _error(403, "forbidden", f"your role does not allow {what}{allowed}")
+    return None
+
+
+def _spec_or_refusal(request: HttpRequest, name: str, permission: str) -> DeploymentSpec | JsonResponse:
+    """The deployment's saved spec, or the JSON refusal: the role first (403, never 404, so a
+    user without it learns nothing about which deployments exist), then 404."""
+    refused = _refusal(request.user, permission)
+    if refused:
+        return refused
+    deployment = Deployment.objects.filter(name=name).first()
+    if deployment is None:
+        return _error(404, "not_found", f"deployment {name!r} does not exist")
+    return spec_from_rows(deployment)
+
+
+@login_required
+@require_GET
+def page(request: HttpRequest, name: str) -> HttpResponse:
+    """The topics page: the table, refreshed live, and the peek for those who may."""
+    if not request.user.has_perm(roles.VIEW):
+        raise PermissionDenied("your role does not allow reading deployments")
+    if not Deployment.objects.filter(name=name).exists():
+        raise Http404(name)
+    context = {
+        "name": name,
+        "can_change": request.user.has_perm(roles.CHANGE),
+        "can_peek": request.user.has_perm(PEEK),
+        "refresh_seconds": REFRESH_SECONDS,
+        "limits": {
+            "records": topics_view.MAX_PEEK_RECORDS,
+            "defaultRecords": topics_view.DEFAULT_PEEK_RECORDS,
+            "fieldBytes": topics_view.MAX_FIELD_BYTES,
+            "bytes": topics_view.MAX_PEEK_BYTES,
+            "tailSeconds": TAIL_SECONDS,
+            "tailRecords": TAIL_RECORDS,
+            "tailEverySeconds": TAIL_EVERY_SECONDS,
+        },
+    }
+    return render(request, "pages/topics.html", context)
+
+
+@login_required
+@require_GET
+async def table(request: HttpRequest, name: str) -> JsonResponse:
+    """Every topic of the deployment with its partitions, offsets and lag (``jobs.topics_view``).
+    An unreachable broker is in ``brokerErrors`` and in each of its topics' ``problem``."""
+    spec = await sync_to_async(_spec_or_refusal)(request, name, roles.VIEW)
+    if isinstance(spec, JsonResponse):
+        return spec
+    return JsonResponse(await sync_to_async(topics_view.read_topics, thread_sensitive=False)(spec))
+
+
+@login_required
+@require_GET
+async def peek(request: HttpRequest, name: str) -> JsonResponse:
+    """``?topic=T&partition=P&limit=N``: the last N records of the partition (at most 100 and
+    64 KiB, each key and value cut to 1 KiB); ``&from=O`` goes on from offset O (a tail)."""
+    spec = await sync_to_async(_spec_or_refusal)(request, name, PEEK)
+    if isinstance(spec, JsonResponse):
+        return spec
+    query = request.GET
+    try:
+        checked = topics_view.check_peek(
+            spec, query.get("topic", ""), query.get("partition"), query.get("limit"), query.get("from")
+        )
+        return JsonResponse(await sync_to_async(topics_view.peek, thread_sensitive=False)(checked))
+    except topics_view.TopicsViewError as exc:
+        code = {400: "invalid", 404: "not_found", 503: "unavailable"}[exc.status]
+        return _error(exc.status, code, str(exc))
