@@ -267,13 +267,24 @@ if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", INVOKER_API
         f"INVOKER_API_RATE_PER_USER must be like '1200/minute', got {INVOKER_API_RATE_PER_USER!r}"
     )
 
+# Redis connections per web process for the websockets' channel layer: a burst of sockets
+# connecting at once waits up to CHANNELS_REDIS_POOL_TIMEOUT seconds for one (invoker_web/channel_layer.py).
+CHANNELS_REDIS_MAX_CONNECTIONS = env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=50)
+CHANNELS_REDIS_POOL_TIMEOUT = env.float("CHANNELS_REDIS_POOL_TIMEOUT", default=20.0)
+if CHANNELS_REDIS_MAX_CONNECTIONS < 2 or CHANNELS_REDIS_POOL_TIMEOUT <= 0:
+    raise ImproperlyConfigured(
+        "CHANNELS_REDIS_MAX_CONNECTIONS must be 2 or more and CHANNELS_REDIS_POOL_TIMEOUT positive, got "
+        f"{CHANNELS_REDIS_MAX_CONNECTIONS} and {CHANNELS_REDIS_POOL_TIMEOUT}"
+    )
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "invoker_web.channel_layer.PooledRedisChannelLayer",
         # channels_redis blocks on Redis for up to 5 s per receive; redis-py's own 5 s read
         # timeout would cut every idle websocket, so the layer's connections wait without one.
         "CONFIG": {
-            "hosts": [{"address": env.str("CHANNELS_REDIS_URL", default=REDIS_URL), "socket_timeout": None}]
+            "hosts": [{"address": env.str("CHANNELS_REDIS_URL", default=REDIS_URL), "socket_timeout": None}],
+            "max_connections": CHANNELS_REDIS_MAX_CONNECTIONS,
+            "pool_timeout": CHANNELS_REDIS_POOL_TIMEOUT,
         },
     },
 }

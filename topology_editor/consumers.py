@@ -1,5 +1,7 @@
 """Websocket consumers: the browser subscribes here and never polls."""
 
+import contextlib
+import logging
 import time
 from importlib import import_module
 from typing import Any
@@ -8,7 +10,9 @@ from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
+from topology_editor.fanout import CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER, frame_of
 from topology_editor.groups import metrics_group
 from topology_editor.list_events import LIST_GROUP
 from topology_editor.models import Deployment
@@ -17,6 +21,8 @@ from topology_editor.roles import VIEW
 # 4401 and 4403 mirror HTTP 401 and 403 in the application range of close codes (4000-4999).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+
+log = logging.getLogger(__name__)
 
 
 class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
@@ -35,8 +41,7 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
         if not refusal:
             # Joined before the handshake completes, so no payload published once the client
             # sees the socket open can miss it.
-            self.group = metrics_group(self.scope["url_route"]["kwargs"]["name"])
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            refusal = await self._join_metrics_group(metrics_group(self.scope["url_route"]["kwargs"]["name"]))
         await self.accept()
         if refusal:
             await self.close(code=refusal)
@@ -53,12 +58,43 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
         await self._error("not_supported", f"this socket only sends metrics; {kind} not read")
 
     async def metrics_update(self, event: dict[str, Any]) -> None:
-        """Handler for `{"type": "metrics.update", "payload": {...}}` group messages."""
-        refusal = await self._refusal(await self._current_user())
+        """Handler for `{"type": "metrics.update", "payload": {...}}` group messages: the frame
+        is encoded, and each user's session read, once for all the sockets of this process."""
+        frame = frame_of(event["payload"])
+        session = self.scope.get("session")
+        if session is None or session.session_key is None:
+            refusal = CLOSE_UNAUTHENTICATED
+        else:
+            refusal = await frame.refusal(session.session_key, self._session_refusal)
         if refusal:
             await self.close(code=refusal)
             return
-        await self.send_json({"type": "metrics", "payload": event["payload"]})
+        await self.send(text_data=frame.text)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Redis lost under an open socket (a restart) ends it with 1012, "service restart",
+        which the page reconnects after, instead of a dropped connection without a close frame."""
+        try:
+            await super().__call__(scope, receive, send)
+        except RedisError as exc:
+            log.warning("websocket closed with %s, Redis lost: %s", CLOSE_SERVICE_RESTART, exc)
+            # The client may have gone already, or the socket been closed: then there is no one to tell.
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
+
+    async def _join_metrics_group(self, group: str) -> int | None:
+        """Joins ``group``; without Redis, the close code that tells the page to retry later
+        (1013) rather than a handshake answered with HTTP 500."""
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except RedisError as exc:
+            log.warning("websocket refused with %s: cannot join %s (%s)", CLOSE_TRY_AGAIN_LATER, group, exc)
+            return CLOSE_TRY_AGAIN_LATER
+        self.group = group
+        return None
+
+    async def _session_refusal(self) -> int | None:
+        return await self._refusal(await self._current_user())
 
     async def _refusal(self, user: Any) -> int | None:
         """The close code for ``user``, or None if they may read deployments."""
