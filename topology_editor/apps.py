@@ -6,4 +6,7 @@ class TopologyEditorConfig(AppConfig):
     verbose_name = "Topologies"
 
     def ready(self) -> None:
-        from topology_editor import list_events  # noqa: F401 - connects the list's live signals
+        from topology_editor import (
+            list_events,  # noqa: F401 - connects the list's live signals
+            presence,  # noqa: F401 - connects the editors' save announcements
+        )

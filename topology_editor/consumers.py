@@ -16,6 +16,7 @@ from topology_editor.fanout import CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER,
 from topology_editor.groups import metrics_group
 from topology_editor.list_events import LIST_GROUP
 from topology_editor.models import Deployment
+from topology_editor.presence import PresenceMixin
 from topology_editor.roles import VIEW
 
 # 4401 and 4403 mirror HTTP 401 and 403 in the application range of close codes (4000-4999).
@@ -25,7 +26,7 @@ CLOSE_FORBIDDEN = 4403
 log = logging.getLogger(__name__)
 
 
-class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
+class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
     """Forwards the collector's per-deployment messages to one browser tab.
 
     A refused socket is accepted first and then closed with 4401 or 4403: a browser sees the
@@ -33,7 +34,8 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
     which the page cannot tell from a network failure and would reconnect after forever). The
     session is read again before each message is forwarded, so a tab whose user signed out (or
     lost the role) is closed at the next message instead of streaming on. The socket only
-    sends: whatever a client sends is answered with an error message, never raised.
+    sends, but for the editor's presence (:mod:`topology_editor.presence`): whatever else a
+    client sends is answered with an error message, never raised.
     """
 
     async def connect(self) -> None:
@@ -49,10 +51,13 @@ class DeploymentMetricsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.presence_leave()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
+        if text_data is not None and await self.presence_receive(text_data):
+            return
         # Not parsed at all (nothing is expected), so no frame, JSON or not, can raise here.
         kind = "binary frames are" if text_data is None else "messages are"
         await self._error("not_supported", f"this socket only sends metrics; {kind} not read")
