@@ -30,8 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -41,9 +39,9 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.support import server as support_server  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.test_editor_speed import manifest  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 TARGET_MS = 100
 SETUP = """
@@ -67,33 +65,9 @@ BASELINE = """() => {
 
 
 def start_server(workdir: Path) -> tuple[subprocess.Popen, str, str]:
-    """Uvicorn on a SQLite database in ``workdir``, with the editor; returns (process, url, token)."""
-    env = {
-        **os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}", "INVOKER_DATA_DIR": str(workdir),
-        "DEBUG": "1", "SECRET_KEY": os.environ.get("SECRET_KEY", "django-insecure-benchmark-only"),
-    }  # fmt: skip
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        [*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
-    token = out.stdout.split("TOKEN=", 1)[1].strip()
-    port = free_port()
-    log = (workdir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            return process, url, token
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"the server did not answer /healthz; see {workdir / 'server.log'}")
+    """The server (benchmarks/support/server.py) with the editor; returns (process, url, token)."""
+    server = support_server.start_server(workdir, SETUP)
+    return server.process, server.url, server.setup_output.split("TOKEN=", 1)[1].strip()
 
 
 def sign_in(page: Page, url: str) -> None:

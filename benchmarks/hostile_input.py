@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.support import server as support_server  # noqa: E402
+
 EXAMPLE = (ROOT / "examples" / "word-count.yaml").read_text()
 TARGET_MS = 1000
 SETUP = """
@@ -47,33 +48,10 @@ def merge_bomb(levels: int = 7) -> str:
 
 
 def start_server(workdir: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
-    env = {
-        **os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}", "INVOKER_DATA_DIR": str(workdir),
-        "DEBUG": "1", "SECRET_KEY": os.environ.get("SECRET_KEY", "django-insecure-benchmark-only"),
-    }  # fmt: skip
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        [*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
-    editor, outsider = out.stdout.split("TOKENS=", 1)[1].strip().split(",")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = (workdir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    return process, url, {"editor": editor, "outsider": outsider}
+    """The server (benchmarks/support/server.py) with an editor and an outsider; (process, url, tokens)."""
+    server = support_server.start_server(workdir, SETUP)
+    editor, outsider = server.setup_output.split("TOKENS=", 1)[1].strip().split(",")
+    return server.process, server.url, {"editor": editor, "outsider": outsider}
 
 
 def cases(url: str, tokens: dict[str, str]) -> dict[str, Callable[[], requests.Response]]:
