@@ -15,6 +15,7 @@ from topology_editor.api.views.load_rebalance import LoadRebalanceViewSet
 from topology_editor.api.views.manifests import ManifestViewSet
 from topology_editor.api.views.partitions import PartitionViewSet
 from topology_editor.api.views.parts import EntityViewSet, PodViewSet
+from topology_editor.api.views.scale import ScaleViewSet
 from topology_editor.api.views.spec_schema import SpecSchemaView
 
 app_name = "api"
@@ -58,6 +59,7 @@ urlpatterns = [
         AutoscaleViewSet.as_view({"post": "approve"}),
         name="entity-autoscale-apply",
     ),
+    path(f"{ENTITY}scale/", ScaleViewSet.as_view({"post": "scale"}), name="entity-scale"),
     path(f"{ENTITY}pods/", PodViewSet.as_view(COLLECTION), name="pod-list"),
     path(f"{ENTITY}pods/<slug:pod>/", PodViewSet.as_view(ITEM), name="pod-detail"),
     path(f"{ENTITY}pods/<slug:pod>/drain/", DrainViewSet.as_view({"post": "drain"}), name="pod-drain"),
