@@ -2,10 +2,14 @@
 // (operators only); it asks whether to remove the pod afterwards or keep it cordoned, then
 // POSTs .../pods/{pod}/drain/. The editor's markup is left as it is: the buttons are added to
 // its pod rows as they are drawn (a MutationObserver), so editor.js needs no change.
+// The panel's "Remove pod" drains too: a saved pod that owns partitions is removed through the
+// API's DELETE, which hands its partitions over first (installRemovePod).
 import { api } from "./common.js";
 
-/** Adds the Drain buttons to the editor at ``#editor`` when its user may rebalance. */
+/** Adds the Drain buttons to the editor at ``#editor`` when its user may rebalance, and makes
+ * "Remove pod" drain first for every user who may change the spec. */
 export function installDrain(root = document.getElementById("editor")) {
+  if (root?.dataset.canChange === "1") installRemovePod(root);
   if (!root || root.dataset.canRebalance !== "1") return;
   const graph = document.getElementById("nodes") || root;
   const decorate = () => { for (const pod of graph.querySelectorAll("li.pod")) addButton(pod); };
@@ -35,7 +39,8 @@ function askAndDrain(name, button) {
   const pod = button.closest("li.pod");
   const entity = button.closest(".entity");
   if (!pod || !entity) return;
-  if (entity.querySelector(".rebalance")?.disabled) {
+  const edited = window.invokerEditor;
+  if (edited?.spec && JSON.stringify(edited.spec) !== edited.saved) {
     return report("Save or discard your edits before draining a pod.", "error");
   }
   const dialog = dialogElement();
@@ -65,6 +70,47 @@ export function describe(data) {
     ? `${data.pod} is removed once the other pods consume its partitions`
     : `${data.pod} stays, owning nothing (cordoned)`;
   return `Draining ${data.pod} (${moved}): revision ${data.revision}; ${next}.`;
+}
+
+/** "Remove pod" on a saved pod that owns partitions: DELETE .../pods/{pod}/, which drains it
+ * first (202: its partitions go to the other pods, then it goes) or refuses naming why (the
+ * last pod of its entity). A pod added since the last save, or one owning nothing, is left to
+ * the editor's own local removal. With unsaved edits the removal is refused: the drain is a
+ * revision of the saved spec, and the edits would be lost by the reload after it. */
+export function installRemovePod(root) {
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.("#panel button.remove-pod");
+    const state = window.invokerEditor;
+    if (!button || !state?.spec || state.selected === null) return;
+    const pod = state.spec.statefulEntities[state.selected]?.pods[Number(button.dataset.pod)];
+    const entity = state.spec.statefulEntities[state.selected];
+    const saved = savedPod(state.saved, entity?.name, pod?.name);
+    if (!saved?.partitions?.length) return;
+    event.preventDefault();
+    event.stopPropagation();
+    if (JSON.stringify(state.spec) !== state.saved) {
+      return report(`Save or discard your edits first: ${pod.name} owns partitions ${saved.partitions.join(", ")}, `
+        + "which are handed to the other pods before it is removed.", "error");
+    }
+    removeDrained(root.dataset.name, entity.name, pod.name, state.version);
+  }, true);
+}
+
+/** The pod called ``pod`` of entity ``entity`` in the saved spec (JSON), if it was saved. */
+export function savedPod(saved, entity, pod) {
+  const spec = JSON.parse(saved || '{"statefulEntities":[]}');
+  return spec.statefulEntities.find((e) => e.name === entity)?.pods.find((p) => p.name === pod);
+}
+
+async function removeDrained(name, entity, pod, version) {
+  const url = `/api/deployments/${encodeURIComponent(name)}/entities/${encodeURIComponent(entity)}/pods/${encodeURIComponent(pod)}/`;
+  try {
+    const { data } = await api("DELETE", url, undefined, version ? { ifMatch: `"${version}"` } : {});
+    report(data ? describe(data) : `Removed ${pod}.`, "ok");
+    setTimeout(() => location.reload(), 1500); // the editor shows the new revision
+  } catch (error) {
+    report(`Remove refused: ${error.message}`, "error");
+  }
 }
 
 function report(text, kind) {

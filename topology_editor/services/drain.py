@@ -5,15 +5,21 @@
 count). Unless the pod is only cordoned, it then queues ``jobs.finish_drain``, which calls
 :func:`finish_drain` until the new owners consume every moved partition, and only then stores
 the second change without the pod: its workload is deleted after the takeover, never before.
+
+Every way of removing a pod goes through this (issue 16: no partition dropped or left unowned):
+:func:`remove_pod` (the API's DELETE of a pod, the editor's "Remove pod") drains a pod that owns
+partitions, and :func:`keep_until_taken_over` keeps the pods a rebalance (or a scale to N)
+removes until their partitions are taken over.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 
 from celery import current_app
 from django.db import transaction
 
-from orchestrator import FieldError, SpecError
+from orchestrator import DeploymentSpec, FieldError, SpecError
 from orchestrator.planning.drain import (
     THEN,
     THEN_REMOVE,
@@ -26,6 +32,7 @@ from orchestrator.planning.load_rebalance import partition_load
 from orchestrator.planning.rebalance import Move
 from topology_editor import partition_rates
 from topology_editor.models import Interface
+from topology_editor.services import parts
 from topology_editor.services.errors import ConflictError, InvalidRequestError, NotFoundError
 from topology_editor.services.partitions import _moved, _request_checked, _validated
 from topology_editor.services.recording import Origin, User, record_audit
@@ -138,3 +145,88 @@ def give_up_drain(name: str, entity: str, pod: str, pending: Sequence[Move]) -> 
             f"drain of {pod} of {entity} stopped: not taken over in time ({waiting}); {pod} stays cordoned"
         )
         record_audit(deployment, Origin(None, Interface.SYSTEM), "drain_timeout", summary[:300], [])
+
+
+@dataclass(frozen=True)
+class PodRemoval:
+    """What removing a pod did: ``drain`` when it owned partitions (handed over by ``change``;
+    the pod goes by a second change once they are taken over), else None (gone in ``change``)."""
+
+    change: Change
+    drain: Drain | None
+
+
+def remove_pod(
+    name: str,
+    entity: str,
+    pod: str,
+    *,
+    actor: User | None,
+    interface: Interface,
+    expected_version: int | None = None,
+) -> PodRemoval:
+    """Removes ``pod`` of ``entity`` without dropping a partition: a pod that owns partitions is
+    drained first (:func:`drain_pod`, then removed once they are taken over); one that owns none
+    is removed at once. The last pod of an entity that owns partitions is refused
+    (:class:`ConflictError` naming why: nobody could take them). The API's DELETE of a pod and
+    the editor's "Remove pod" come here; nothing changes on any refusal."""
+    with write_transaction():
+        deployment = locked(name, expected_version)
+        current = spec_from_rows(deployment).entity(entity)
+        if current is None:
+            raise NotFoundError("entity", entity, within=f"deployment {name!r}")
+        found = next((p for p in current.pods if p.name == pod), None)
+        if found is None:
+            raise NotFoundError("pod", pod, within=f"entity {entity!r}")
+        origin = {"actor": actor, "interface": interface}
+        if not found.partitions:
+            return PodRemoval(parts.remove_pod(name, entity, pod, **origin), None)
+        if len(current.pods) == 1:
+            owned = ", ".join(map(str, found.partitions))
+            raise ConflictError(
+                f"pod {pod!r} is the last pod of entity {entity!r} and owns partitions {owned}: nobody "
+                "could take them over; add a pod first, or remove the entity"
+            )
+        drain = drain_pod(name, entity, pod, **origin)
+        return PodRemoval(drain.change, drain)
+
+
+def keep_until_taken_over(
+    name: str,
+    old: DeploymentSpec,
+    new: DeploymentSpec,
+    entity: str,
+    removed: Collection[str],
+    moves: Sequence[Move],
+    action: str,
+) -> DeploymentSpec:
+    """A change that removes pods of ``entity`` (a rebalance's ``removed``, a scale to N) made
+    safe: ``new`` with each removed pod that owned partitions in ``old`` put back in its place
+    owning nothing, so that the change only hands its partitions over; once the change commits,
+    ``jobs.finish_drain`` is queued for each such pod and removes it by a second change when the
+    new owners consume its partitions (``moves``: the plan's, those from the pod are its). A
+    removed pod that owned nothing just goes.
+
+    Call it inside the change's transaction, after planning and before ``save_spec``::
+
+        new = keep_until_taken_over(name, old, balanced, entity, removed, plan.moves, "rebalance")
+    """
+    before = old.entity(entity)
+    after = new.entity(entity)
+    if before is None or after is None:
+        return new
+    leaving = {pod.name: pod for pod in before.pods if pod.name in set(removed) and pod.partitions}
+    if not leaving:
+        return new
+    kept = {pod.name: pod for pod in after.pods}
+    pods = [
+        kept.pop(p.name, None) or replace(leaving[p.name], partitions=())
+        for p in before.pods
+        if p.name in kept or p.name in leaving
+    ]
+    pods += list(kept.values())
+    entities = tuple(replace(e, pods=tuple(pods)) if e.name == entity else e for e in new.entities)
+    for pod in leaving:
+        handed = [[m.partition, m.to_pod] for m in moves if m.from_pod == pod]
+        transaction.on_commit(partial(_queue_finish, name, entity, pod, handed, action))
+    return replace(new, entities=entities)

@@ -66,6 +66,9 @@ def rebalance_entity_by_load(
         new = _validated(balanced)
         if dry_run:
             return LoadRebalance(plan, rates, loads, Change(deployment, new, None, changed=False), True)
+        from topology_editor.services.drain import keep_until_taken_over  # drain imports partitions
+
+        new = keep_until_taken_over(name, old, new, entity, removed, plan.moves, "rebalance")
         summary = (
             f"rebalanced {entity} by load ({metric}/s over {window_seconds:g} s): "
             f"{len(plan.moves)} partition(s) moved, max/avg {plan.ratio_before:.2f} -> {plan.ratio_after:.2f}"

@@ -131,8 +131,9 @@ def rebalance_entity(
     interface: Interface,
     expected_version: int | None = None,
 ) -> Rebalance:
-    """Splits ``entity``'s partitions evenly over its pods less ``removed`` (which leave the
-    spec), moving as few as possible; a dry run returns the plan and changes nothing."""
+    """Splits ``entity``'s partitions evenly over its pods less ``removed``, moving as few as
+    possible; a dry run returns the plan and changes nothing. A removed pod that owns partitions
+    leaves the spec only once they are taken over (``services.drain.keep_until_taken_over``)."""
     with write_transaction():
         deployment = _for_rebalance(name, expected_version, dry_run)
         old = spec_from_rows(deployment)
@@ -142,6 +143,9 @@ def rebalance_entity(
         new = _validated(balanced)
         if dry_run:
             return Rebalance(plan, Change(deployment, new, None, changed=False), dry_run=True)
+        from topology_editor.services.drain import keep_until_taken_over  # drain imports this module
+
+        new = keep_until_taken_over(name, old, new, entity, removed, plan.moves, "rebalance")
         summary = f"rebalanced {entity}: {len(plan.moves)} partition(s) moved"
         origin = Origin(actor, interface)
         change = save_spec(deployment, old, new, origin=origin, action="rebalance", summary=summary)

@@ -75,9 +75,10 @@ def test_a_partition_owned_twice_is_rejected(api, example):
     assert _pods()["splitter-2"] == (4, 5)
 
 
-def test_removing_a_pod_that_owns_partitions_is_allowed_without_a_partition_count(api, example):
-    assert api("editor").delete(POD).status_code == 204
-    assert list(_pods()) == ["splitter-0", "splitter-1"]
+def test_removing_a_pod_that_owns_partitions_drains_it_first(api, example):
+    # Its partitions go to the other pods; it goes once they are taken over (test_pod_removal.py).
+    assert api("editor").delete(POD).status_code == 202
+    assert _pods() == {"splitter-0": (0, 1, 4), "splitter-1": (2, 3, 5), "splitter-2": ()}
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])

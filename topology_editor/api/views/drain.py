@@ -3,6 +3,8 @@ operator role): its partitions go to the other pods as one revision, and with ``
 remove`` (the default) the pod is removed by a second revision once they have taken over; with
 ``then: cordon`` it stays, owning nothing."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -15,7 +17,7 @@ from topology_editor.api.serializers.actions import ChangeResultSerializer, Plan
 from topology_editor.api.views.base import DeploymentScopedViewSet, change_result
 from topology_editor.api.views.deployments import IF_MATCH
 from topology_editor.api.views.partitions import valid
-from topology_editor.services.drain import drain_pod
+from topology_editor.services.drain import Drain, drain_pod
 
 
 class DrainSerializer(serializers.Serializer):
@@ -45,13 +47,17 @@ class DrainViewSet(DeploymentScopedViewSet):
         body = valid(DrainSerializer(data=request.data))
         version = expected_version(request, body.pop("resource_version", None), "resource_version")
         result = drain_pod(name, entity, pod, then=body["then"], expected_version=version, **self.origin())
-        plan = result.plan
-        moves = [{"partition": m.partition, "from_pod": m.from_pod, "to_pod": m.to_pod} for m in plan.moves]
-        answer = {
-            **change_result(result.change),
-            "pod": plan.pod,
-            "then": result.then,
-            "moves": PlannedMoveSerializer(moves, many=True).data,
-            "assignment": plan.assignment,
-        }
-        return with_etag(Response(answer), result.change.deployment)
+        return with_etag(Response(drain_answer(result)), result.change.deployment)
+
+
+def drain_answer(result: Drain) -> dict[str, Any]:
+    """The answer about a drain (:class:`DrainResultSerializer`'s shape), also the DELETE of a pod's."""
+    plan = result.plan
+    moves = [{"partition": m.partition, "from_pod": m.from_pod, "to_pod": m.to_pod} for m in plan.moves]
+    return {
+        **change_result(result.change),
+        "pod": plan.pod,
+        "then": result.then,
+        "moves": PlannedMoveSerializer(moves, many=True).data,
+        "assignment": plan.assignment,
+    }

@@ -14,8 +14,10 @@ from topology_editor.api.parsers import JSONParser, MergePatchParser
 from topology_editor.api.serializers.manifests import Entity, Pod
 from topology_editor.api.views.base import DeploymentScopedViewSet, entity_manifests
 from topology_editor.api.views.deployments import IF_MATCH
+from topology_editor.api.views.drain import DrainResultSerializer, drain_answer
 from topology_editor.models import Deployment
 from topology_editor.services import Change
+from topology_editor.services.drain import remove_pod
 from topology_editor.spec_rows import spec_from_rows
 
 
@@ -133,7 +135,13 @@ class PodViewSet(PartViewSet):
         change = services.update_pod(name, entity, pod, request.data, merge=True, **self.write_kwargs())
         return self.answer(change, _body_name(request.data, pod))
 
-    @extend_schema(responses={204: None}, parameters=[IF_MATCH])
+    @extend_schema(responses={202: DrainResultSerializer, 204: None}, parameters=[IF_MATCH])
     def destroy(self, request: Request, name: str, entity: str, pod: str) -> Response:
-        services.remove_pod(name, entity, pod, **self.write_kwargs())
-        return Response(status=204)
+        """Removes the pod without dropping a partition. One that owns partitions is drained first
+        (202, the drain's plan): they go to the entity's other pods in one revision, and the pod
+        goes by a second once they have taken over. One that owns none goes at once (204). The
+        last pod of an entity that owns partitions is refused (409), and nothing changes."""
+        removal = remove_pod(name, entity, pod, **self.write_kwargs())
+        if removal.drain is None:
+            return Response(status=204)
+        return with_etag(Response(drain_answer(removal.drain), status=202), removal.change.deployment)
