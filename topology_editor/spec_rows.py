@@ -46,8 +46,13 @@ def _secrets(value: object) -> object:
 
 
 def _entity(entity: StatefulEntity, pods: Iterable[Pod]) -> dict[str, Any]:
-    rows = [{"name": p.name, "partitions": p.partitions, "resources": p.resources} for p in pods]
+    rows = [_pod(p) for p in pods]
     return {**entity_fields(entity), "pods": rows}
+
+
+def _pod(pod: Pod) -> dict[str, Any]:
+    row = {"name": pod.name, "partitions": pod.partitions, "resources": pod.resources}
+    return {**row, "executorImage": pod.executor_image} if pod.executor_image else row
 
 
 def stored_rows(deployment: Deployment) -> list[tuple[StatefulEntity, list[Pod]]]:
@@ -92,7 +97,7 @@ def write_spec_rows(deployment: Deployment, spec: DeploymentSpec) -> None:
     )
     Pod.objects.bulk_create(
         Pod(deployment=deployment, entity=row, position=position, name=pod.name,
-            partitions=list(pod.partitions), resources=pod.resources)
+            partitions=list(pod.partitions), resources=pod.resources, executor_image=pod.executor_image or "")
         for row, entity in zip(entities, spec.entities, strict=True)
         for position, pod in enumerate(entity.pods)
     )  # fmt: skip

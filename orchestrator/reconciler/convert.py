@@ -247,8 +247,8 @@ def pod_workload(
 
 class _EntityParts:
     """What every workload of one entity shares, built once per entity: the annotations, the
-    owner reference, the strategy and one pod template spec per distinct resource set (the
-    only field of a template that differs between the pods of an entity)."""
+    owner reference, the strategy and one pod template spec per distinct resource set and UDF
+    image (the only fields of a template that differ between the pods of an entity)."""
 
     def __init__(self, spec: DeploymentSpec, entity: EntitySpec, ctx: ConvertContext) -> None:
         self.spec, self.entity, self.ctx = spec, entity, ctx
@@ -259,7 +259,7 @@ class _EntityParts:
         self.templates: dict[tuple, dict[str, Any]] = {}
 
     def template(self, pod: PodSpec) -> dict[str, Any]:
-        key = _resources_key(pod.resources)
+        key = (_resources_key(pod.resources), pod.executor_image)
         template = self.templates.get(key)
         if template is None:
             template = pod_template_spec(self.spec, self.entity, pod)
@@ -300,9 +300,10 @@ def _resources_key(resources: Mapping[str, Mapping[str, str]]) -> tuple:
 def pod_template_spec(spec: DeploymentSpec, entity: EntitySpec, pod: PodSpec) -> dict[str, Any]:
     config_map = config_map_name(spec.name, entity.name)
     env, mounts = [*_env(), *_config_map_env(config_map)], _volume_mounts()
+    udf_image = pod.executor_image or entity.executor_image  # a canary pod runs its own
     template: dict[str, Any] = {
         "containers": [
-            _container(CONTAINER_UDF, entity.executor_image, spec, pod.resources, env=env, mounts=mounts),
+            _container(CONTAINER_UDF, udf_image, spec, pod.resources, env=env, mounts=mounts),
             _container(CONTAINER_IO, entity.io_image, spec, {}, ports=True, env=env, mounts=mounts),
             _container(CONTAINER_STATE, entity.state_image, spec, {}, env=env, mounts=mounts),
         ],

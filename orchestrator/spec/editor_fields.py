@@ -29,7 +29,7 @@ def editor_fields() -> dict[str, Any]:
     return {
         "deployment": _form(DeploymentSpec, skip=("statefulEntities",)),
         "entity": _form(StatefulEntity, skip=("pods",)),
-        "pod": _form(Pod, skip=("resources",)),
+        "pod": _form(Pod, skip=("resources", "executorImage")),  # a canary's, set by its own actions
         "resources": {"sections": keys(Resources), "names": keys(ResourceAmounts)},
         "newEntity": new_entity(),
     }

@@ -74,6 +74,9 @@ class PodSpec:
     name: str
     partitions: tuple[int, ...] = ()
     resources: Resources = field(default_factory=dict)
+    #: This pod's own UDF image (a canary), or None: the entity's. Written only when set, so a
+    #: spec without one keeps its manifest and revision name.
+    executor_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,10 +199,13 @@ def _entity_manifest(entity: EntitySpec) -> dict[str, Any]:
 
 
 def _pod_manifest(pod: PodSpec) -> dict[str, Any]:
-    return {
+    manifest: dict[str, Any] = {
         "name": pod.name,
         "partitions": sorted(pod.partitions),
         "resources": {
             section: dict(pod.resources[section]) for section in RESOURCE_SECTIONS if section in pod.resources
         },
     }
+    if pod.executor_image is not None:
+        manifest["executorImage"] = pod.executor_image
+    return manifest

@@ -132,6 +132,12 @@ class Pod(Part):
     name: PodName = _name()
     partitions: list[PartitionId] = Field(default_factory=list, title="Partitions")
     resources: Resources = Field(default_factory=Resources, title="Resources")
+    executor_image: Image = Field(  # type: ignore[assignment] (absent: the entity's image)
+        None,
+        alias="executorImage",
+        title="Executor image",
+        description="this pod's own UDF image, overriding its entity's (a canary); absent: the entity's",
+    )
 
 
 class StatefulEntity(Part):

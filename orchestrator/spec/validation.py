@@ -290,4 +290,5 @@ def _build_pod(pod: Mapping[str, Any]) -> PodSpec:
         name=pod["name"],
         partitions=tuple(sorted(int(p) for p in _get(pod, "partitions", []))),
         resources=build_resources(pod.get("resources")),
+        executor_image=pod.get("executorImage"),
     )

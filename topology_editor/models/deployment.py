@@ -48,6 +48,9 @@ class Deployment(models.Model):
     automation_enabled = models.BooleanField(default=False)
     automation_paused_since = models.DateTimeField(null=True, blank=True)
     automation_paused_reason = models.CharField(max_length=300, blank=True)
+    # The editor's node positions (issue 14): the manifest's `invoker.io/layout` annotation, kept
+    # as its text; not part of the spec, so no revision and nothing to reconcile.
+    layout = models.TextField(blank=True, default="", help_text="The invoker.io/layout annotation.")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -103,6 +106,9 @@ class Pod(models.Model):
         default=dict,
         blank=True,
         help_text='Kubernetes requests and limits, e.g. {"requests": {"cpu": "250m"}}',
+    )
+    executor_image = models.TextField(
+        blank=True, default="", help_text="This pod's own UDF image (a canary); empty: its entity's."
     )
 
     class Meta:
