@@ -23,6 +23,7 @@ import enum
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,6 +93,26 @@ class ConfigWatcher:
         self._poll_file()
         return self.current if self.current is not before else None
 
+    def ahead(self) -> PodConfig | None:
+        """The pod's assignment in the newest version the API watch received, when the loop has
+        not polled it yet and it runs a newer epoch with the same clients (``runtime_key``);
+        else None. Applies nothing (the arbiter would apply it: a higher epoch always wins), and
+        reads only the watch's latest version and the running snapshot, each replaced whole,
+        so another thread may call it: the io sidecar starts claiming what a move gives it
+        while its loop still finishes a batch (ownership.py)."""
+        latest, running = self._api.latest() if self._api is not None else None, self.current
+        if latest is None or running is None or latest is self._api_taken:
+            return None
+        if f"{self._pod_name}.json" not in latest.data:
+            return None
+        try:
+            snapshot = self._parse(latest.data.get, f"api:{latest.resource_version}", latest.received_at, API)
+        except ConfigError:
+            return None  # the loop says why when it polls it
+        if snapshot.pod.epoch <= running.pod.epoch or snapshot.main.runtime_key != running.main.runtime_key:
+            return None
+        return snapshot.pod
+
     # --- the sources ---------------------------------------------------------------------------
     @property
     def changed(self) -> threading.Event | None:
@@ -140,11 +161,14 @@ class ConfigWatcher:
                 snapshot.version, snapshot.source, snapshot.pod.epoch, running.pod.epoch,
             )  # fmt: skip
         elif verdict is Verdict.APPLY and running is not None:
+            # How long the version waited for the loop: the API's from its watch event, the
+            # file's from the kubelet's write (benchmarks/kube_move_latency.py splits a move by it).
             log.info(
-                "config version %s from the %s (epoch %d)",
+                "config version %s from the %s (epoch %d, %.0f ms after it arrived)",
                 snapshot.version,
                 snapshot.source,
                 snapshot.pod.epoch,
+                max(0.0, time.time() - snapshot.changed_at) * 1000,
             )
 
     def _reject(self, version: str, reason: str) -> None:

@@ -17,12 +17,13 @@ import importlib.util
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import tenacity
 
-from executor.config import ConfigError
+from executor.config import ConfigError, PodConfig
 from executor.config_watcher import ConfigWatcher, Snapshot
 from executor.env import PodEnv, Tuning
 from executor.kafka_clients import OutputRouter, ensure_output_topic, make_consumer
@@ -76,6 +77,7 @@ def run_runtime(peers: Peers, watcher: ConfigWatcher, snapshot: Snapshot) -> Sna
         peers.pool,
         peers.claims,
         wake=watcher.changed,
+        ahead=claim_ahead(watcher),
     )
     peers.patiently()(own.recovery.prepare_topic)
     pipeline = Pipeline(own, peers.udf, router, peers.tuning, sleep=peers.stop.wait, wake=watcher.changed)
@@ -103,6 +105,17 @@ def run_runtime(peers: Peers, watcher: ConfigWatcher, snapshot: Snapshot) -> Sna
     finally:
         own.release_all()
         consumer.close(autocommit=False)
+
+
+def claim_ahead(watcher: ConfigWatcher) -> Callable[[], tuple[PodConfig, frozenset[int]] | None]:
+    """What Ownership's claim-ahead thread reads: the assignment of a watch event the loop has not
+    polled yet, with the partitions of the config the loop runs (so it claims only the gained)."""
+
+    def peek() -> tuple[PodConfig, frozenset[int]] | None:
+        pod, running = watcher.ahead(), watcher.current
+        return None if pod is None or running is None else (pod, running.pod.partitions)
+
+    return peek
 
 
 def first_snapshot(watcher: ConfigWatcher, peers: Peers) -> Snapshot | None:

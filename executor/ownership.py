@@ -10,6 +10,10 @@ A partition the config gives this pod is *pending* until it is acquired:
    gaining pod's other partitions.
    A claim from an older epoch than the store's is refused, so a pod with a stale config never
    takes a partition back.
+   With an API watch the waiting starts ahead of the loop: the moment the watch event of a
+   newer epoch arrives, a thread hands what it gains to the waiter at that epoch (the claim
+   and the producer of step 2 go on while the loop finishes its batch in flight); the loop
+   takes the results once it runs that epoch, and gives back those of a config that moved on.
 2. init a producer with the partition's transactional id: this fences the previous owner in
    Kafka and commits or aborts its open transaction;
 3. read the committed input offset (now final), let the state store resolve a half-finished
@@ -29,7 +33,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -51,6 +55,10 @@ RETRY_ERRORS = (KafkaError, DisconnectedError, RemoteError, OSError)
 #: Longest pause between attempts to acquire a partition. Short, because an attempt made while the
 #: broker is away is the one that must resume processing as soon as it answers again.
 MAX_BACKOFF = 1.0
+#: The claim-ahead thread's waits: for a watch event, and while the loop has not polled the
+#: version it already acted on (the event stays set until the loop does).
+AHEAD_IDLE_SECONDS = 1.0
+AHEAD_SLICE_SECONDS = 0.01
 
 
 class Ownership:
@@ -68,9 +76,12 @@ class Ownership:
         pool: ThreadPoolExecutor,
         claims: Client,
         wake: threading.Event | None = None,
+        ahead: Callable[[], tuple[PodConfig, frozenset[int]] | None] | None = None,
     ) -> None:
         """``claims``: a second connection to the state sidecar, the claim waiter's own; ``wake``:
-        the loop's wake-up (the API watch's event), also set when the waiter claimed something."""
+        the loop's wake-up (the API watch's event), also set when the waiter claimed something;
+        ``ahead``: with ``wake``, what the newest watch event assigns this pod ahead of the loop
+        and the partitions of the config the loop runs (``claim_ahead`` of the io sidecar)."""
         self.main, self.pod, self.token = main, pod, token
         self.consumer, self.state, self.stateful = consumer, state, stateful
         self.tuning, self.pool = tuning, pool
@@ -79,6 +90,18 @@ class Ownership:
         self.active: dict[int, Task] = {}
         self.pending: dict[int, Pending] = {}
         self.waiter = ClaimWaiter(main, pod, token, claims, wake)
+        # The claim-ahead thread and the loop agree under this lock on which epoch the loop runs,
+        # so the thread never hands the waiter a partition of an epoch the loop already claims.
+        self._lock = threading.Lock()
+        self._asked: dict[int, int] = {}  # partition -> epoch it was handed to the waiter ahead at
+        self._early: list[Claimed] = []  # the waiter's results at an epoch newer than the loop runs
+        self._stop_ahead = threading.Event()
+        self._ahead_thread: threading.Thread | None = None
+        if ahead is not None and wake is not None:
+            self._ahead_thread = threading.Thread(
+                target=self._claim_ahead, args=(ahead, wake), name="claim-ahead", daemon=True
+            )
+            self._ahead_thread.start()
 
     def fence(self) -> dict[str, object]:
         return {"epoch": self.epoch, "token": self.token}
@@ -94,17 +117,24 @@ class Ownership:
             del self.pending[p]
             metrics.forget_partition(p)
         epoch_changed = pod.epoch != self.epoch
-        if epoch_changed:  # waits at the old epoch end; what they claimed meanwhile is given back
-            self.waiter.cancel(list(self.waiter.waiting()))
-            for pend in self.pending.values():
-                pend.next_try = 0.0
-        self.epoch = pod.epoch
+        with self._lock:
+            if epoch_changed:  # waits at the old epoch end (what they claimed is given back), those
+                # handed to the waiter ahead at this epoch go on: they are this config's claims
+                ahead = {p for p, epoch in self._asked.items() if epoch == pod.epoch and p in wanted}
+                self.waiter.cancel([p for p in self.waiter.waiting() if p not in ahead])
+                self._asked = {p: e for p, e in self._asked.items() if e > pod.epoch}
+            self.epoch = pod.epoch
+        if epoch_changed:
+            for p, pend in self.pending.items():
+                pend.next_try = math.inf if self._held_by_waiter(p) else 0.0
         metrics.EPOCH.set(pod.epoch)
         if epoch_changed and self.active:
             self._reclaim(list(self.active))
         grace = time.monotonic() + self.tuning.handoff_grace_seconds
         for p in wanted - self.active.keys() - self.pending.keys():
             self.pending[p] = Pending(force_at=grace, gained_at=changed_at)
+            if self._held_by_waiter(p):  # claimed ahead, or being: the loop takes the result
+                self.pending[p].next_try = math.inf
             metrics.OWNED.labels(str(p)).set(0)
         log.info(
             "assignment epoch %d: consuming %s, acquiring %s, released %s",
@@ -195,9 +225,51 @@ class Ownership:
             metrics.forget_partition(task.partition)
 
     def release_all(self) -> None:
+        self._stop_ahead.set()
+        if self._ahead_thread is not None:
+            self._ahead_thread.join(timeout=5)
         self.release(list(self.active))
         self.pending.clear()
-        self._give_back(self.waiter.close())
+        early, self._early = self._early, []
+        self._give_back([*early, *self.waiter.close()])
+
+    def _claim_ahead(
+        self, ahead: Callable[[], tuple[PodConfig, frozenset[int]] | None], changed: threading.Event
+    ) -> None:
+        """The claim-ahead thread: each watch event of a newer epoch hands the partitions it gains
+        to the waiter at once, at that epoch (see the module's docstring)."""
+        seen: PodConfig | None = None
+        while not self._stop_ahead.is_set():
+            changed.wait(AHEAD_IDLE_SECONDS)
+            try:
+                found = ahead()
+            except Exception:  # never die: the loop claims everything itself anyway
+                log.exception("claim ahead: could not read the newest config")
+                found = None
+            if found is None or found[0] == seen:
+                self._stop_ahead.wait(AHEAD_SLICE_SECONDS)  # the loop has not polled it yet
+                continue
+            seen = found[0]
+            self._ask_ahead(*found)
+
+    def _ask_ahead(self, pod: PodConfig, running: frozenset[int]) -> None:
+        gained = sorted(pod.partitions - running)
+        with self._lock:
+            if pod.epoch <= self.epoch:  # the loop runs it already, and claims itself
+                return
+            force_at = time.monotonic() + self.tuning.handoff_grace_seconds
+            asked = [p for p in gained if self._asked.get(p) != pod.epoch]
+            for p in asked:
+                self._asked[p] = pod.epoch
+                self.waiter.wait_for(p, pod.epoch, force_at)
+        if asked:
+            log.info("epoch %d seen ahead of the loop: claiming %s", pod.epoch, asked)
+
+    def _held_by_waiter(self, partition: int) -> bool:
+        """The waiter claims ``partition`` for the running epoch, or has: not the loop's to claim."""
+        return partition in self.waiter.waiting() or any(
+            c.partition == partition and c.epoch == self.epoch for c in self._early
+        )
 
     def _claim(self, partitions: list[int], force: bool) -> dict[int, str]:
         if not partitions:
@@ -218,7 +290,13 @@ class Ownership:
     def _start_waited(self) -> None:
         """Starts what the waiter claimed (and opened a producer for) at the running epoch."""
         now, ready = time.monotonic(), {}
-        results = self.waiter.take()
+        taken = self.waiter.take()
+        # Claimed ahead of the loop: kept until the loop runs their epoch, then taken or given back.
+        self._early += [c for c in taken if c.epoch > self.epoch]
+        results = [c for c in taken if c.epoch <= self.epoch] + [
+            c for c in self._early if c.epoch <= self.epoch
+        ]
+        self._early = [c for c in self._early if c.epoch > self.epoch]
         self._give_back([c for c in results if c.partition not in self.pending or c.epoch != self.epoch])
         for claimed in [c for c in results if c.partition in self.pending and c.epoch == self.epoch]:
             p, pend = claimed.partition, self.pending[claimed.partition]
@@ -250,7 +328,7 @@ class Ownership:
                 )
             except RETRY_ERRORS as exc:
                 log.warning("could not give back partition %d: %s", claimed.partition, exc)
-            if claimed.partition in self.pending:
+            if claimed.partition in self.pending and not self._held_by_waiter(claimed.partition):
                 self.pending[claimed.partition].next_try = 0.0
 
     def _start(self, partitions: list[int], ready: dict[int, Any] | None = None) -> None:
