@@ -40,25 +40,26 @@ def free_port() -> int:
 
 
 def start_server(
-    workdir: Path, setup: str, extra_env: dict[str, str] | None = None, wait_s: float = 60
+    workdir: Path, setup: str, extra_env: dict[str, str] | None = None, wait_s: float = 60, root: Path = ROOT
 ) -> Server:
     """Uvicorn serving ``invoker_web.asgi`` on a SQLite database in ``workdir``, after running
-    ``setup`` in ``manage.py shell``; exits the benchmark with the server's log if it never answers."""
+    ``setup`` in ``manage.py shell``; exits the benchmark with the server's log if it never answers.
+    ``root`` is the checkout whose code the server runs (another one measures a before/after)."""
     env = {
         **os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}", "INVOKER_DATA_DIR": str(workdir),
         "DEBUG": "1", "SECRET_KEY": os.environ.get("SECRET_KEY", "django-insecure-benchmark-only"),
         **(extra_env or {}),
     }  # fmt: skip
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    manage = [sys.executable, str(root / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], cwd=root, env=env, check=True, capture_output=True)
     out = subprocess.run(
-        [*manage, "shell", "-c", setup], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [*manage, "shell", "-c", setup], cwd=root, env=env, check=True, capture_output=True, text=True
     )
     port, log = free_port(), workdir / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--port", str(port),
          "--log-level", "warning", "--backlog", "4096"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait_s
