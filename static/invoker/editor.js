@@ -15,6 +15,7 @@
 import { connectMetrics, loadStatus, renderStatus, showConnection } from "./common.js";
 import { addEntity, load, save, step } from "./editor/core.js";
 import "./editor/interactions.js";
+import { showEdgeRates } from "./editor/graph.js";
 import { $, NAME, message, state } from "./editor/page.js";
 import { redo, undo } from "./editor/store.js";
 
@@ -26,6 +27,7 @@ $("#save").addEventListener("click", save);
 connectMetrics(NAME, {
   onPayload: (payload) => {
     renderStatus($("#status"), payload.status || {});
+    showEdgeRates(payload.pods);
     for (const pod of payload.pods || []) {
       state.phases[pod.name] = pod.phase;
       const li = document.querySelector(`.pod[data-name="${CSS.escape(pod.name)}"]`);

@@ -33,7 +33,7 @@ test("an edge gets its rate label once a message brought one, and a new rate ask
   rates.byEntity = {};
   assert.equal(edgeRateSvg("split", "sum", 10, 20), "");
   assert.equal(setRates(pods), true);
-  assert.equal(edgeRateSvg("split", "sum", 10, 20), '<text class="edge-rate" x="10" y="20" data-rate="61 rec/s">61 rec/s</text>');
+  assert.equal(edgeRateSvg("split", "sum", 10, 20), '<text class="edge-rate" x="10" y="20" fill="#2563eb" font-size="11">61 rec/s</text>');
   assert.equal(setRates(pods), false);
   assert.equal(setRates([{ entity: "sum", recordsInPerSec: 70 }]), true);
 });

@@ -42,5 +42,5 @@ export function setRates(pods) {
 /** The SVG text under an edge's topic name at (x, y), or "" before any rate is known. */
 export function edgeRateSvg(writer, reader, x, y) {
   const text = formatRate(edgeRate(rates.byEntity, writer, reader));
-  return text ? `<text class="edge-rate" x="${x}" y="${y}" data-rate="${text}">${text}</text>` : "";
+  return text ? `<text class="edge-rate" x="${x}" y="${y}" fill="#2563eb" font-size="11">${text}</text>` : "";
 }

@@ -1,6 +1,7 @@
 // The graph on the canvas: one node per entity in columns (layout.js), its pods and partition
 // chips, and the SVG edges between nodes. A render redraws only the nodes that changed.
 import { escapeHtml } from "../common.js";
+import { edgeRateSvg, setRates } from "./edge-rates.js";
 import { edgeCurve, invalidEntities, layers, overlaps } from "./layout.js";
 import { $, CAN_CHANGE, CAN_REBALANCE, entities, state, view } from "./page.js";
 import { POOL, unassigned } from "./spec.js";
@@ -145,10 +146,16 @@ export function drawEdges(edges) {
   const html = edges.map(([i, j, topic]) => {
     const curve = edgeCurve(box[i], box[j]);
     return `<g class="edge" data-from="${i}" data-to="${j}"><path d="${curve.d}"/>
-      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text></g>`;
+      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text>${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12)}</g>`;
   }).join("");
   if (html !== view.edges) svg.innerHTML = html;
   view.edges = html;
+}
+
+/** Records/s on the edges, from a metrics message's pods (edge-rates.js): redraws the edges
+ * once the nodes are drawn and only when a label changes. */
+export function showEdgeRates(pods) {
+  if (setRates(pods) && document.querySelector("#nodes .entity")) drawEdges(layers(entities()).edges);
 }
 
 /** Marks the picked chips (state.picked) without redrawing any node. */
