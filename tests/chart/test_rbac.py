@@ -71,7 +71,7 @@ def granted_rules(role: dict[str, Any]) -> set[Rule]:
 
 def used_by_code() -> set[Rule]:
     """Every API call orchestrator/reconciler/kube.py makes, as (group, resource, verb), read from its AST."""
-    tree = ast.parse((ROOT / "orchestrator" / "kube.py").read_text())
+    tree = ast.parse((ROOT / "orchestrator" / "reconciler" / "kube.py").read_text())
     groups = {"core": "", "apps": "apps", "rbac": RBAC_GROUP}
     rules: set[Rule] = set()
     api_classes = set()
@@ -123,13 +123,13 @@ def used_by_code() -> set[Rule]:
         assert match, path
         rules |= {(match.group(1) or "", match.group(2), verb) for verb in APPLY_VERBS}
     assert "{PLURAL}" in ast.get_source_segment(
-        (ROOT / "orchestrator" / "kube.py").read_text(),
+        (ROOT / "orchestrator" / "reconciler" / "kube.py").read_text(),
         next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_apply_custom"),
     )
     rules |= {(kube.GROUP, kube.PLURAL, verb) for verb in APPLY_VERBS}
     # The status is replaced whole by a raw JSON patch of the root object's status subresource.
     assert "/{PLURAL}/{deployment}/status" in ast.get_source_segment(
-        (ROOT / "orchestrator" / "kube.py").read_text(),
+        (ROOT / "orchestrator" / "reconciler" / "kube.py").read_text(),
         next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "write_status"),
     )
     rules.add((kube.GROUP, kube.PLURAL + "/status", "patch"))
@@ -159,7 +159,7 @@ def granted_to_pods() -> set[Rule]:
 def used_by_logs() -> set[Rule]:
     """The calls of the dashboard's log reader (orchestrator/reconciler/logs.py, ``KubeLogs``): it lists the
     deployment's pods and reads ``pods/log``, through ``self.core`` (CoreV1Api) only."""
-    tree = ast.parse((ROOT / "orchestrator" / "logs.py").read_text())
+    tree = ast.parse((ROOT / "orchestrator" / "reconciler" / "logs.py").read_text())
     rules: set[Rule] = set()
     calls = [
         node.attr
