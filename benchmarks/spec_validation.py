@@ -9,7 +9,7 @@ validators run ``--rounds`` times each on the same document, alternating so that
 load falls on all alike:
 
 - **now**: :func:`orchestrator.validate_manifest` as it is in the working tree;
-- **before** (the baseline): ``orchestrator/spec/validation.py`` as it was at ``--before`` (default:
+- **before** (the baseline): ``orchestrator/validation.py`` as it was at ``--before`` (default:
   the commit before the declaration), loaded beside the current modules under another name;
 - **pydantic**: ``InvokerDeployment.model_validate`` of the declaration, for reference: it checks
   types only (no names, topics, quantities, ownership), which is why the walk stays hand-written.
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from orchestrator import validate_manifest  # noqa: E402
 from orchestrator.spec.schema import InvokerDeployment  # noqa: E402
 
-BEFORE = "1dbc00a^"  # the commit before orchestrator/spec/schema.py
+BEFORE = "1dbc00a^"  # the commit before the declaration (now orchestrator/spec/schema.py)
 TARGET_RATIO = 1.05
 
 
@@ -74,19 +74,33 @@ def manifest(pods: int, entities: int = 50, per_pod: int = 10) -> dict[str, Any]
     }
 
 
+#: Where the old validator's imports live since the orchestrator was split into sub-packages.
+MOVED = {  # in this order: the first rewrite's result must not match the last's pattern
+    "from orchestrator.spec ": "from orchestrator.spec.model ",
+    "from orchestrator import value_checks": "from orchestrator.spec import value_checks",
+    "from orchestrator.consistency ": "from orchestrator.spec.consistency ",
+    "from orchestrator.fields ": "from orchestrator.spec.fields ",
+    "from orchestrator.image_reference ": "from orchestrator.spec.image_reference ",
+    "from orchestrator.resources ": "from orchestrator.spec.resources ",
+}
+
+
 def validator_at(revision: str) -> ModuleType:
-    """``orchestrator/spec/validation.py`` as it was at ``revision``, importable beside today's."""
+    """``orchestrator/validation.py`` as it was at ``revision`` (before the split), importable
+    beside today's, its imports pointed at where those modules live now."""
     source = subprocess.run(
-        ["git", "show", f"{revision}:orchestrator/spec/validation.py"],
+        ["git", "show", f"{revision}:orchestrator/validation.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    for was, now in MOVED.items():
+        source = source.replace(was, now)
     spec = importlib.util.spec_from_loader("orchestrator._validation_before", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
-    exec(compile(source, f"{revision}:orchestrator/spec/validation.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:orchestrator/validation.py", "exec"), module.__dict__)
     return module
 
 
