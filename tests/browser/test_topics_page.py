@@ -160,6 +160,8 @@ def test_the_editors_edges_show_records_per_second_from_the_metrics_stream(
     page = login("viewer")
     page.goto(f"{server.url}/deployments/topics-rates/")
     expect(page.locator("body[data-loaded]")).to_have_count(1)
+    topics_link = page.locator("nav a", has_text="Topics")  # the way to the topics page
+    expect(topics_link).to_have_attribute("href", "/deployments/topics-rates/topics/")
     edge = page.locator("#edges .edge")
     expect(edge).to_have_count(1)
     expect(edge.locator(".edge-rate")).to_have_count(0)  # no rate before a metrics message brings one
