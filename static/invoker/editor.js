@@ -27,7 +27,7 @@ $("#save").addEventListener("click", save);
 connectMetrics(NAME, {
   onPayload: (payload) => {
     renderStatus($("#status"), payload.status || {});
-    showEdgeRates(payload.pods);
+    showEdgeRates(payload.pods, payload.lag);
     for (const pod of payload.pods || []) {
       state.phases[pod.name] = pod.phase;
       const li = document.querySelector(`.pod[data-name="${CSS.escape(pod.name)}"]`);

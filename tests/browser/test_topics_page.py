@@ -153,7 +153,7 @@ def test_an_unreachable_broker_is_a_clear_message_never_a_500(login, example, se
     assert failures == []
 
 
-def test_the_editors_edges_show_records_per_second_from_the_metrics_stream(
+def test_the_editors_edges_show_records_per_second_and_entities_their_lag_from_the_metrics_stream(
     login, example, server: Server
 ) -> None:
     example("topics-rates")
@@ -170,3 +170,6 @@ def test_the_editors_edges_show_records_per_second_from_the_metrics_stream(
         {"name": "totals-0", "entity": "totals", "phase": "Running", "recordsInPerSec": 12.5}
     )
     shown_after_publishing(page, message, "#edges .edge .edge-rate", "12.5 rec/s")  # ... totals reading 12.5
+    # Each entity's lag badge: the message's lag of splitter's partitions (1, 11, ... 51) summed.
+    expect(page.locator('.entity[data-name="splitter"] .lag-badge')).to_have_text("lag 156")
+    expect(page.locator('.entity[data-name="totals"] .lag-badge')).to_have_count(0)

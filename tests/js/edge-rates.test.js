@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { edgeRate, edgeRateSvg, entityRates, formatRate, rates, setRates } from "../../static/invoker/editor/edge-rates.js";
+import {
+  edgeRate, edgeRateSvg, entityLags, entityRates, formatCount, formatRate, lagBadgeHtml, rates, setRates,
+} from "../../static/invoker/editor/edge-rates.js";
 
 const pods = [
   { name: "split-0", entity: "split", recordsInPerSec: 10, recordsOutPerSec: 40 },
@@ -36,4 +38,13 @@ test("an edge gets its rate label once a message brought one, and a new rate ask
   assert.equal(edgeRateSvg("split", "sum", 10, 20), '<text class="edge-rate" x="10" y="20" fill="#2563eb" font-size="11">61 rec/s</text>');
   assert.equal(setRates(pods), false);
   assert.equal(setRates([{ entity: "sum", recordsInPerSec: 70 }]), true);
+});
+
+test("an entity's lag is summed over its partitions, and its badge appears once a message brought it", () => {
+  assert.deepEqual(entityLags({ split: { 0: 10, 1: 2.4 }, sum: {} }), { split: 12.4, sum: 0 });
+  assert.deepEqual([0, 12.4, 9999, 34000, 2100000].map(formatCount), ["0", "12", "9999", "34.0k", "2.1M"]);
+  rates.lags = {};
+  assert.equal(lagBadgeHtml("split"), "");
+  rates.lags = entityLags({ split: { 0: 10, 1: 2.4 } });
+  assert.match(lagBadgeHtml("split"), /^ <span class="lag-badge" data-lag="12" title="[^"]+">lag 12<\/span>$/);
 });

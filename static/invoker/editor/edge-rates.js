@@ -1,11 +1,14 @@
-// Records/s on the editor's edges (issue 18 item 3), from the metrics message the page already
-// receives over its websocket (no request of its own). An edge carries entity i's output topic to
+// Records/s on the editor's edges and a lag badge on each entity (issue 18 item 3), from the
+// metrics message the page already receives over its websocket (no request of its own). An edge carries entity i's output topic to
 // entity j; its rate is what j's pods consume per second (the collector's `recordsInPerSec`,
 // summed over j's pods), else what i's pods write (`recordsOutPerSec`) while j reports nothing.
-// Pure but for the kept rates; graph.js draws `edgeRateSvg` under each edge's topic name.
+// An entity's badge is the lag its pods report (their gauges: the broker's last stable offset
+// minus their position, summed over the input partitions); the topics page has the broker's own
+// numbers (docs/topics.md). Pure but for the kept values; graph.js draws `edgeRateSvg` under each
+// edge's topic name and `lagBadgeHtml` in each node.
 
-/** The kept rates: {entity: {in, out}} from the last metrics message. */
-export const rates = { byEntity: {} };
+/** The kept values of the last metrics message: rates {entity: {in, out}}, lags {entity: n}. */
+export const rates = { byEntity: {}, lags: {} };
 
 /** Each entity's records/s in and out, summed over its pods; null where no pod reported one. */
 export function entityRates(pods) {
@@ -43,4 +46,40 @@ export function setRates(pods) {
 export function edgeRateSvg(writer, reader, x, y) {
   const text = formatRate(edgeRate(rates.byEntity, writer, reader));
   return text ? `<text class="edge-rate" x="${x}" y="${y}" fill="#2563eb" font-size="11">${text}</text>` : "";
+}
+
+/** Each entity's lag summed over its input partitions, from a message's `lag` ({entity: {partition: n}}). */
+export function entityLags(lag) {
+  const sums = {};
+  for (const [entity, partitions] of Object.entries(lag || {})) {
+    sums[entity] = Object.values(partitions || {}).reduce((sum, n) => sum + (Number(n) || 0), 0);
+  }
+  return sums;
+}
+
+/** "12", "3.4k", "2.1M". */
+export function formatCount(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+/** An entity node's lag badge, or "" before a message brought its lag. */
+export function lagBadgeHtml(entity) {
+  const n = rates.lags[entity];
+  if (n === undefined) return "";
+  const title = "records its pods have yet to read (their lag gauges; the Topics page has the broker's)";
+  return ` <span class="lag-badge" data-lag="${Math.round(n)}" title="${title}">lag ${formatCount(n)}</span>`;
+}
+
+/** Keeps a message's lags and updates the badges of the nodes drawn under `root` in place. */
+export function paintLagBadges(root, lag) {
+  rates.lags = entityLags(lag);
+  for (const node of root.querySelectorAll("#nodes .entity[data-name]")) {
+    const badge = node.querySelector(".lag-badge");
+    const n = rates.lags[node.dataset.name];
+    if (badge && badge.dataset.lag === String(Math.round(n))) continue;
+    badge?.remove();
+    node.querySelector(".topics")?.insertAdjacentHTML("beforeend", lagBadgeHtml(node.dataset.name));
+  }
 }

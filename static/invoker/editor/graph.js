@@ -1,7 +1,7 @@
 // The graph on the canvas: one node per entity in columns (layout.js), its pods and partition
 // chips, and the SVG edges between nodes. A render redraws only the nodes that changed.
 import { escapeHtml } from "../common.js";
-import { edgeRateSvg, setRates } from "./edge-rates.js";
+import { edgeRateSvg, lagBadgeHtml, paintLagBadges, setRates } from "./edge-rates.js";
 import { edgeCurve, invalidEntities, layers, overlaps } from "./layout.js";
 import { $, CAN_CHANGE, CAN_REBALANCE, entities, state, view } from "./page.js";
 import { POOL, unassigned } from "./spec.js";
@@ -47,7 +47,7 @@ function entityHtml(e, i, owners, invalid, withPods = true) {
   return `<div class="${classes}" data-entity="${i}" data-name="${escapeHtml(e.name)}" tabindex="0" role="group"
     aria-label="entity ${escapeHtml(e.name)}; Enter opens its panel">
     <header><b>${escapeHtml(e.name)}</b>${rebalance}</header>
-    <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span></div>
+    <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span>${lagBadgeHtml(e.name)}</div>
     <ul class="pods">${withPods ? podsHtml(e, i, owners) : ""}</ul></div>`;
 }
 
@@ -152,10 +152,11 @@ export function drawEdges(edges) {
   view.edges = html;
 }
 
-/** Records/s on the edges, from a metrics message's pods (edge-rates.js): redraws the edges
- * once the nodes are drawn and only when a label changes. */
-export function showEdgeRates(pods) {
+/** Records/s on the edges and each entity's lag badge, from a metrics message (edge-rates.js):
+ * redraws the edges once the nodes are drawn and only when a label changes. */
+export function showEdgeRates(pods, lag) {
   if (setRates(pods) && document.querySelector("#nodes .entity")) drawEdges(layers(entities()).edges);
+  paintLagBadges(document, lag);
 }
 
 /** Marks the picked chips (state.picked) without redrawing any node. */
