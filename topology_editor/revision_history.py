@@ -30,6 +30,9 @@ ACTION_TRIGGERS = {
     "autoscaler": "autoscaler",
     "autoscale": "autoscaler (approved)",
     "drain": "drain",
+    "canary": "canary",
+    "canary_promote": "canary promote",
+    "canary_abort": "canary abort",
 }
 INTERFACE_TRIGGERS = {
     Interface.UI: "editor",

@@ -57,9 +57,11 @@ OPERATOR_ONLY = {
     "api:revision-bad",
     "api:pod-drain",
     "api:entity-autoscale-apply",
+    "api:entity-canary-promote",
+    "api:entity-canary-abort",
 }
 #: Viewers read these; only operators change them.
-OPERATOR_WRITES = {"api:deployment-automation", "api:entity-autoscale"}
+OPERATOR_WRITES = {"api:deployment-automation", "api:entity-autoscale", "api:entity-canary"}
 RANKS = ["outsider", "viewer", "editor", "operator", "owner"]
 #: Admin pages of this app: the role that may open them (None: nobody, not even the owner).
 ADMIN_PAGES = {

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from topology_editor.api.views.automation import AutomationViewSet
 from topology_editor.api.views.autoscale import AutoscaleViewSet
 from topology_editor.api.views.bad_revisions import BadRevisionViewSet
+from topology_editor.api.views.canary import CanaryViewSet
 from topology_editor.api.views.deployments import DeploymentViewSet
 from topology_editor.api.views.drain import DrainViewSet
 from topology_editor.api.views.history import RevisionViewSet, StatusViewSet
@@ -60,6 +61,13 @@ urlpatterns = [
         name="entity-autoscale-apply",
     ),
     path(f"{ENTITY}scale/", ScaleViewSet.as_view({"post": "scale"}), name="entity-scale"),
+    path(
+        f"{ENTITY}canary/", CanaryViewSet.as_view({"get": "retrieve", "post": "start"}), name="entity-canary"
+    ),
+    path(
+        f"{ENTITY}canary/promote/", CanaryViewSet.as_view({"post": "promote"}), name="entity-canary-promote"
+    ),
+    path(f"{ENTITY}canary/abort/", CanaryViewSet.as_view({"post": "abort"}), name="entity-canary-abort"),
     path(f"{ENTITY}pods/", PodViewSet.as_view(COLLECTION), name="pod-list"),
     path(f"{ENTITY}pods/<slug:pod>/", PodViewSet.as_view(ITEM), name="pod-detail"),
     path(f"{ENTITY}pods/<slug:pod>/drain/", DrainViewSet.as_view({"post": "drain"}), name="pod-drain"),
