@@ -39,10 +39,11 @@ export async function api(method, url, body, { ifMatch, contentType } = {}) {
 /** Close codes after which reconnecting cannot help (consumers.py: HTTP 401 and 403). */
 const FINAL_CLOSE = { 4401: "unauthenticated", 4403: "forbidden" };
 
-/** The metrics websocket of one deployment; reconnects with back-off, never polls. Signed out
+/** The metrics websocket of one deployment; reconnects with back-off, never polls. Messages of
+ * other types (the editor's presence) go to `onMessage`. Signed out
  * (4401) or without the role (4403) it stops and says so. Each payload also colours the page's
  * pods and entities by health (health.js), wherever the page draws them. */
-export function connectMetrics(name, { onPayload, onState }) {
+export function connectMetrics(name, { onPayload, onState, onMessage }) {
   let delay = 500;
   let socket;
   const open = () => {
@@ -52,7 +53,7 @@ export function connectMetrics(name, { onPayload, onState }) {
     socket.onopen = () => { delay = 500; onState("open"); };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
-      if (message.type !== "metrics") return;
+      if (message.type !== "metrics") { if (onMessage) onMessage(message); return; } // e.g. the editor's presence
       onPayload(message.payload);
       paintHealth(document, message.payload.pods); // the editor's pods and entities, by health
     };
@@ -66,7 +67,15 @@ export function connectMetrics(name, { onPayload, onState }) {
   };
   open();
   // drop() closes the current socket as a network failure would; it reconnects by itself.
-  return { drop: () => socket && socket.close(4000, "dropped") };
+  // send() says whether the message went: only on an open socket (presence is re-sent on open).
+  return {
+    drop: () => socket && socket.close(4000, "dropped"),
+    send: (data) => {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(data));
+      return true;
+    },
+  };
 }
 
 const CONNECTION_TEXT = {

@@ -12,11 +12,13 @@
 //   interactions.js  selection, picking, drag and drop, keyboard
 //   rebalance-dialog.js  the even-by-count rebalance dialog
 //   yaml-tab.js  the YAML tab and its import
+//   presence.js  who else has it open or is editing, and others' saves (merge.js: the merge)
 import { connectMetrics, loadStatus, renderStatus, showConnection } from "./common.js";
 import { addEntity, load, save, step } from "./editor/core.js";
 import "./editor/interactions.js";
 import { showEdgeRates } from "./editor/graph.js";
 import { $, NAME, message, state } from "./editor/page.js";
+import { onMessage, socketOpened, startPresence } from "./editor/presence.js";
 import { redo, undo } from "./editor/store.js";
 
 $("#add-entity").addEventListener("click", addEntity);
@@ -24,7 +26,7 @@ $("#undo").addEventListener("click", () => step(undo));
 $("#redo").addEventListener("click", () => step(redo));
 $("#save").addEventListener("click", save);
 
-connectMetrics(NAME, {
+const socket = connectMetrics(NAME, {
   onPayload: (payload) => {
     renderStatus($("#status"), payload.status || {});
     showEdgeRates(payload.pods, payload.lag);
@@ -34,8 +36,13 @@ connectMetrics(NAME, {
       if (li) li.dataset.phase = pod.phase;
     }
   },
-  onState: (s) => showConnection($("#conn"), s),
+  onState: (s) => {
+    showConnection($("#conn"), s);
+    if (s === "open") socketOpened();
+  },
+  onMessage,
 });
+startPresence(socket);
 
 load()
   .then(() => loadStatus(NAME, $("#status")))
