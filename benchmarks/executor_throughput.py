@@ -20,8 +20,14 @@ Word-count uses the SDK's combiner (counts of equal words are merged within a ba
 fair because totals stay exact; for transparency the run also reports the baseline with the
 same per-batch combining, and the ratio is taken against that one (the target is >= 0.8). The
 sum entity writes its changelog topic as in production. `--profile DIR` samples every process of
-the pods with py-spy (on PATH) during the latency run and writes collapsed stacks to DIR. Env:
-KAFKA_BOOTSTRAP_SERVERS, INVOKER_STATE_REDIS_URL (else REDIS_URL).
+the pods with py-spy (on PATH) during the latency run and writes collapsed stacks to DIR.
+
+A/B in one run: `--against REV` (a git revision, e.g. HEAD, or a directory holding `executor/`
+and `podcontract/`) runs a second pipeline whose pods run that code (`--code` chooses the first
+pipeline's the same way, default this tree), and/or `--b-env NAME=VALUE` (repeatable) one whose
+pods get those variables (e.g. INVOKER_BATCH_MAX_MS=20); the throughput runs follow each other and
+the latency windows alternate A, B, A, B, so both see the same load. Env: KAFKA_BOOTSTRAP_SERVERS,
+INVOKER_STATE_REDIS_URL (else REDIS_URL).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +56,7 @@ from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from executor.cleanup import delete_deployment_data  # noqa: E402
+from tests import localpod  # noqa: E402
 from tests.localpod import LocalEntity  # noqa: E402
 
 PARTITIONS = 6
@@ -144,8 +152,21 @@ def run_baseline(bootstrap: str, lines: list[str], combine: bool) -> float:
 class Pipeline:
     """word-count pods -> one sum pod on fresh topics, plus a read_committed reader of the totals."""
 
-    def __init__(self, bootstrap: str, redis_url: str, pods: int, work: Path) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        redis_url: str,
+        pods: int,
+        work: Path,
+        code: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``code``: a tree whose executor the pods run (default: this one); ``env``: the pods' extra
+        variables."""
         self.bootstrap, self.redis_url, self.name = bootstrap, redis_url, f"bench-{uuid.uuid4().hex[:8]}"
+        self.code = code
+        work = work / self.name
+        work.mkdir()
         self.topics = [f"{self.name}-{t}" for t in ("lines", "counts", "totals")]
         create_topics(bootstrap, *self.topics)
 
@@ -161,9 +182,9 @@ class Pipeline:
             }
 
         self.counter = LocalEntity(
-            work, main("word-count", *self.topics[:2]), "executor.samples.word_count:udf"
+            work, main("word-count", *self.topics[:2]), "executor.samples.word_count:udf", env
         )
-        self.summer = LocalEntity(work, main("sum", *self.topics[1:]), "executor.samples.sum:udf")
+        self.summer = LocalEntity(work, main("sum", *self.topics[1:]), "executor.samples.sum:udf", env)
         self.pods = pods
         self.totals: dict[str, int] = {}
         self.seen_at: dict[str, float] = {}
@@ -171,10 +192,15 @@ class Pipeline:
         self._reader.assign([TopicPartition(self.topics[2], p) for p in range(PARTITIONS)])
 
     def start(self) -> None:
-        self.summer.assign({"summer-0": list(range(PARTITIONS))})
-        self.counter.assign(
-            {f"splitter-{i}": list(range(i, PARTITIONS, self.pods)) for i in range(self.pods)}
-        )
+        own_root = localpod.ROOT
+        localpod.ROOT = self.code or own_root  # the pods' cwd and PYTHONPATH: whose executor runs
+        try:
+            self.summer.assign({"summer-0": list(range(PARTITIONS))})
+            self.counter.assign(
+                {f"splitter-{i}": list(range(i, PARTITIONS, self.pods)) for i in range(self.pods)}
+            )
+        finally:
+            localpod.ROOT = own_root
 
     def check_alive(self) -> None:
         """Stops the run with the dead process's log when a pod process exited (nothing restarts
@@ -313,17 +339,19 @@ def cpu_share(pids: dict[str, list[int]], seconds: float) -> dict[str, float]:
     return {name: (sum(map(cpu_seconds, group)) - before[name]) / elapsed for name, group in pids.items()}
 
 
-def measure_idle(pipe: Pipeline, seconds: float) -> dict[str, float]:
+def measure_idle(variants: dict[str, Pipeline], seconds: float) -> dict[str, float]:
     """CPU share of each idle pod (its three processes) and of a plain consumer of an empty topic,
     measured over the same window, after the pods have had a few seconds to drain."""
     time.sleep(5)  # the last batches and their commits
-    idle_topic = f"{pipe.name}-idle"
-    create_topics(pipe.bootstrap, idle_topic)
+    first = next(iter(variants.values()))
+    idle_topic = f"{first.name}-idle"
+    create_topics(first.bootstrap, idle_topic)
     baseline = subprocess.Popen([sys.executable, __file__, "--idle-consumer", idle_topic])
     try:
         time.sleep(3)  # past its start-up
         pods = {
-            f"{entity}/{name}": list(pod.pids().values())
+            (f"{variant}: " if len(variants) > 1 else "") + f"{entity}/{name}": list(pod.pids().values())
+            for variant, pipe in variants.items()
             for entity, group in (("word-count", pipe.counter), ("sum", pipe.summer))
             for name, pod in group.pods.items()
         }
@@ -331,7 +359,7 @@ def measure_idle(pipe: Pipeline, seconds: float) -> dict[str, float]:
     finally:
         baseline.terminate()
         baseline.wait()
-        delete_topics(pipe.bootstrap, [idle_topic])
+        delete_topics(first.bootstrap, [idle_topic])
 
 
 def idle_consumer(bootstrap: str, topic: str) -> None:
@@ -369,6 +397,11 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=15)
     parser.add_argument("--idle-seconds", type=float, default=20, help="window of the idle CPU figure")
     parser.add_argument("--profile", type=Path, help="py-spy every pod process into DIR while under load")
+    parser.add_argument("--code", metavar="REV|DIR", help="A/B: the code the first pipeline runs")
+    parser.add_argument("--against", metavar="REV|DIR", help="A/B: a second pipeline runs this code")
+    parser.add_argument(
+        "--b-env", action="append", default=[], metavar="NAME=VALUE", help="A/B: the second pipeline's env"
+    )
     parser.add_argument("--baseline-worker", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--idle-consumer", help=argparse.SUPPRESS)
     parser.add_argument("--combine", action="store_true", help=argparse.SUPPRESS)
@@ -392,22 +425,83 @@ def main() -> None:
     baseline = run_baseline(bootstrap, lines, combine=False)
     combined = run_baseline(bootstrap, lines, combine=True)
     with tempfile.TemporaryDirectory(prefix="inv-bench-", dir="/tmp") as work:
-        pipe = Pipeline(bootstrap, redis_url, args.pods, Path(work))
+        code = resolve_code(args.code, Path(work)) if args.code else None
+        variants = {"A": Pipeline(bootstrap, redis_url, args.pods, Path(work), code)}
+        if args.against or args.b_env:
+            code = resolve_code(args.against, Path(work)) if args.against else code
+            env = dict(item.split("=", 1) for item in args.b_env)
+            variants["B"] = Pipeline(bootstrap, redis_url, args.pods, Path(work), code, env)
         try:
-            rate, exact = measure_throughput(pipe, lines)
+            results = {name: measure_variant(pipe, lines) for name, pipe in variants.items()}
+            alternate_latency(variants, results, args)
+            idle = measure_idle(variants, args.idle_seconds)
+        finally:
+            for pipe in variants.values():
+                pipe.stop()
+    for name, result in results.items():
+        if len(results) > 1:
+            print(f"{name}: {describe_variant(name, args)}")
+        report(baseline, combined, result["rate"], result["exact"], result["latencies"], args)
+        for pod, line in result["steps"].items():
+            print(f"  batches of {pod} during the latency runs: {line}")
+    report_idle(idle)
+
+
+def resolve_code(code: str, work: Path) -> Path:
+    """A directory holding the executor to run: ``code`` itself, or git revision ``code`` exported
+    (the executor and what it imports) into a directory of its own."""
+    if Path(code).is_dir():
+        return Path(code).resolve()
+    dest = work / f"code-{code.replace('/', '_')}-{uuid.uuid4().hex[:4]}"
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", code, "executor", "podcontract"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def describe_variant(name: str, args: argparse.Namespace) -> str:
+    if name == "A":
+        return f"code of {args.code or 'this tree'}"
+    code = args.against or args.code or "this tree"
+    return f"code of {code}" + (f", env {' '.join(args.b_env)}" if args.b_env else "")
+
+
+def measure_variant(pipe: Pipeline, lines: list[str]) -> dict[str, Any]:
+    rate, exact = measure_throughput(pipe, lines)
+    return {"rate": rate, "exact": exact, "latencies": [], "steps": {}, "windows": []}
+
+
+def alternate_latency(
+    variants: dict[str, Pipeline], results: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> None:
+    """The latency windows, A then B, twice when there is a B (so both see the same load)."""
+    rounds = 2 if len(variants) > 1 else 1
+    for _ in range(rounds):
+        for name, pipe in variants.items():
             profiles = start_profiles(pipe, args.profile, args.latency_seconds) if args.profile else []
             before, started = batch_totals(pipe), time.monotonic()
-            latencies = measure_latency(pipe, args.latency_rate, args.latency_seconds)
-            steps = batch_profile(before, batch_totals(pipe), time.monotonic() - started)
+            results[name]["latencies"] += measure_latency(pipe, args.latency_rate, args.latency_seconds)
+            results[name]["windows"].append((before, batch_totals(pipe), time.monotonic() - started))
             for proc in profiles:
                 proc.wait()
-            idle = measure_idle(pipe, args.idle_seconds)
-        finally:
-            pipe.stop()
-    report(baseline, combined, rate, exact, latencies, args)
-    for pod, line in steps.items():
-        print(f"  batches of {pod} during the latency run: {line}")
-    report_idle(idle)
+    for result in results.values():
+        result["steps"] = summed_profile(result["windows"])
+
+
+def summed_profile(
+    windows: list[tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], float]],
+) -> dict[str, str]:
+    """batch_profile over several windows: their deltas added up."""
+    before: dict[str, dict[str, float]] = {}
+    after: dict[str, dict[str, float]] = {}
+    for start, end, _ in windows:
+        for pod, values in end.items():
+            for key, value in values.items():
+                delta = value - start.get(pod, {}).get(key, 0.0)
+                after.setdefault(pod, {})[key] = after.get(pod, {}).get(key, 0.0) + delta
+    return batch_profile(before, after, sum(w[2] for w in windows))
 
 
 def report(
