@@ -300,9 +300,10 @@ def consumed(wc: WordCount, pod: Any, partition: int, before: float, timeout: fl
     return time.perf_counter()
 
 
-def api_moves(wc: WordCount, services: Any, moves: int) -> tuple[list[float], list[tuple[float, str]]]:
+def api_moves(wc: WordCount, services: Any, moves: int) -> tuple[list[float], list[tuple[float, str, float]]]:
     """Click to consume through the watch: partition 1 back and forth between two pods. Also
-    returns each save's wall-clock time and gaining pod, to find its stages in the logs."""
+    returns each save's wall-clock time, gaining pod and how long the save call itself took
+    (the transaction and queueing the reconcile), to find its stages in the logs."""
     from topology_editor.models import Interface
 
     samples, saves = [], []
@@ -311,9 +312,9 @@ def api_moves(wc: WordCount, services: Any, moves: int) -> tuple[list[float], li
         gainer = "splitter-1" if owner == "splitter-0" else "splitter-0"
         pod = wc.pods()[gainer]
         before = wc.records_in(pod, 1)
-        saves.append((time.time(), gainer))
-        started = time.perf_counter()
+        wall, started = time.time(), time.perf_counter()
         services.move_partition(wc.name, "splitter", 1, gainer, actor=None, interface=Interface.API)
+        saves.append((wall, gainer, time.perf_counter() - started))
         samples.append(consumed(wc, pod, 1, before, 60) - started)
         wc.assignment[owner].remove(1)
         wc.assignment[gainer] = sorted([*wc.assignment[gainer], 1])
@@ -321,86 +322,126 @@ def api_moves(wc: WordCount, services: Any, moves: int) -> tuple[list[float], li
     return samples, saves
 
 
-#: Log lines that mark a move's stages: the worker's pass, then the io sidecars of the gaining pod (and
-#: of the losing pod, for its release).
-STAGES = {
-    "reconcile pass done": re.compile(r"^\[(\S+ \S+): INFO/MainProcess\] reconciled \S+: changed"),
-    "the pod has the new config": re.compile(
-        r"^(\S+ \S+) \S+/io INFO executor.config_watcher: config version"
-    ),
-    "the old owner released it": re.compile(
-        r"^(\S+ \S+) \S+/io INFO executor.ownership: assignment epoch \d+: .*released \[1\]"
-    ),
-    "the new owner claimed it (when it waited)": re.compile(
-        r"^(\S+ \S+) \S+/io INFO executor.partition_tasks: claimed partitions \[1\]"
-    ),
-    "partition acquired": re.compile(r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\]"),
-    "first record consumed": re.compile(
-        r"^(\S+ \S+) \S+/io INFO executor.pipeline: partition 1: first record"
-    ),
-}
+#: Log lines that mark a move's stages, in the order of the path: the worker's pass (its line gives
+#: its duration, so its start too), then the io sidecars of the gaining pod (and of the losing pod,
+#: for its watch event and release). A config line says how long the version waited for the loop
+#: after its watch event (config_watcher.py), so the event's own time is the line's minus that.
+#: Each: (column, description, whose log, pattern; group 1 the time, group 2 ms to subtract).
+STAGES: list[tuple[str, str, str, re.Pattern[str]]] = [
+    ("recv", "the worker received the task", "worker",
+     re.compile(r"^\[(\S+ \S+): INFO/MainProcess\] Task jobs.reconcile\[\S+\] received")),
+    ("pass0", "the reconcile pass started", "worker",
+     re.compile(r"^\[(\S+ \S+): INFO/MainProcess\] reconciled \S+: changed, \d+ writes, (\d+) ms")),
+    ("pass", "the reconcile pass done", "worker",
+     re.compile(r"^\[(\S+ \S+): INFO/MainProcess\] reconciled \S+: changed")),
+    ("evOld", "the old owner's watch event", "loser",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.config_watcher: config version \S+ from the api "
+                r"\(epoch \d+, (\d+) ms after")),
+    ("rel", "the old owner released it", "loser",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.ownership: assignment epoch \d+: .*released \[1\]")),
+    ("evNew", "the new owner's watch event", "gainer",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.config_watcher: config version \S+ from the api "
+                r"\(epoch \d+, (\d+) ms after")),
+    ("ahead", "the new owner's claim ahead of its loop began", "gainer",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.ownership: epoch \d+ seen ahead of the loop: "
+                r"claiming \[1\]")),
+    ("cfgNew", "the new owner's loop took the config", "gainer",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.config_watcher: config version")),
+    ("claim", "the waiter claimed it and opened its producer", "gainer",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.partition_tasks: claimed partitions \[1\]")),
+    ("acq", "partition acquired", "gainer",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\]")),
+    ("first", "first record consumed (the pod's log)", "gainer",
+     re.compile(r"^(\S+ \S+) \S+/io INFO executor.pipeline: partition 1: first record")),
+]  # fmt: skip
+ACQUIRED_STEPS = re.compile(
+    r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\] .*"
+    r"\(producers (\d+) ms, offsets and recovery (\d+) ms\)"
+)
+#: How many of the slowest moves are shown stage by stage.
+SLOWEST = 5
 
 
-def stage_times(lines: list[str], pattern: re.Pattern[str]) -> list[float]:
+def stamped(lines: list[str], pattern: re.Pattern[str]) -> list[tuple[float, list[str]]]:
+    """Each matching line's wall-clock time and its other groups."""
     found = []
     for line in lines:
         match = pattern.match(line)
         if match:
             stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
-            found.append(stamp.timestamp())
+            found.append((stamp.timestamp(), list(match.groups()[1:])))
     return found
 
 
-def breakdown(wc: WordCount, worker_log: Path, saves: list[tuple[float, str]]) -> None:
+def move_stages(
+    sources: dict[str, list[str]], saved: float, end: float, gainer: str
+) -> dict[str, float | None]:
+    """One move's stages, each in s from its save (None: not in the logs), from the first line of
+    each kind between this save and the next."""
+    loser = "splitter-1" if gainer == "splitter-0" else "splitter-0"
+    whose = {"worker": sources["worker"], "gainer": sources[gainer], "loser": sources[loser]}
+    stages: dict[str, float | None] = {}
+    for column, _, source, pattern in STAGES:
+        at = next(
+            (
+                t - (int(rest[0]) / 1000 if rest else 0)
+                for t, rest in stamped(whose[source], pattern)
+                if saved <= t < end
+            ),
+            None,
+        )
+        stages[column] = None if at is None else at - saved
+    steps = next((rest for t, rest in stamped(sources[gainer], ACQUIRED_STEPS) if saved <= t < end), None)
+    stages["prod"] = int(steps[0]) / 1000 if steps else None
+    stages["rec"] = int(steps[1]) / 1000 if steps else None
+    return stages
+
+
+def breakdown(
+    wc: WordCount, worker_log: Path, saves: list[tuple[float, str, float]], latencies: list[float]
+) -> None:
     """Where the time of each move goes: the stages' log lines against the saves (one clock; a
-    pod may have the config before the pass that wrote it has recorded its status)."""
+    pod may have the config before the pass that wrote it has recorded its status), over all
+    moves, then move by move for the slowest."""
     pods = wc.pods()
-    logs = {
+    sources = {
         name: wc.core.read_namespaced_pod_log(
             pods[name].metadata.name, wc.namespace, container="io"
         ).splitlines()
         for name in ("splitter-0", "splitter-1")
     }
-    worker = worker_log.read_text().splitlines()
-    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
-    ends = [saved for saved, _ in saves[1:]] + [float("inf")]
-    for (saved, gainer), end in zip(saves, ends, strict=True):
-        loser = "splitter-1" if gainer == "splitter-0" else "splitter-0"
-        for stage, pattern in STAGES.items():
-            source = {"reconcile pass done": worker, "the old owner released it": logs[loser]}
-            times = stage_times(source.get(stage, logs[gainer]), pattern)
-            at = next((t for t in times if saved <= t < end), None)
-            if at is not None:
-                stages[stage].append(at - saved)
-    print("where the time goes, each stage timed from the save (pod logs and the worker's, one clock):")
-    for stage, samples in stages.items():
-        if len(samples) >= 2:
-            report(f"  save -> {stage}", samples)
-    steps = [
-        acquisition_steps(logs[gainer], saved, end) for (saved, gainer), end in zip(saves, ends, strict=True)
+    for name, lines in sources.items():  # kept with the worker's, to look into a slow move
+        (worker_log.parent / f"{name}.io.log").write_text("\n".join(lines))
+    sources["worker"] = worker_log.read_text().splitlines()
+    print(f"the logs: {worker_log.parent}/ (worker.log, splitter-*.io.log)")
+    ends = [saved for saved, _, _ in saves[1:]] + [float("inf")]
+    moves = [
+        {"save": took, **move_stages(sources, saved, end, gainer)}
+        for (saved, gainer, took), end in zip(saves, ends, strict=True)
     ]
-    found = [s for s in steps if s is not None]
-    if len(found) >= 2:
-        print("the acquisition's own steps (its log line; producers ~0 when opened while the claim waited):")
-        report("  producers still to open after the claim", [s[0] for s in found])
-        report("  committed offsets and recovery", [s[1] for s in found])
-
-
-ACQUIRED_STEPS = re.compile(
-    r"^(\S+ \S+) \S+/io INFO executor.ownership: acquired partitions \[1\] .*"
-    r"\(producers (\d+) ms, offsets and recovery (\d+) ms\)"
-)
-
-
-def acquisition_steps(lines: list[str], saved: float, end: float) -> tuple[float, float] | None:
-    """The first acquisition of partition 1 between ``saved`` and ``end``: (producers, recovery) in s."""
-    for line in lines:
-        match = ACQUIRED_STEPS.match(line)
-        if match:
-            stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
-            if saved <= stamp.timestamp() < end:
-                return int(match.group(2)) / 1000, int(match.group(3)) / 1000
-    return None
+    print("where the time goes, each stage timed from the save (pod logs and the worker's, one clock):")
+    report(
+        "  save -> the save call returned (transaction, reconcile queued) [save]", [m["save"] for m in moves]
+    )
+    for column, description, _, _ in STAGES:
+        samples = [m[column] for m in moves if m[column] is not None]
+        if len(samples) >= 2:
+            report(f"  save -> {description} [{column}]", samples)
+    for column, description in (
+        ("prod", "producers still to open after the claim"),
+        ("rec", "offsets and recovery"),
+    ):
+        samples = [m[column] for m in moves if m[column] is not None]
+        if len(samples) >= 2:
+            report(f"  the acquisition's own step: {description} [{column}]", samples)
+    columns = ["save"] + [c for c, *_ in STAGES] + ["prod", "rec"]
+    print(f"the {SLOWEST} slowest moves, ms from the save ([prod], [rec]: durations; -: no line):")
+    print("  " + " ".join(f"{c:>7}" for c in ["total", *columns]))
+    for latency, stages in sorted(zip(latencies, moves, strict=True), key=lambda x: -x[0])[:SLOWEST]:
+        cells = [f"{latency * 1000:7.0f}"] + [
+            "      -" if stages[c] is None else f"{stages[c] * 1000:7.0f}" for c in columns
+        ]
+        print("  " + " ".join(cells))
 
 
 def without_watch(wc: WordCount) -> None:
@@ -469,7 +510,7 @@ def on_the_node(args: argparse.Namespace, node: Any, images: Images) -> None:
         latencies, saves = api_moves(wc, services, args.moves)
         print(f"load average after the moves: {load()}")
         report("API watch: save -> first record of the gained partition", latencies)  # kept if the rest fails
-        breakdown(wc, control.log_path, saves)
+        breakdown(wc, control.log_path, saves, latencies)
         rounds, baseline = args.baseline_rounds, []
         if rounds:  # 0: a quicker run of the API path alone, while working on it
             print(f"kubelet-sync baseline: the watch taken away, {rounds} ConfigMap writes of 3 moves ...")
