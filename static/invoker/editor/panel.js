@@ -4,6 +4,7 @@
 import { escapeHtml } from "../common.js";
 import { change, render } from "./core.js";
 import { $, CAN_CHANGE, FIELDS, INTEGER_KEYS, NAME, entities, state, view } from "./page.js";
+import { scaleControls } from "./scale-dialog.js";
 import { addPod, connect, setPath } from "./spec.js";
 
 /** Every section and name of a pod's resources, e.g. ["limits", "cpu"] (from the served declaration). */
@@ -69,7 +70,7 @@ function panelHtml() {
   return `<h2>Entity</h2>
     ${declared(FIELDS.entity, base, e)}
     <label>Connect output to <select id="connect" ${CAN_CHANGE ? "" : "disabled"}><option value="">—</option>${others}</select></label>
-    <h3>Pods</h3>${pods}
+    <h3>Pods</h3>${scaleControls(e)}${pods}
     <div class="toolbar"><button id="add-pod" ${CAN_CHANGE ? "" : "disabled"}>Add pod</button>
     <button id="remove-entity" class="danger" ${CAN_CHANGE ? "" : "disabled"}>Remove entity</button></div>`;
 }
