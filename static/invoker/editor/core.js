@@ -5,7 +5,7 @@
 import { api, renderStatus } from "../common.js";
 import { allDrawn, renderGraph } from "./graph.js";
 import { renderPanel } from "./panel.js";
-import { $, CAN_CHANGE, CAN_REBALANCE, FIELDS, NAME, URL_, entities, message, state, view } from "./page.js";
+import { $, CAN_CHANGE, FIELDS, NAME, URL_, entities, message, state, view } from "./page.js";
 import { POOL, moving, movePartitions as moveInSpec, newEntity, uniqueName } from "./spec.js";
 import { adopt as adoptSpec, commit, isDirty, onlyMoves, savedOwners } from "./store.js";
 import { refreshYaml } from "./yaml-tab.js";
@@ -113,8 +113,7 @@ export function render() {
   const changed = dirty();
   $("#save").disabled = !CAN_CHANGE || !changed;
   $("#dirty").hidden = !changed;
-  // Rebalancing plans against the saved spec, so it waits for unsaved edits to be saved.
-  if (changed !== view.dirty) for (const b of document.querySelectorAll(".rebalance")) b.disabled = !CAN_REBALANCE || changed;
+  // Rebalancing works on unsaved edits too: rebalance-dialog.js plans them in the browser.
   view.dirty = changed;
   refreshYaml();
 }
