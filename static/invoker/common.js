@@ -38,6 +38,9 @@ export async function api(method, url, body, { ifMatch, contentType } = {}) {
 
 /** Close codes after which reconnecting cannot help (consumers.py: HTTP 401 and 403). */
 const FINAL_CLOSE = { 4401: "unauthenticated", 4403: "forbidden" };
+/** Close codes of a server that lost Redis (consumers.py: 1012 restart, 1013 try again later):
+ * the page says so and reconnects. */
+const RETRY_CLOSE = { 1012: "restarting", 1013: "restarting" };
 
 /** The metrics websocket of one deployment; reconnects with back-off, never polls. Messages of
  * other types (the editor's presence) go to `onMessage`. Signed out
@@ -59,9 +62,10 @@ export function connectMetrics(name, { onPayload, onState, onMessage }) {
     };
     socket.onclose = (event) => {
       const final = FINAL_CLOSE[event.code];
-      onState(final || "lost");
+      onState(final || RETRY_CLOSE[event.code] || "lost");
       if (final) return;
-      setTimeout(open, delay);
+      // Jittered: the thousand pages a Redis restart closes at once do not all come back at once.
+      setTimeout(open, delay * (0.5 + Math.random()));
       delay = Math.min(delay * 2, 10000);
     };
   };
@@ -80,6 +84,7 @@ export function connectMetrics(name, { onPayload, onState, onMessage }) {
 
 const CONNECTION_TEXT = {
   connecting: "connecting…", open: "live", lost: "connection lost — reconnecting…",
+  restarting: "server restarting — reconnecting…",
   unauthenticated: "signed out — reload to sign in",
   forbidden: "signed out of live updates — your role does not allow reading deployments",
 };
