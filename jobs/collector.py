@@ -36,6 +36,10 @@ TOTALS = {
     "invoker_bytes_out_total": "bytesOut",
     # Records the UDF kept raising on (issue 17): per pod here, per entity in the status.
     "invoker_dead_letters_total": "deadLetters",
+    # A canary's pods compared with the rest (issue 16): errors, and UDF latency as seconds per call.
+    "invoker_errors_total": "errors",
+    "invoker_udf_latency_seconds_sum": "udfSeconds",
+    "invoker_udf_latency_seconds_count": "udfCalls",
 }
 
 #: The input counters kept per partition, and their place in ``partitions`` ([records, bytes]).
