@@ -11,6 +11,7 @@ import { $, CAN_CHANGE, URL_, message, state } from "./page.js";
 
 let connection = null; // connectMetrics's handle: send() and drop()
 let sentEditing = null; // what the server was last told; null: not told since the socket opened
+let newestSave = 0; // the newest version announced, so that a repeated announcement loads nothing
 
 /** Unsaved edits, as the toolbar shows them (core.js's render keeps #dirty, layout included). */
 const editing = () => CAN_CHANGE && !$("#dirty").hidden;
@@ -78,7 +79,9 @@ export function showPresence(others) {
 }
 
 async function onSaved(event) {
-  if (Number(event.version) <= Number(state.version)) return; // this tab's own save, already taken
+  const version = Number(event.version);
+  if (version <= Math.max(Number(state.version), newestSave)) return; // this tab's own save, or seen
+  newestSave = version;
   const who = event.by || "someone";
   if (!editing()) {
     await load(); // in place: the page is not reloaded
