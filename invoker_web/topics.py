@@ -13,6 +13,8 @@ and it is answered 503 with the reason, never 500.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -32,6 +34,11 @@ from topology_editor.views.pages import login_required
 PEEK = roles.CHANGE
 #: How often the page reads the table again when no metrics payload asked it to.
 REFRESH_SECONDS = 5
+#: A table read is shared by every page of the deployment open on this web process for this long:
+#: the broker answers one read per deployment per interval, however many pages poll.
+SHARED_SECONDS = 2.0
+_TABLES: dict[str, tuple[float, DeploymentSpec, dict[str, Any]]] = {}
+_TABLES_LOCK = threading.Lock()
 #: A followed peek stops after this long or this many records; the user starts it again.
 TAIL_SECONDS, TAIL_RECORDS, TAIL_EVERY_SECONDS = 60, 500, 2
 
@@ -96,7 +103,23 @@ async def table(request: HttpRequest, name: str) -> JsonResponse:
     spec = await sync_to_async(_spec_or_refusal)(request, name, roles.VIEW)
     if isinstance(spec, JsonResponse):
         return spec
-    return JsonResponse(await sync_to_async(topics_view.read_topics, thread_sensitive=False)(spec))
+    return JsonResponse(await sync_to_async(shared_table, thread_sensitive=False)(spec))
+
+
+def shared_table(spec: DeploymentSpec) -> dict[str, Any]:
+    """The deployment's table as read at most :data:`SHARED_SECONDS` ago for the same spec, else
+    a fresh read (two requests missing at once both read; nothing waits on a lock for the broker)."""
+    now = time.monotonic()
+    with _TABLES_LOCK:
+        kept = _TABLES.get(spec.name)
+    if kept is not None and kept[1] == spec and now - kept[0] < SHARED_SECONDS:
+        return kept[2]
+    table = topics_view.read_topics(spec)
+    with _TABLES_LOCK:
+        if len(_TABLES) > 1000:  # deployments come and go: never grow without bound
+            _TABLES.clear()
+        _TABLES[spec.name] = (now, spec, table)
+    return table
 
 
 @login_required

@@ -12,6 +12,8 @@ from django.test import Client
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from invoker_web import topics as web_topics
+from jobs import topics_view
 from orchestrator import load_manifest_yaml
 from tests.kafka_topics import settles_to
 from tests.topology.conftest import EXAMPLE_PATH
@@ -141,3 +143,16 @@ def test_an_unreachable_broker_is_named_not_a_500(deployment, personas, suffix) 
     peek = editor.get(f"/deployments/{name}/topics/peek/?topic=lines-{suffix}&partition=0")
     assert peek.status_code == 503
     assert peek.json()["error"]["message"].startswith(f"Kafka at {address} is not reachable")
+
+
+def test_pages_open_at_once_share_one_read_of_the_broker(deployment, personas, monkeypatch) -> None:
+    name = deployment()
+    reads: list[str] = []
+    read = topics_view.read_topics
+    monkeypatch.setattr(topics_view, "read_topics", lambda spec: reads.append(spec.name) or read(spec))
+    url = f"/deployments/{name}/topics/data/"
+    first, second = (signed_in(personas, p).get(url).json() for p in ("viewer", "editor"))
+    assert (reads, first) == ([name], second)
+    monkeypatch.setattr(web_topics, "SHARED_SECONDS", 0.0)  # past the interval: read again
+    signed_in(personas, "viewer").get(url)
+    assert reads == [name, name]
