@@ -5,6 +5,8 @@
 //   store.js     the state, undo and redo, what Save sends (pure: tests/js)
 //   spec.js      edits of the spec (pure: tests/js)
 //   layout.js    columns, edges and their geometry (pure: tests/js)
+//   geometry.js  node positions, auto-layout, zoom, fit, hit-testing, find (pure: tests/js)
+//   drawing.js   wires, moving nodes, auto-layout, pan, zoom, fit, minimap, find
 //   page.js      the page's deployment, rights, state and what is on screen
 //   core.js      loading, saving, edits and the render after each
 //   graph.js     the nodes, chips and SVG edges, drawn incrementally
@@ -16,6 +18,7 @@
 import { connectMetrics, loadStatus, renderStatus, showConnection } from "./common.js";
 import { addEntity, load, save, step } from "./editor/core.js";
 import "./editor/interactions.js";
+import "./editor/drawing.js";
 import { showEdgeRates } from "./editor/graph.js";
 import { $, NAME, message, state } from "./editor/page.js";
 import { onMessage, socketOpened, startPresence } from "./editor/presence.js";

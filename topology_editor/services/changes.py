@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from orchestrator import DeploymentSpec, SpecError, diff_specs, parse_deployment, to_manifest
 from topology_editor import reconcile_hook
+from topology_editor.layout import layout_of
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import ConflictError
 from topology_editor.services.limits import spec_limits
@@ -21,8 +22,17 @@ Manifest = dict[str, Any]
 def create_deployment(manifest: object, *, actor: User | None, interface: Interface) -> Change:
     """A new deployment from a custom-resource manifest; :class:`ConflictError` if the name is taken."""
     spec = parse_deployment(manifest, spec_limits())
+    layout = layout_of(manifest)
     with write_transaction():
-        return _create(spec, Origin(actor, interface))
+        return _keep_layout(_create(spec, Origin(actor, interface)), layout)
+
+
+def _keep_layout(change: Change, layout: str | None) -> Change:
+    """Stores the editor's node positions (an annotation, not the spec: no revision) with the change."""
+    if layout is not None and layout != change.deployment.layout:
+        change.deployment.layout = layout
+        Deployment.objects.filter(pk=change.deployment.pk).update(layout=layout)
+    return change
 
 
 def _create(spec: DeploymentSpec, origin: Origin) -> Change:
@@ -43,10 +53,14 @@ def update_deployment(
     interface: Interface,
     expected_version: int | None = None,
 ) -> Change:
-    """Replaces the whole spec of ``name`` with ``manifest`` (whose name must be ``name``)."""
-    return edit_deployment(
-        name, lambda _: manifest, actor=actor, interface=interface, expected_version=expected_version
-    )
+    """Replaces the whole spec of ``name`` with ``manifest`` (whose name must be ``name``), and
+    the node positions when it has the layout annotation."""
+    layout = layout_of(manifest)
+    with write_transaction():
+        change = edit_deployment(
+            name, lambda _: manifest, actor=actor, interface=interface, expected_version=expected_version
+        )
+        return _keep_layout(change, layout)
 
 
 def edit_deployment(
@@ -81,12 +95,13 @@ def import_manifest(
 ) -> Change:
     """Creates the deployment ``manifest`` names, or replaces its spec if it exists."""
     spec = parse_deployment(manifest, spec_limits())
+    layout = layout_of(manifest)
     with write_transaction():
         if not Deployment.objects.filter(name=spec.name).exists():
-            return _create(spec, Origin(actor, interface))
+            return _keep_layout(_create(spec, Origin(actor, interface)), layout)
         deployment = locked(spec.name, expected_version)
         origin = Origin(actor, interface)
-        return save_spec(
+        change = save_spec(
             deployment,
             spec_from_rows(deployment),
             spec,
@@ -94,6 +109,7 @@ def import_manifest(
             action="import",
             summary="imported a manifest",
         )
+        return _keep_layout(change, layout)
 
 
 def delete_deployment(

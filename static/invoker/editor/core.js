@@ -3,6 +3,7 @@
 // says "moved partition 3 of splitter from splitter-1 to splitter-0"), anything else as the whole
 // manifest (PUT), whose audit entry names the moves it also made. Either way one revision.
 import { api, renderStatus } from "../common.js";
+import { LAYOUT_ANNOTATION, layoutText, parseLayout } from "./geometry.js";
 import { allDrawn, renderGraph } from "./graph.js";
 import { renderPanel } from "./panel.js";
 import { $, CAN_CHANGE, FIELDS, NAME, URL_, entities, message, state, view } from "./page.js";
@@ -12,6 +13,9 @@ import { refreshYaml } from "./yaml-tab.js";
 
 function adopt(manifest) {
   adoptSpec(state, manifest);
+  // The user's node positions: an annotation, so that the spec's contract does not change.
+  state.layout = parseLayout(manifest.metadata.annotations?.[LAYOUT_ANNOTATION]);
+  state.savedLayout = layoutText(state.layout, manifest.spec.statefulEntities);
   view.owners = savedOwners(state.saved);
   view.epoch += 1; // every node shows its chips against the new saved spec
   if (manifest.status) renderStatus($("#status"), manifest.status, "initial");
@@ -40,9 +44,18 @@ export async function load() {
 export function manifest() {
   return {
     apiVersion: "invokeroperator.invoker.io/v1alpha1", kind: "InvokerDeployment",
-    metadata: { name: NAME, resourceVersion: state.version }, spec: state.spec,
+    metadata: { name: NAME, resourceVersion: state.version, ...layoutAnnotations(true) }, spec: state.spec,
   };
 }
+
+/** The node positions as the manifest's annotation; none when every node is auto-laid-out,
+ * unless `always` (a save: "" clears the saved positions, while no annotation keeps them). */
+export function layoutAnnotations(always = false) {
+  const text = layoutText(state.layout || {}, state.spec.statefulEntities);
+  return text || always ? { annotations: { [LAYOUT_ANNOTATION]: text } } : {};
+}
+
+const layoutDirty = () => layoutText(state.layout || {}, state.spec.statefulEntities) !== state.savedLayout;
 
 async function saveMoves(moves) {
   const { data } = await api("POST", `${URL_}moves/`, { moves }, { ifMatch: `"${state.version}"` });
@@ -59,7 +72,7 @@ async function saveManifest() {
 export async function save() {
   message("Saving…");
   try {
-    const moves = onlyMoves(state.saved, state.spec);
+    const moves = !layoutDirty() && onlyMoves(state.saved, state.spec);
     const revision = moves ? await saveMoves(moves) : await saveManifest();
     state.errors = [];
     message(`Saved revision ${revision}; reconcile requested.`, "ok");
@@ -82,7 +95,7 @@ export function step(travel) {
   if (travel(state)) render();
 }
 
-export const dirty = () => isDirty(state);
+export const dirty = () => isDirty(state) || layoutDirty();
 
 export function addEntity() {
   change((spec) => {

@@ -1,6 +1,8 @@
-// The graph on the canvas: one node per entity in columns (layout.js), its pods and partition
-// chips, and the SVG edges between nodes. A render redraws only the nodes that changed.
+// The graph on the canvas: one node per entity, placed where the user put it (the
+// `invoker.io/layout` annotation) or by auto-layout in columns (geometry.js), its ports, pods and
+// partition chips, and the SVG edges between nodes. A render redraws only the nodes that changed.
 import { escapeHtml } from "../common.js";
+import { autoLayout, bounds, estimatedHeight, placed } from "./geometry.js";
 import { edgeRateSvg, lagBadgeHtml, paintLagBadges, setRates } from "./edge-rates.js";
 import { edgeCurve, invalidEntities, layers, overlaps } from "./layout.js";
 import { $, CAN_CHANGE, CAN_REBALANCE, entities, state, view } from "./page.js";
@@ -10,6 +12,9 @@ import { POOL, unassigned } from "./spec.js";
 const EAGER_PODS = 400;
 /** Pixels a deferred node's pod list takes per pod until it is filled (a pod row and its gap). */
 const POD_ROW_PX = 30;
+
+/** The zoom, the world's size and each node's box `{x, y, w, h}` by entity index as last drawn. */
+export const camera = { zoom: 1, world: { w: 0, h: 0 }, boxes: [], onDraw: () => {} };
 
 function chipHtml(i, j, p, owner, moved) {
   const picked = state.picked.has(`${i}/${p}`);
@@ -40,41 +45,55 @@ function podsHtml(e, i, owners) {
   return pods + poolHtml(e, i);
 }
 
+/** Where each node goes before it is drawn: the user's position or auto-layout's by estimate. */
+function firstPositions() {
+  const es = entities();
+  return placed(es, state.layout || {}, autoLayout(es, layers(es).depth, es.map(estimatedHeight)));
+}
+
 function entityHtml(e, i, owners, invalid, withPods = true) {
   const classes = ["entity", i === state.selected ? "selected" : "", invalid.has(i) ? "invalid" : ""].join(" ");
   const rebalance = `<button class="rebalance" data-entity="${i}" ${CAN_REBALANCE ? "" : "disabled"}
     title="${CAN_REBALANCE ? "Plan and apply an even split" : "Operators may rebalance"}">Rebalance</button>`;
   return `<div class="${classes}" data-entity="${i}" data-name="${escapeHtml(e.name)}" tabindex="0" role="group"
     aria-label="entity ${escapeHtml(e.name)}; Enter opens its panel">
+    <span class="port in" data-entity="${i}" title="input topic ${escapeHtml(e.inputTopic)}: drop a wire here"></span>
+    <span class="port out" data-entity="${i}" title="output topic ${escapeHtml(e.outputTopic)}: drag a wire to another entity"></span>
     <header><b>${escapeHtml(e.name)}</b>${rebalance}</header>
-    <div class="topics"><span>${escapeHtml(e.inputTopic)}</span> → <span>${escapeHtml(e.outputTopic)}</span>${lagBadgeHtml(e.name)}</div>
+    <div class="topics"><span class="topic-in">${escapeHtml(e.inputTopic)}</span> → <span class="topic-out">${escapeHtml(e.outputTopic)}</span>${lagBadgeHtml(e.name)}</div>
     <ul class="pods">${withPods ? podsHtml(e, i, owners) : ""}</ul></div>`;
+}
+
+function place(node, [x, y]) {
+  if (node.style.left !== `${x}px`) node.style.left = `${x}px`;
+  if (node.style.top !== `${y}px`) node.style.top = `${y}px`;
 }
 
 const nodeOf = (i) => document.querySelector(`#nodes .entity[data-entity="${i}"]`);
 
-/** Redraws only the nodes whose entity, selection or validity changed; the columns are rebuilt
- * only when the layers change (an entity added, removed or connected differently). */
+/** Redraws only the nodes whose entity, selection or validity changed; every node is redrawn
+ * only when entities are added or removed. Positions follow in drawEdges. */
 export function renderGraph() {
-  const { edges, depth } = layers(entities());
+  const { edges } = layers(entities());
   const invalid = invalidEntities(state.errors);
   const keys = entities().map((e, i) => `${view.epoch}|${invalid.has(i)}|${JSON.stringify(e)}`);
-  const layout = JSON.stringify(depth);
+  const layout = String(entities().length);
   if (layout !== view.layout) {
     // A big graph is drawn in two passes: every node without its pods, then the pods of the
     // nodes in view at once and of the others in slices after the first paint (at 100 x 20 the
     // 11,000 elements took 200-350 ms to parse and lay out, and most are off-screen).
     const deferred = entities().reduce((n, e) => n + e.pods.length, 0) > EAGER_PODS;
-    const columns = [];
-    entities().forEach((e, i) => { (columns[depth[i]] ||= []).push(entityHtml(e, i, view.owners, invalid, !deferred)); });
-    $("#nodes").innerHTML = columns.map((c) => `<div class="column">${(c || []).join("")}</div>`).join("")
+    $("#nodes").innerHTML = entities().map((e, i) => entityHtml(e, i, view.owners, invalid, !deferred)).join("")
       || `<p class="muted empty">No entities yet. ${CAN_CHANGE ? "Add one to start drawing." : ""}</p>`;
+    const at = firstPositions(); // set through the CSSOM: the page's CSP refuses style attributes
+    for (const n of document.querySelectorAll("#nodes .entity")) place(n, at[n.dataset.entity]);
     view.pending = new Set(deferred ? entities().keys() : []);
     if (deferred) fillInView();
   } else {
     keys.forEach((key, i) => {
       if (key === view.keys[i]) return;
       nodeOf(i).outerHTML = entityHtml(entities()[i], i, view.owners, invalid);
+      if (camera.boxes[i]) place(nodeOf(i), [camera.boxes[i].x, camera.boxes[i].y]);
       view.pending.delete(i);
     });
     // Selection only moves a class: no node is redrawn for it.
@@ -105,10 +124,10 @@ function fillInView() {
   for (const list of document.querySelectorAll("#nodes .entity .pods")) {
     list.style.minHeight = `${entities()[list.parentElement.dataset.entity].pods.length * POD_ROW_PX}px`;
   }
-  const margin = 200;
+  const margin = 200; const z = camera.zoom;
   const shownRect = {
-    left: canvas.scrollLeft - margin, right: canvas.scrollLeft + canvas.clientWidth + margin,
-    top: canvas.scrollTop - margin, bottom: canvas.scrollTop + canvas.clientHeight + margin,
+    left: canvas.scrollLeft / z - margin, right: (canvas.scrollLeft + canvas.clientWidth) / z + margin,
+    top: canvas.scrollTop / z - margin, bottom: (canvas.scrollTop + canvas.clientHeight) / z + margin,
   };
   const shown = [...document.querySelectorAll("#nodes .entity")]
     .filter((n) => overlaps({ x: n.offsetLeft, y: n.offsetTop, w: n.offsetWidth, h: n.offsetHeight }, shownRect));
@@ -133,23 +152,50 @@ export function allDrawn() {
   return view.pending.size ? new Promise((resolve) => view.drawn.push(resolve)) : Promise.resolve();
 }
 
-/** The SVG edges, from the nodes' boxes by entity index (not DOM order: columns reorder them). */
+/** Places every node (the user's position, else auto-layout by the drawn heights) and draws the
+ * SVG edges between them, by entity index (not DOM order). One read of the nodes' sizes, then
+ * writes only: moving an absolutely placed node changes no size. */
 export function drawEdges(edges) {
-  const svg = $("#edges");
-  const canvas = $("#canvas");
-  const box = {};
+  const es = entities();
+  const size = [];
+  for (const n of document.querySelectorAll("#nodes .entity")) size[n.dataset.entity] = [n.offsetWidth, n.offsetHeight];
+  const heights = es.map((e, i) => size[i]?.[1] ?? estimatedHeight(e));
+  const at = placed(es, state.layout || {}, autoLayout(es, layers(es).depth, heights));
+  camera.boxes = es.map((e, i) => ({ x: at[i][0], y: at[i][1], w: size[i]?.[0] ?? 240, h: heights[i] }));
   for (const n of document.querySelectorAll("#nodes .entity")) {
-    box[n.dataset.entity] = { x: n.offsetLeft, y: n.offsetTop, w: n.offsetWidth, h: Math.min(n.offsetHeight, 60) };
+    const b = camera.boxes[n.dataset.entity];
+    if (b) place(n, [b.x, b.y]);
   }
-  svg.setAttribute("width", canvas.scrollWidth);
-  svg.setAttribute("height", canvas.scrollHeight);
+  sizeWorld(bounds(camera.boxes));
+  const top = (b) => ({ ...b, h: Math.min(b.h, 60) }); // edges meet the ports, near the top
   const html = edges.map(([i, j, topic]) => {
-    const curve = edgeCurve(box[i], box[j]);
+    const curve = edgeCurve(top(camera.boxes[i]), top(camera.boxes[j]));
     return `<g class="edge" data-from="${i}" data-to="${j}"><path d="${curve.d}"/>
-      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text>${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12)}</g>`;
+      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text>${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12, topic)}</g>`;
   }).join("");
-  if (html !== view.edges) svg.innerHTML = html;
+  const svg = $("#edges");
+  if (html !== view.edges) {
+    const wire = svg.querySelector(".wire"); // a wire being drawn stays
+    svg.innerHTML = html;
+    if (wire) svg.append(wire);
+  }
   view.edges = html;
+  camera.onDraw();
+}
+
+/** Sizes the world (nodes and edges, scaled by the zoom) and the scroll area around it. */
+export function sizeWorld(world = camera.world) {
+  camera.world = world;
+  const svg = $("#edges");
+  svg.setAttribute("width", world.w);
+  svg.setAttribute("height", world.h);
+  const w = `${world.w}px`; const h = `${world.h}px`;
+  const sized = $("#world").style;
+  if (sized.width !== w) { sized.width = w; sized.height = h; }
+  sized.transform = camera.zoom === 1 ? "" : `scale(${camera.zoom})`;
+  const sizer = $("#sizer").style;
+  sizer.width = `${Math.ceil(world.w * camera.zoom)}px`;
+  sizer.height = `${Math.ceil(world.h * camera.zoom)}px`;
 }
 
 /** Records/s on the edges and each entity's lag badge, from a metrics message (edge-rates.js):

@@ -2,7 +2,7 @@
 // replaces the saved spec). What the user types there is not lost on a tab switch unasked.
 import { api } from "../common.js";
 import { toYaml } from "../yaml.js";
-import { load, manifest, render } from "./core.js";
+import { layoutAnnotations, load, manifest, render } from "./core.js";
 import { showFieldErrors } from "./panel.js";
 import { $, NAME, message, state } from "./page.js";
 
@@ -16,7 +16,7 @@ function showYaml() {
 
 function manifestForYaml() {
   const m = manifest();
-  return { ...m, metadata: { name: NAME } };
+  return { ...m, metadata: { name: NAME, ...layoutAnnotations() } }; // node positions go with it
 }
 
 /** After a render: the YAML box follows the edits while it shows and nothing was typed in it. */

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from orchestrator import DeploymentSpec, revision_name, to_manifest
 from topology_editor import services
 from topology_editor.api.permissions import RolePermission
+from topology_editor.layout import with_layout
 from topology_editor.models import Deployment, Interface, Revision
 from topology_editor.services import Change
 
@@ -55,6 +56,7 @@ def resource(deployment: Deployment, spec: DeploymentSpec) -> dict[str, Any]:
         "creationTimestamp": _timestamp.to_representation(deployment.created_at),
         "annotations": {"invoker.io/revision": revision_name(spec)},
     }
+    with_layout(manifest, deployment.layout)  # the editor's node positions (topology_editor/layout.py)
     manifest["status"] = status_block(deployment)
     return manifest
 

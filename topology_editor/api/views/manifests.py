@@ -18,6 +18,7 @@ from topology_editor.api.parsers import YAML_PARSERS, JSONParser, YAMLRenderer
 from topology_editor.api.serializers.actions import ImportResultSerializer
 from topology_editor.api.views.base import DeploymentScopedViewSet, change_result
 from topology_editor.api.views.deployments import IF_MATCH, metadata_version
+from topology_editor.layout import with_layout
 from topology_editor.spec_rows import spec_from_rows
 
 #: Room for the multipart envelope around an upload of the largest manifest.
@@ -61,7 +62,9 @@ class ManifestViewSet(DeploymentScopedViewSet):
     def export(self, request: Request, name: str) -> Response:
         """The saved spec as a manifest that imports back unchanged (YAML, or JSON on request)."""
         deployment = self.get_deployment()
-        return with_etag(Response(to_manifest(spec_from_rows(deployment))), deployment)
+        # With the editor's node positions: they survive an export and an import.
+        manifest = with_layout(to_manifest(spec_from_rows(deployment)), deployment.layout)
+        return with_etag(Response(manifest), deployment)
 
     def get_renderers(self) -> list[Any]:
         if getattr(self, "action", None) == "export":
