@@ -11,7 +11,8 @@ each stamped with the time just before ``group_send``; every socket timestamps w
 
 Printed per run: sockets opened and the errors (an HTTP status instead of the handshake, or a
 socket closed under the run), frames missed, delivery p50/p99/max from publish, and the web
-process's CPU (``/proc/PID/stat``) while frames flow, in cores. The baseline is the same run
+process's CPU (``/proc/PID/stat``) while frames flow, in cores and in microseconds per message
+delivered (which a loaded machine does not stretch, unlike the delivery times). The baseline is the same run
 with ``--baseline`` sockets (10), measured first in the same invocation. Target: 1,000 sockets,
 0 errors, nothing missed, p99 <= 250 ms, the web process under half a core.
 
@@ -64,6 +65,7 @@ class Run:
     delays_ms: list[float] = field(default_factory=list)
     missed: int = 0
     cores: float = 0.0
+    cpu_s: float = 0.0
     connect_s: float = 0.0
 
 
@@ -126,7 +128,8 @@ async def measure(url: str, cookie: str, channels_url: str, web_pid: int, socket
     headers = {"Cookie": f"sessionid={cookie}"}
     started = time.monotonic()
     results = await asyncio.gather(
-        *(connect(target, origin=url, additional_headers=headers, open_timeout=120, max_queue=None)
+        *(connect(target, origin=url, additional_headers=headers, open_timeout=120, max_queue=None,
+                  compression=None if args.no_deflate else "deflate")
           for _ in range(sockets)),
         return_exceptions=True,
     )  # fmt: skip
@@ -150,7 +153,8 @@ async def measure(url: str, cookie: str, channels_url: str, web_pid: int, socket
     publisher.start()
     await asyncio.to_thread(publisher.join)
     _, pending = await asyncio.wait(listeners, timeout=10)
-    run.cores = (cpu_seconds(web_pid) - cpu_before) / (time.monotonic() - wall_before)
+    run.cpu_s = cpu_seconds(web_pid) - cpu_before
+    run.cores = run.cpu_s / (time.monotonic() - wall_before)
     for task in pending:
         task.cancel()
     run.errors += [
@@ -169,7 +173,7 @@ def report(run: Run) -> str:
     return (
         f"{run.sockets:>7} {run.opened:>6} {len(run.errors):>6} {run.missed:>6} "
         f"{pct(delays, 50):>8.0f} {pct(delays, 99):>8.0f} {max(delays):>8.0f} {run.cores:>6.2f} "
-        f"{run.connect_s:>9.1f}  {errors or ''}"
+        f"{run.connect_s:>9.1f} {1e6 * run.cpu_s / max(len(run.delays_ms), 1):>9.0f}  {errors or ''}"
     )
 
 
@@ -182,6 +186,9 @@ def main() -> None:
         "--interval", type=float, default=2.0, help="seconds between frames (the collector's)"
     )
     parser.add_argument("--pods", type=int, default=20)
+    parser.add_argument(
+        "--no-deflate", action="store_true", help="clients do not offer permessage-deflate (browsers do)"
+    )
     parser.add_argument("--server-root", type=Path, default=ROOT, help="run the server from this checkout")
     args = parser.parse_args()
     channels_url = os.environ.get("CHANNELS_REDIS_URL") or os.environ.get(
@@ -204,8 +211,19 @@ def main() -> None:
             ]
         finally:
             server.stop()
-    heads = ("sockets", "opened", "errors", "missed", "p50 ms", "p99 ms", "max ms", "cores", "connect s")
-    widths = (7, 6, 6, 6, 8, 8, 8, 6, 9)
+    heads = (
+        "sockets",
+        "opened",
+        "errors",
+        "missed",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "cores",
+        "connect s",
+        "CPU µs/msg",
+    )
+    widths = (7, 6, 6, 6, 8, 8, 8, 6, 9, 9)
     print("\n" + " ".join(f"{head:>{width}}" for head, width in zip(heads, widths, strict=True)))
     for run in runs:
         print(report(run))

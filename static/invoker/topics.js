@@ -119,6 +119,18 @@ function render(table) {
   showError("topics-error", errors.join(" · "));
   $("topics-updated").textContent = `read ${new Date(time * 1000).toLocaleTimeString()}`;
   ROOT.dataset.reads = String(++state.reads);
+  if (state.reads === 1) openAsked();
+}
+
+/** `?peek=TOPIC` (the editor's edges link here): opens the peek at it, or marks its row. */
+function openAsked() {
+  const asked = new URLSearchParams(location.search).get("peek");
+  const topic = asked && state.table.topics.find((t) => t.topic === asked && t.exists);
+  if (!topic) return;
+  if (CAN_PEEK) openPeek(asked);
+  const row = document.querySelector(`tr.topic[data-topic="${CSS.escape(asked)}"]`);
+  row?.setAttribute("data-asked", "1");
+  row?.scrollIntoView({ block: "center" });
 }
 
 function showError(id, message) {

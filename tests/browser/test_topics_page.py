@@ -106,8 +106,9 @@ def test_an_editor_peeks_at_the_last_records_as_text_and_follows_new_ones(
     send(producer, topics["words"], 3, [b"<img src=x onerror=alert(1)>", b"\xff\xfe\x00"], key=b"<b>k</b>")
 
     page = login("editor")
-    page.goto(f"{server.url}/deployments/topics-peek/topics/")
-    page.locator(f'.peek-open[data-topic="{topics["words"]}"]').first.click()  # splitter writes it
+    page.goto(f"{server.url}/deployments/topics-peek/topics/?peek={topics['words']}")  # a link to its records
+    expect(page.locator("#peek")).to_be_visible()
+    expect(page.locator("#peek-topic")).to_have_text(topics["words"])
     page.select_option("#peek-partition", "3")
     page.fill("#peek-limit", "5")
     page.click("#peek-read")

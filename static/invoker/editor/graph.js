@@ -171,7 +171,7 @@ export function drawEdges(edges) {
   const html = edges.map(([i, j, topic]) => {
     const curve = edgeCurve(top(camera.boxes[i]), top(camera.boxes[j]));
     return `<g class="edge" data-from="${i}" data-to="${j}"><path d="${curve.d}"/>
-      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text>${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12, topic)}</g>`;
+      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text>${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12)}</g>`;
   }).join("");
   const svg = $("#edges");
   if (html !== view.edges) {
