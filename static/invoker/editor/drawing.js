@@ -160,6 +160,7 @@ canvas.addEventListener("auxclick", (event) => { if (event.button === 1) event.p
 const MAP = { w: 180, h: 120 };
 const minimap = $("#minimap");
 let mapFrame = 0;
+let shownMap = "";
 export function drawMinimap() {
   const world = camera.world; const z = camera.zoom;
   const larger = world.w * z > canvas.clientWidth + 1 || world.h * z > canvas.clientHeight + 1;
@@ -169,9 +170,12 @@ export function drawMinimap() {
   const rects = camera.boxes.map((b, i) => `<rect class="node${i === state.selected ? " selected" : ""}" data-entity="${i}"
     x="${(b.x * s).toFixed(1)}" y="${(b.y * s).toFixed(1)}" width="${Math.max(1, b.w * s).toFixed(1)}" height="${Math.max(1, b.h * s).toFixed(1)}"/>`).join("");
   const v = { x: canvas.scrollLeft / z, y: canvas.scrollTop / z, w: canvas.clientWidth / z, h: canvas.clientHeight / z };
-  minimap.setAttribute("viewBox", `0 0 ${MAP.w} ${MAP.h}`);
-  minimap.innerHTML = `${rects}<rect class="viewport" x="${(v.x * s).toFixed(1)}" y="${(v.y * s).toFixed(1)}"
+  const html = `${rects}<rect class="viewport" x="${(v.x * s).toFixed(1)}" y="${(v.y * s).toFixed(1)}"
     width="${(v.w * s).toFixed(1)}" height="${(v.h * s).toFixed(1)}"/>`;
+  if (html === shownMap) return; // unchanged: no write
+  shownMap = html;
+  minimap.setAttribute("viewBox", `0 0 ${MAP.w} ${MAP.h}`);
+  minimap.innerHTML = html;
 }
 camera.onDraw = () => { if (!mapFrame) mapFrame = requestAnimationFrame(() => { mapFrame = 0; drawMinimap(); }); };
 canvas.addEventListener("scroll", camera.onDraw, { passive: true });

@@ -14,7 +14,7 @@ const EAGER_PODS = 400;
 const POD_ROW_PX = 30;
 
 /** The zoom, the world's size and each node's box `{x, y, w, h}` by entity index as last drawn. */
-export const camera = { zoom: 1, world: { w: 0, h: 0 }, boxes: [], onDraw: () => {} };
+export const camera = { zoom: 1, world: { w: 0, h: 0 }, boxes: [], sized: "", onDraw: () => {} };
 
 function chipHtml(i, j, p, owner, moved) {
   const picked = state.picked.has(`${i}/${p}`);
@@ -186,12 +186,15 @@ export function drawEdges(edges) {
 /** Sizes the world (nodes and edges, scaled by the zoom) and the scroll area around it. */
 export function sizeWorld(world = camera.world) {
   camera.world = world;
+  // Only what changed is written: any write would have the next read lay out every node again.
+  const key = `${world.w}x${world.h}@${camera.zoom}`;
+  if (key === camera.sized) return;
+  camera.sized = key;
   const svg = $("#edges");
   svg.setAttribute("width", world.w);
   svg.setAttribute("height", world.h);
-  const w = `${world.w}px`; const h = `${world.h}px`;
   const sized = $("#world").style;
-  if (sized.width !== w) { sized.width = w; sized.height = h; }
+  sized.width = `${world.w}px`; sized.height = `${world.h}px`;
   sized.transform = camera.zoom === 1 ? "" : `scale(${camera.zoom})`;
   const sizer = $("#sizer").style;
   sizer.width = `${Math.ceil(world.w * camera.zoom)}px`;
