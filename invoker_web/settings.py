@@ -209,9 +209,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 INVOKER_RESYNC_SECONDS = env.float("INVOKER_RESYNC_SECONDS", default=30.0)
 INVOKER_METRICS_INTERVAL_SECONDS = env.float("INVOKER_METRICS_INTERVAL_SECONDS", default=2.0)
-# Task modules besides jobs/tasks.py (which autodiscovery finds): issue 16's drain and autoscaler.
-CELERY_IMPORTS = ("jobs.drain", "jobs.autoscaling")
+# Task modules besides jobs/tasks.py (which autodiscovery finds): issue 16's drain, autoscaler
+# and canary.
+CELERY_IMPORTS = ("jobs.drain", "jobs.autoscaling", "jobs.canary")
 INVOKER_AUTOSCALE_SECONDS = env.float("INVOKER_AUTOSCALE_SECONDS", default=10.0)
+# How long an editor tab counts as present without refreshing its entry (topology_editor/presence.py).
+INVOKER_PRESENCE_TTL_SECONDS = env.float("INVOKER_PRESENCE_TTL_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "resync-every-deployment": {"task": "jobs.resync_all", "schedule": INVOKER_RESYNC_SECONDS},
     "collect-metrics": {"task": "jobs.collect_metrics", "schedule": INVOKER_METRICS_INTERVAL_SECONDS},

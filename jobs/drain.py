@@ -15,7 +15,6 @@ import urllib.request
 from celery import shared_task
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs import canary as _canary  # noqa: F401 (Celery imports this module: it registers jobs.promote_canary)
 from jobs.backends import get_backend
 from orchestrator.planning.drain import pending_takeover
 from orchestrator.planning.rebalance import Move

@@ -52,7 +52,7 @@ def presence_group(deployment: str) -> str:
 
 def ttl_seconds() -> float:
     """How long an entry lives without a refresh: ``INVOKER_PRESENCE_TTL_SECONDS``, 30 s by default."""
-    return float(getattr(settings, "INVOKER_PRESENCE_TTL_SECONDS", 30.0))
+    return float(settings.INVOKER_PRESENCE_TTL_SECONDS)
 
 
 @dataclass(frozen=True)
