@@ -82,7 +82,7 @@ def drain_pod(
         )
         if then == THEN_REMOVE:
             moves = [[m.partition, m.to_pod] for m in plan.moves]
-            transaction.on_commit(lambda: _queue_finish(name, entity, pod, moves, action))
+            transaction.on_commit(lambda: queue_finish_drain(name, entity, pod, moves, action))
         return Drain(plan, then, change)
 
 
@@ -92,8 +92,9 @@ def _loads(name: str, entity: str) -> dict[int, float] | None:
     return {p: partition_load(rate, "records") for p, rate in rates.items()} or None
 
 
-def _queue_finish(name: str, entity: str, pod: str, moves: list[list[object]], action: str) -> None:
-    """Queues ``jobs.finish_drain`` by name: the editor does not import the jobs app above it."""
+def queue_finish_drain(name: str, entity: str, pod: str, moves: list[list[object]], action: str) -> None:
+    """Queues ``jobs.finish_drain`` by name (the editor does not import the jobs app above it): it
+    removes ``pod`` once the pods in ``moves`` ([partition, to_pod] pairs) consume what it handed."""
     current_app.send_task("jobs.finish_drain", args=[name, entity, pod, moves, action], countdown=1)
 
 
@@ -228,5 +229,5 @@ def keep_until_taken_over(
     entities = tuple(replace(e, pods=tuple(pods)) if e.name == entity else e for e in new.entities)
     for pod in leaving:
         handed = [[m.partition, m.to_pod] for m in moves if m.from_pod == pod]
-        transaction.on_commit(partial(_queue_finish, name, entity, pod, handed, action))
+        transaction.on_commit(partial(queue_finish_drain, name, entity, pod, handed, action))
     return replace(new, entities=entities)

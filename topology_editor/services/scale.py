@@ -12,15 +12,15 @@ removed pod that owns nothing goes in the same change. The browser plans the sam
 unsaved edits (static/invoker/editor/scale.js).
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
-from celery import current_app
 from django.db import transaction
 
 from orchestrator import DeploymentSpec, EntitySpec, FieldError, PodSpec
 from orchestrator.planning.rebalance import Move, plan_rebalance
 from topology_editor.models import Interface
+from topology_editor.services.drain import queue_finish_drain
 from topology_editor.services.errors import InvalidRequestError, NotFoundError
 from topology_editor.services.partitions import _for_rebalance, _validated
 from topology_editor.services.recording import Origin, User
@@ -82,9 +82,7 @@ def scale_entity(
         if change.changed:
             for pod in plan.draining:
                 handed = [[m.partition, m.to_pod] for m in plan.moves if m.from_pod == pod]
-                transaction.on_commit(
-                    lambda pod=pod, handed=handed: _queue_removal(name, entity, pod, handed)
-                )
+                transaction.on_commit(partial(queue_finish_drain, name, entity, pod, handed, ACTION))
         return Scale(plan, change, dry_run=False)
 
 
@@ -163,9 +161,3 @@ def _summary(plan: ScalePlan) -> str:
     if plan.draining:
         text += f"; {', '.join(plan.draining)} drained first, removed once taken over"
     return text[:300]
-
-
-def _queue_removal(name: str, entity: str, pod: str, handed: Sequence[Sequence[object]]) -> None:
-    """Queues ``jobs.finish_drain`` by name (the editor does not import the jobs app above it):
-    it removes ``pod`` once the pods in ``handed`` consume the partitions it gave them."""
-    current_app.send_task("jobs.finish_drain", args=[name, entity, pod, list(handed), ACTION], countdown=1)
