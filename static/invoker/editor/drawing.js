@@ -5,7 +5,7 @@
 // a minimap for a graph larger than the view, and finding an entity by name. Handlers are
 // delegated from the canvas and the window: none per node.
 import { change, render } from "./core.js";
-import { clampZoom, findEntity, fitZoom, minimapScale, wirePath, zoomScroll } from "./geometry.js";
+import { clampZoom, findEntity, fitZoom, hitNode, minimapScale, wirePath, zoomScroll } from "./geometry.js";
 import { camera, drawEdges, sizeWorld } from "./graph.js";
 import { layers } from "./layout.js";
 import { $, CAN_CHANGE, entities, message, state } from "./page.js";
@@ -21,9 +21,10 @@ function worldPoint(event) {
   return { x: (event.clientX - r.left) / camera.zoom, y: (event.clientY - r.top) / camera.zoom };
 }
 
-/** The entity node under a pointer event, whatever is drawn over it. */
-function nodeUnder(event) {
-  return document.elementsFromPoint(event.clientX, event.clientY).map((el) => el.closest?.("#nodes .entity")).find(Boolean) || null;
+/** The entity node under a pointer event (hit-tested on the drawn boxes), but `except`'s. */
+function nodeUnder(event, except) {
+  const i = hitNode(camera.boxes, worldPoint(event));
+  return i === -1 || i === except ? null : document.querySelector(`#nodes .entity[data-entity="${i}"]`);
 }
 
 // A wire: pressing an output port and releasing over another entity makes that entity read the
@@ -51,8 +52,7 @@ function markTarget(node) {
 window.addEventListener("pointermove", (event) => {
   if (!wire) return;
   wire.path.setAttribute("d", wirePath(wire.start, worldPoint(event)));
-  const node = nodeUnder(event);
-  markTarget(node && Number(node.dataset.entity) !== wire.from ? node : null);
+  markTarget(nodeUnder(event, wire.from));
 });
 
 window.addEventListener("pointerup", () => {
