@@ -154,12 +154,22 @@ class DeploymentListConsumer(DeploymentMetricsConsumer):
         refusal = await self._refusal(self.scope.get("user"))
         self.groups_joined: set[str] = set()
         if not refusal:
-            await self._join(LIST_GROUP)
-            for name in await database_sync_to_async(_deployment_names)():
-                await self._join(metrics_group(name))
+            refusal = await self._join_all()
         await self.accept()
         if refusal:
             await self.close(code=refusal)
+
+    async def _join_all(self) -> int | None:
+        """Joins the list group, then each deployment's; without Redis, the close code that
+        tells the page to retry later (1013), as the metrics socket does, never an HTTP 500."""
+        try:
+            await self._join(LIST_GROUP)
+            for name in await database_sync_to_async(_deployment_names)():
+                await self._join(metrics_group(name))
+        except RedisError as exc:
+            log.warning("list websocket refused with %s: %s", CLOSE_TRY_AGAIN_LATER, exc)
+            return CLOSE_TRY_AGAIN_LATER
+        return None
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", set()):

@@ -54,9 +54,13 @@ class Stack:
     def socket_url(self) -> str:
         return self.url.replace("http://", "ws://") + f"/ws/deployments/{DEPLOYMENT}/metrics/"
 
-    def connect(self) -> connect:
+    @property
+    def list_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/ws/deployments/"
+
+    def connect(self, url: str | None = None) -> connect:
         return connect(
-            self.socket_url,
+            url or self.socket_url,
             origin=self.url,
             additional_headers={"Cookie": f"sessionid={self.cookie}"},
             open_timeout=60,
@@ -176,6 +180,8 @@ def test_a_redis_restart_closes_sockets_with_1012_and_they_reconnect_without_a_5
         # While Redis is down a new socket is told to try again later, not answered with a 500.
         down = await stack.connect()
         assert await close_code(down, 30) == TRY_AGAIN_LATER
+        down_list = await stack.connect(stack.list_url)  # the list page's socket alike
+        assert await close_code(down_list, 30) == TRY_AGAIN_LATER
         await asyncio.to_thread(stack.redis.start)
         # Back up: no stale connection of the pool turns a reconnect into a 500.
         again, failed = await open_all(stack, 50)
