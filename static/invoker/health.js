@@ -1,9 +1,9 @@
 // Health with reasons on the page: the status bar's summary (pods per phase and the top reasons,
 // never every pod: at 300 pods a list is a wall of text) and the editor's colours of pods and
-// entities. The data is the status's `components` (orchestrator/health.py): `podPhases`,
+// entities. The data is the status's `components` (orchestrator/reconciler/health.py): `podPhases`,
 // `topReasons`, `deadLetters`, as the reconcile wrote them and as the collector refreshes them.
 
-/** Worst first, as orchestrator/health.py orders them. */
+/** Worst first, as orchestrator/reconciler/health.py orders them. */
 export const PHASES = ["Failed", "CrashLoop", "Pending", "Unknown", "Running"];
 
 function text(value) {

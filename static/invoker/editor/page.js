@@ -8,7 +8,7 @@ export const CAN_CHANGE = root.dataset.canChange === "1";
 export const CAN_REBALANCE = root.dataset.canRebalance === "1";
 export const URL_ = `/api/deployments/${NAME}/`;
 export const $ = (selector) => document.querySelector(selector);
-/** The spec's fields, defaults and bounds, from its one declaration (orchestrator/spec_editor.py),
+/** The spec's fields, defaults and bounds, from its one declaration (orchestrator/spec/editor_fields.py),
  * served with the page: the panel and new entities are drawn from them. */
 export const FIELDS = JSON.parse($("#spec-fields").textContent);
 /** The keys whose text the API takes as a number. */
