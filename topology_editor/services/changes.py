@@ -10,6 +10,7 @@ from topology_editor import reconcile_hook
 from topology_editor.layout import layout_of
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import ConflictError
+from topology_editor.services.handover import hand_over_removed
 from topology_editor.services.limits import spec_limits
 from topology_editor.services.partitions import moves_between
 from topology_editor.services.recording import Origin, User, record_audit
@@ -81,6 +82,7 @@ def edit_deployment(
         _require_name(name, new)
         origin = Origin(actor, interface)
         summary = summary or "; ".join(["updated the spec", *moves_between(old, new)])
+        new = hand_over_removed(name, old, new, "update")
         return save_spec(deployment, old, new, origin=origin, action="update", summary=summary)
 
 
@@ -101,10 +103,11 @@ def import_manifest(
             return _keep_layout(_create(spec, Origin(actor, interface)), layout)
         deployment = locked(spec.name, expected_version)
         origin = Origin(actor, interface)
+        old = spec_from_rows(deployment)
         change = save_spec(
             deployment,
-            spec_from_rows(deployment),
-            spec,
+            old,
+            hand_over_removed(spec.name, old, spec, "import"),
             origin=origin,
             action="import",
             summary="imported a manifest",

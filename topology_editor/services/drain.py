@@ -8,18 +8,16 @@ the second change without the pod: its workload is deleted after the takeover, n
 
 Every way of removing a pod goes through this (issue 16: no partition dropped or left unowned):
 :func:`remove_pod` (the API's DELETE of a pod, the editor's "Remove pod") drains a pod that owns
-partitions, and :func:`keep_until_taken_over` keeps the pods a rebalance (or a scale to N)
-removes until their partitions are taken over.
+partitions, and :func:`~topology_editor.services.handover.keep_until_taken_over` keeps the pods a
+rebalance, a scale to N or a whole-spec save removes until their partitions are taken over.
 """
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from celery import current_app
 from django.db import transaction
 
-from orchestrator import DeploymentSpec, FieldError, SpecError
+from orchestrator import FieldError, SpecError
 from orchestrator.planning.drain import (
     THEN,
     THEN_REMOVE,
@@ -34,6 +32,7 @@ from topology_editor import partition_rates
 from topology_editor.models import Interface
 from topology_editor.services import parts
 from topology_editor.services.errors import ConflictError, InvalidRequestError, NotFoundError
+from topology_editor.services.handover import queue_finish_drain
 from topology_editor.services.partitions import _moved, _request_checked, _validated
 from topology_editor.services.recording import Origin, User, record_audit
 from topology_editor.services.saving import Change, locked, save_spec, write_transaction
@@ -90,12 +89,6 @@ def _loads(name: str, entity: str) -> dict[int, float] | None:
     """Each partition's measured load when the collector has it (None: plan by count)."""
     rates = partition_rates.rates(name).get(entity, {})
     return {p: partition_load(rate, "records") for p, rate in rates.items()} or None
-
-
-def queue_finish_drain(name: str, entity: str, pod: str, moves: list[list[object]], action: str) -> None:
-    """Queues ``jobs.finish_drain`` by name (the editor does not import the jobs app above it): it
-    removes ``pod`` once the pods in ``moves`` ([partition, to_pod] pairs) consume what it handed."""
-    current_app.send_task("jobs.finish_drain", args=[name, entity, pod, moves, action], countdown=1)
 
 
 def finish_drain(
@@ -190,44 +183,3 @@ def remove_pod(
             )
         drain = drain_pod(name, entity, pod, **origin)
         return PodRemoval(drain.change, drain)
-
-
-def keep_until_taken_over(
-    name: str,
-    old: DeploymentSpec,
-    new: DeploymentSpec,
-    entity: str,
-    removed: Collection[str],
-    moves: Sequence[Move],
-    action: str,
-) -> DeploymentSpec:
-    """A change that removes pods of ``entity`` (a rebalance's ``removed``, a scale to N) made
-    safe: ``new`` with each removed pod that owned partitions in ``old`` put back in its place
-    owning nothing, so that the change only hands its partitions over; once the change commits,
-    ``jobs.finish_drain`` is queued for each such pod and removes it by a second change when the
-    new owners consume its partitions (``moves``: the plan's, those from the pod are its). A
-    removed pod that owned nothing just goes.
-
-    Call it inside the change's transaction, after planning and before ``save_spec``::
-
-        new = keep_until_taken_over(name, old, balanced, entity, removed, plan.moves, "rebalance")
-    """
-    before = old.entity(entity)
-    after = new.entity(entity)
-    if before is None or after is None:
-        return new
-    leaving = {pod.name: pod for pod in before.pods if pod.name in set(removed) and pod.partitions}
-    if not leaving:
-        return new
-    kept = {pod.name: pod for pod in after.pods}
-    pods = [
-        kept.pop(p.name, None) or replace(leaving[p.name], partitions=())
-        for p in before.pods
-        if p.name in kept or p.name in leaving
-    ]
-    pods += list(kept.values())
-    entities = tuple(replace(e, pods=tuple(pods)) if e.name == entity else e for e in new.entities)
-    for pod in leaving:
-        handed = [[m.partition, m.to_pod] for m in moves if m.from_pod == pod]
-        transaction.on_commit(partial(queue_finish_drain, name, entity, pod, handed, action))
-    return replace(new, entities=entities)

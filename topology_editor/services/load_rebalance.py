@@ -15,6 +15,7 @@ from orchestrator.planning.load_rebalance import rebalance_entity_by_load as pla
 from topology_editor import partition_rates
 from topology_editor.models import Interface
 from topology_editor.services.errors import InvalidRequestError, NotFoundError
+from topology_editor.services.handover import keep_until_taken_over
 from topology_editor.services.partitions import _for_rebalance, _request_checked, _validated
 from topology_editor.services.recording import Origin, User
 from topology_editor.services.saving import Change, save_spec, write_transaction
@@ -66,7 +67,6 @@ def rebalance_entity_by_load(
         new = _validated(balanced)
         if dry_run:
             return LoadRebalance(plan, rates, loads, Change(deployment, new, None, changed=False), True)
-        from topology_editor.services.drain import keep_until_taken_over  # drain imports partitions
 
         new = keep_until_taken_over(name, old, new, entity, removed, plan.moves, "rebalance")
         summary = (

@@ -22,6 +22,7 @@ from orchestrator import move_partition as plan_move
 from orchestrator import rebalance_entity as plan_rebalance_entity
 from topology_editor.models import Deployment, Interface
 from topology_editor.services.errors import InvalidRequestError, NotFoundError
+from topology_editor.services.handover import keep_until_taken_over
 from topology_editor.services.limits import spec_limits
 from topology_editor.services.recording import Origin, User
 from topology_editor.services.saving import Change, check_version, locked, save_spec, write_transaction
@@ -133,7 +134,7 @@ def rebalance_entity(
 ) -> Rebalance:
     """Splits ``entity``'s partitions evenly over its pods less ``removed``, moving as few as
     possible; a dry run returns the plan and changes nothing. A removed pod that owns partitions
-    leaves the spec only once they are taken over (``services.drain.keep_until_taken_over``)."""
+    leaves the spec only once they are taken over (``services.handover.keep_until_taken_over``)."""
     with write_transaction():
         deployment = _for_rebalance(name, expected_version, dry_run)
         old = spec_from_rows(deployment)
@@ -143,7 +144,6 @@ def rebalance_entity(
         new = _validated(balanced)
         if dry_run:
             return Rebalance(plan, Change(deployment, new, None, changed=False), dry_run=True)
-        from topology_editor.services.drain import keep_until_taken_over  # drain imports this module
 
         new = keep_until_taken_over(name, old, new, entity, removed, plan.moves, "rebalance")
         summary = f"rebalanced {entity}: {len(plan.moves)} partition(s) moved"

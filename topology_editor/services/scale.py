@@ -20,8 +20,8 @@ from django.db import transaction
 from orchestrator import DeploymentSpec, EntitySpec, FieldError, PodSpec
 from orchestrator.planning.rebalance import Move, plan_rebalance
 from topology_editor.models import Interface
-from topology_editor.services.drain import queue_finish_drain
 from topology_editor.services.errors import InvalidRequestError, NotFoundError
+from topology_editor.services.handover import queue_finish_drain
 from topology_editor.services.partitions import _for_rebalance, _validated
 from topology_editor.services.recording import Origin, User
 from topology_editor.services.saving import Change, save_spec, write_transaction

@@ -12,7 +12,7 @@ from tests.topology.api.test_rebalance_load import measured  # noqa: F401 (a fix
 from tests.topology.conftest import EXAMPLE_NAME
 from tests.topology.helpers import deployment_url, error, scale_out_totals, totals_partitions
 from topology_editor.models import AuditEntry, Deployment
-from topology_editor.services import drain
+from topology_editor.services import handover
 from topology_editor.services.drain import finish_drain
 
 #: What the new owners report once they consume totals-2's partitions 4 and 5.
@@ -36,7 +36,7 @@ def three_pods(api, example) -> Deployment:
 @pytest.fixture
 def queued() -> mock.MagicMock:
     """What is sent to ``jobs.finish_drain`` (by name, through the Celery app) on commit."""
-    with mock.patch.object(drain.current_app, "send_task") as send_task:
+    with mock.patch.object(handover.current_app, "send_task") as send_task:
         yield send_task
 
 
@@ -160,3 +160,26 @@ def test_removing_a_pod_that_owns_nothing_in_a_rebalance_needs_no_drain(
 
     assert totals_partitions() == {"totals-0": (0, 1, 2), "totals-1": (3, 4, 5)}
     assert finish_drains(queued) == {}
+
+
+def test_a_whole_spec_save_that_leaves_a_pod_out_hands_its_partitions_over_first(
+    api, three_pods, queued, django_capture_on_commit_callbacks
+):
+    """A PUT (or an import) without totals-2, its partitions given to the others: the same
+    handover as a DELETE, so no partition is dropped while the new owners start."""
+    manifest = api("editor").get(deployment_url(EXAMPLE_NAME)).json()
+    totals = next(e for e in manifest["spec"]["statefulEntities"] if e["name"] == "totals")
+    pods = {pod["name"]: pod for pod in totals["pods"]}
+    pods["totals-0"]["partitions"] = [0, 1, 4]
+    pods["totals-1"]["partitions"] = [2, 3, 5]
+    totals["pods"] = [pods["totals-0"], pods["totals-1"]]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        url = deployment_url(EXAMPLE_NAME)
+        response = api("editor").put(url, manifest, format="json", HTTP_IF_MATCH='"4"')
+
+    assert response.status_code == 200, response.json()
+    assert totals_partitions() == {"totals-0": (0, 1, 4), "totals-1": (2, 3, 5), "totals-2": ()}
+    assert finish_drains(queued) == {"totals-2": [[4, "totals-0"], [5, "totals-1"]]}
+    assert finish_drain(EXAMPLE_NAME, "totals", "totals-2", HANDED, TAKEN, "update") == "removed"
+    assert totals_partitions() == {"totals-0": (0, 1, 4), "totals-1": (2, 3, 5)}

@@ -12,7 +12,7 @@ from orchestrator.planning.rebalance import Move
 from tests.topology.conftest import EXAMPLE_NAME
 from tests.topology.helpers import deployment_url, error, totals_partitions
 from topology_editor.models import AuditEntry, Deployment
-from topology_editor.services import drain
+from topology_editor.services import handover
 from topology_editor.services.drain import finish_drain
 
 URL = deployment_url(EXAMPLE_NAME, "entities", "totals", "scale")
@@ -27,7 +27,7 @@ def owned(assignment: dict[str, tuple[int, ...]]) -> list[int]:
 @pytest.fixture
 def queued() -> Iterator[Callable[[], list[list[object]]]]:
     """The arguments of what is sent to ``jobs.finish_drain`` (by name, through the Celery app)."""
-    with mock.patch.object(drain.current_app, "send_task") as send_task:
+    with mock.patch.object(handover.current_app, "send_task") as send_task:
         yield lambda: [c.kwargs["args"] for c in send_task.call_args_list if c.args[0] == "jobs.finish_drain"]
 
 
