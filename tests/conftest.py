@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
+from channels.layers import channel_layers
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
@@ -57,6 +58,15 @@ def redis_url() -> str:
     finally:
         client.close()
     return url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Each test gets a channel layer of its own: channels_redis binds its receive lock to the event
+    loop of the first receive, so a test that ends mid-receive (a timeout on a loaded machine)
+    would leave the next test's loop a lock it cannot take, and that test would fail instead."""
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

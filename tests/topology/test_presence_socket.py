@@ -62,14 +62,14 @@ def run(scenario: Callable[..., Awaitable[Any]], *args: Any) -> Any:
 
 async def _open(name: str, headers: Any, editing: bool | None = None) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, _path(name), headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)  # a loaded machine: the default is 1 s
     assert connected
     if editing is not None:
         await communicator.send_json_to({"type": "presence", "editing": editing})
     return communicator
 
 
-async def _next(communicator: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
+async def _next(communicator: WebsocketCommunicator, timeout: float = 10) -> dict[str, Any]:
     return await communicator.receive_json_from(timeout=timeout)
 
 

@@ -53,6 +53,7 @@ SIGNED_IN = {"api:schema", "api:docs", "api:spec-schema"}
 OPERATOR_ONLY = {
     "api:entity-rebalance",
     "api:entity-rebalance-load",
+    "api:entity-scale",
     "api:revision-rollback",
     "api:revision-bad",
     "api:pod-drain",
