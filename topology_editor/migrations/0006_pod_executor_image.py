@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('topology_editor', '0005_autoscale_policy'),
+        ("topology_editor", "0005_autoscale_policy"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='pod',
-            name='executor_image',
-            field=models.TextField(blank=True, default='', help_text="This pod's own UDF image (a canary); empty: its entity's."),
+            model_name="pod",
+            name="executor_image",
+            field=models.TextField(
+                blank=True, default="", help_text="This pod's own UDF image (a canary); empty: its entity's."
+            ),
         ),
     ]
