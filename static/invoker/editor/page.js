@@ -4,6 +4,9 @@ import { createState } from "./store.js";
 
 const root = document.querySelector("#editor");
 export const NAME = root.dataset.name;
+/** Who this page is signed in as: a save announced as theirs is applied without a message, since
+ * the action that made it (a rebalance, a scale, another tab) says what it did. */
+export const USER = root.dataset.user || "";
 export const CAN_CHANGE = root.dataset.canChange === "1";
 export const CAN_REBALANCE = root.dataset.canRebalance === "1";
 export const URL_ = `/api/deployments/${NAME}/`;

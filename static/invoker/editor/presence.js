@@ -7,7 +7,7 @@
 import { api } from "../common.js";
 import { change, load } from "./core.js";
 import { merge3 } from "./merge.js";
-import { $, CAN_CHANGE, URL_, message, state } from "./page.js";
+import { $, CAN_CHANGE, URL_, USER, message, state } from "./page.js";
 
 let connection = null; // connectMetrics's handle: send() and drop()
 let sentEditing = null; // what the server was last told; null: not told since the socket opened
@@ -86,7 +86,7 @@ async function onSaved(event) {
   if (!editing()) {
     await load(); // in place: the page is not reloaded
     dropStaleOffer();
-    message(`${who} saved revision ${event.revision}; it is shown here.`, "ok");
+    if (event.by !== USER) message(`${who} saved revision ${event.revision}; it is shown here.`, "ok");
     return;
   }
   const { data } = await api("GET", URL_);
