@@ -81,8 +81,13 @@ function partitionRow(topic, p, time) {
     el("td"));
 }
 
+/** Changelogs and dead-letter topics are made by the pods when first needed (a stateless entity
+ * never has a changelog): not existing yet is no problem, so they do not read "missing". */
+const MADE_ON_FIRST_USE = new Set(["changelog", "dead-letter"]);
+
 function topicRow(topic) {
-  const count = topic.exists ? `${topic.partitions}${topic.declared !== null ? ` / ${topic.declared}` : ""}` : "missing";
+  const absent = MADE_ON_FIRST_USE.has(topic.role) ? "none yet" : "missing";
+  const count = topic.exists ? `${topic.partitions}${topic.declared !== null ? ` / ${topic.declared}` : ""}` : absent;
   const peek = CAN_PEEK && topic.exists
     ? el("button", { type: "button", class: "peek-open", "data-topic": topic.topic }, "Peek")
     : "";
