@@ -10,6 +10,7 @@ They fail, never skip, when Chromium, PostgreSQL or the server is missing.
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -185,6 +186,31 @@ def example(server: Server) -> Callable[..., dict[str, Any]]:
         return response.json()
 
     return create
+
+
+def create_deployment(server: Server, name: str, entities: list[dict[str, Any]]) -> None:
+    """Creates ``name`` with ``entities`` through the API, as its owner."""
+    manifest = {
+        "apiVersion": "invokeroperator.invoker.io/v1alpha1", "kind": "InvokerDeployment",
+        "metadata": {"name": name}, "spec": {"statefulEntities": entities},
+    }  # fmt: skip
+    response = server.api("owner", "POST", "/api/deployments/", json=manifest)
+    assert response.status_code == 201, response.text
+
+
+def without_broker(example: Callable[..., dict[str, Any]], name: str) -> str:
+    """Creates the example as ``name`` with every entity's broker at a loopback port nothing
+    listens on (an outage that touches no shared service); returns that address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+
+    def unreachable(manifest: dict[str, Any]) -> None:
+        for entity in manifest["spec"]["statefulEntities"]:
+            entity["ioAddress"] = address
+
+    example(name, unreachable)
+    return address
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -11,6 +11,7 @@ import yaml
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server
+from tests.browser.conftest import create_deployment as create
 
 LAYOUT = "invoker.io/layout"
 
@@ -21,15 +22,6 @@ def entity(name: str, input_topic: str, output_topic: str, pods: int = 1) -> dic
         "inputTopic": input_topic, "outputTopic": output_topic,
         "pods": [{"name": f"{name}-{p}", "partitions": [p]} for p in range(pods)],
     }  # fmt: skip
-
-
-def create(server: Server, name: str, entities: list[dict]) -> None:
-    manifest = {
-        "apiVersion": "invokeroperator.invoker.io/v1alpha1", "kind": "InvokerDeployment",
-        "metadata": {"name": name}, "spec": {"statefulEntities": entities},
-    }  # fmt: skip
-    response = server.api("owner", "POST", "/api/deployments/", json=manifest)
-    assert response.status_code == 201, response.text
 
 
 def open_editor(page: Page, server: Server, name: str) -> None:

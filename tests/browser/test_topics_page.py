@@ -5,7 +5,6 @@ an unreachable broker shown as a message, never a 500; records/s on the editor's
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.structs import OffsetAndMetadata
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server, screenshot, shown_after_publishing
+from tests.browser.conftest import Server, screenshot, shown_after_publishing, without_broker
 from tests.browser.payloads import payload
 from tests.kafka_topics import settles_to
 
@@ -37,7 +36,15 @@ def with_topics(example, broker, name: str) -> dict[str, str]:
     """The example as ``name`` with its lines and words topics on the real broker (counts stays
     missing: the case that fooled the new user); returns the topic names by role."""
     admin, _, created = broker
-    spec = example(name)["spec"]["statefulEntities"]
+
+    def own_topics(manifest: dict) -> None:
+        # Topics of this test alone: the run's example topics (``lines-<run>``) are created by
+        # every other test that reconciles an example, before or after this one.
+        for entity in manifest["spec"]["statefulEntities"]:
+            entity["inputTopic"] += f"-{name}"
+            entity["outputTopic"] += f"-{name}"
+
+    spec = example(name, own_topics)["spec"]["statefulEntities"]
     topics = {
         "lines": spec[0]["inputTopic"],
         "words": spec[0]["outputTopic"],
@@ -137,15 +144,7 @@ def test_an_editor_peeks_at_the_last_records_as_text_and_follows_new_ones(
 
 
 def test_an_unreachable_broker_is_a_clear_message_never_a_500(login, example, server: Server) -> None:
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{probe.getsockname()[1]}"
-
-    def unreachable(manifest: dict) -> None:
-        for entity in manifest["spec"]["statefulEntities"]:
-            entity["ioAddress"] = address
-
-    example("topics-no-broker", unreachable)
+    address = without_broker(example, "topics-no-broker")
     page = login("editor")
     failures: list[int] = []
     page.on("response", lambda r: failures.append(r.status) if r.status >= 500 else None)

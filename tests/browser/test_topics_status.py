@@ -1,23 +1,13 @@
 """The dashboard's status bar names the conditions that do not hold, with their reasons."""
 
-import socket
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, without_broker
 
 
 def test_a_broker_outage_shows_in_the_status_bar_with_its_reason(login, example, server: Server) -> None:
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{probe.getsockname()[1]}"
-
-    def unreachable(manifest: dict) -> None:
-        for entity in manifest["spec"]["statefulEntities"]:
-            entity["ioAddress"] = address
-
-    example("no-broker", unreachable)
+    address = without_broker(example, "no-broker")
     with pytest.raises(AssertionError, match="not reachable"):
         server.reconcile("no-broker")  # the pass fails (and would be retried with back-off)
     page = login("viewer")
