@@ -12,8 +12,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -41,6 +43,13 @@ client = Client()
 client.force_login(viewer)
 print("SESSION=" + client.cookies["sessionid"].value)
 """
+
+
+def run_loop(coroutine: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the whole session, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @dataclass
@@ -166,7 +175,7 @@ def test_200_sockets_connecting_at_once_all_open_and_all_get_the_frame(stack: St
         finally:
             await asyncio.gather(*(s.close() for s in opened))
 
-    asyncio.run(scenario())
+    run_loop(scenario())
     assert "Traceback" not in stack.log.read_text(), stack.log.read_text()[-3000:]
 
 
@@ -194,7 +203,7 @@ def test_a_redis_restart_closes_sockets_with_1012_and_they_reconnect_without_a_5
         finally:
             await asyncio.gather(*(s.close() for s in again))
 
-    asyncio.run(scenario())
+    run_loop(scenario())
 
 
 def test_one_frame_is_encoded_once_and_each_session_read_once_for_all_its_sockets() -> None:
@@ -209,10 +218,10 @@ def test_one_frame_is_encoded_once_and_each_session_read_once_for_all_its_socket
         return await asyncio.gather(*(frame_of(payload).refusal("session-a", check) for _ in range(50)))
 
     payload = {"deployment": DEPLOYMENT, "seq": 1}
-    assert asyncio.run(forward(payload)) == [None] * 50
+    assert run_loop(forward(payload)) == [None] * 50
     assert frame_of(payload) is frame_of(payload)
     assert frame_of(payload).text == '{"type": "metrics", "payload": {"deployment": "fanout-demo", "seq": 1}}'
     assert reads == ["read"]
     # The next frame reads the session again: a user who signed out is cut off at the next frame.
-    asyncio.run(forward({"deployment": DEPLOYMENT, "seq": 2}))
+    run_loop(forward({"deployment": DEPLOYMENT, "seq": 2}))
     assert reads == ["read", "read"]
