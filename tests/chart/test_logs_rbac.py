@@ -45,24 +45,27 @@ def as_account(kube_cluster, namespace: str) -> client.ApiClient:
 
 
 def bind(admin: client.ApiClient, namespace: str, role: dict[str, Any]) -> None:
+    """Bind the account to ``role``; a second call replaces the Role's rules in place.
+
+    Deleting and recreating the Role and binding would leave a moment with no binding at all,
+    in which every read (even the pod list before the log read) is refused for the wrong reason.
+    (A PUT would also create a missing Role, but not its binding, so both are created first.)
+    """
     rbac = client.RbacAuthorizationV1Api(admin)
     role = copy.deepcopy(role)
     role["metadata"] = {"name": "orchestrator", "namespace": namespace}
-    for existing in ("role", "role_binding"):
-        try:
-            getattr(rbac, f"delete_namespaced_{existing}")("orchestrator", namespace)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-    rbac.create_namespaced_role(namespace, role)
-    rbac.create_namespaced_role_binding(
-        namespace,
-        {
-            "metadata": {"name": "orchestrator", "namespace": namespace},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "orchestrator"},
-            "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
-        },
-    )
+    binding = {
+        "metadata": {"name": "orchestrator", "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "orchestrator"},
+        "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}],
+    }
+    try:
+        rbac.create_namespaced_role(namespace, role)
+        rbac.create_namespaced_role_binding(namespace, binding)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        rbac.replace_namespaced_role("orchestrator", namespace, role)
 
 
 def test_the_charts_role_reads_logs_and_pods_log_is_what_allows_it(
