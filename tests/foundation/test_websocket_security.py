@@ -155,10 +155,12 @@ async def stream_then(cookie: bytes, change: Callable[[], Any]) -> tuple[dict, d
     communicator = WebsocketCommunicator(application, PATH, headers=[*SAME_ORIGIN, (b"cookie", cookie)])
     assert (await communicator.connect())[0]
     await publish({"tick": 1})
-    first = await communicator.receive_json_from(timeout=5)
+    # Generous timeouts: each step is a session read in a database thread, which a loaded
+    # machine (PostgreSQL, a new connection per read) has taken more than 5 s to give.
+    first = await communicator.receive_json_from(timeout=20)
     await change()
     await publish({"tick": 2})
-    after = await communicator.receive_output(timeout=5)
+    after = await communicator.receive_output(timeout=20)
     await communicator.disconnect()
     return first, after
 
