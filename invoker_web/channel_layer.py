@@ -13,8 +13,17 @@ After a Redis restart the pool's idle connections are stale, and the first comma
 a fresh connection rather than failing the socket (reconnects were answered HTTP 500 until the
 stale connections were used up). Receiving is not retried: a restarted Redis without persistence
 has forgotten the groups, so the sockets must be closed and reconnect (topology_editor/consumers.py).
+
+Receiving on this process's channels goes through one reader per event loop
+(:class:`LocalReceiver`). channels_redis has every waiting socket race for a lock with two new
+tasks and an ``asyncio.wait`` on each receive, so one frame to 1,000 sockets made 2,000 tasks and
+1,000 lock hand-overs; here the reader pops each message once and hands it to the waiting
+sockets' futures (or their buffers), and a receive that finds its message waiting costs no task.
 """
 
+import asyncio
+import weakref
+from collections import defaultdict, deque
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
@@ -47,6 +56,9 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         if pool_timeout <= 0:
             raise ValueError(f"pool_timeout must be positive, got {pool_timeout}")
         super().__init__(*args, **kwargs)
+        self._receivers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LocalReceiver] = (
+            weakref.WeakKeyDictionary()
+        )
         self.max_connections = max_connections
         self.pool_timeout = pool_timeout
 
@@ -68,3 +80,80 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         async for attempt in AsyncRetrying(**STALE_RETRY):
             with attempt:
                 await super().group_discard(group, channel)
+
+    async def flush(self) -> None:
+        """Deletes every message and group, the ones read and waiting for a receive too."""
+        for receiver in list(self._receivers.values()):
+            receiver.buffers.clear()
+        await super().flush()
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """A process-local channel's next message, from the loop's :class:`LocalReceiver`."""
+        if "!" not in channel:
+            return await super().receive(channel)
+        assert self.require_valid_channel_name(channel)
+        loop = asyncio.get_running_loop()
+        receiver = self._receivers.get(loop)
+        if receiver is None:
+            receiver = self._receivers[loop] = LocalReceiver(self, self.non_local_name(channel))
+        return await receiver.receive(channel)
+
+
+class LocalReceiver:
+    """This process's channels on one event loop: one task reads, every socket just awaits.
+
+    Messages for a channel nobody is waiting on are kept for its next receive (a consumer between
+    two receives), as channels_redis does; a receive that is cancelled (the socket went) drops
+    its channel's messages. An error of the read (Redis lost) is raised in every waiting receive,
+    so every socket closes and reconnects. The reader stops when the last receive is cancelled.
+    """
+
+    def __init__(self, layer: RedisChannelLayer, real_channel: str) -> None:
+        self.layer = layer
+        self.real_channel = real_channel
+        self.buffers: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.reader: asyncio.Task[None] | None = None
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        buffer = self.buffers.get(channel)
+        if buffer:
+            message = buffer.popleft()
+            if not buffer:
+                del self.buffers[channel]
+            return message
+        if channel in self.waiters:
+            raise RuntimeError(f"two receives at once on {channel}")
+        future = self.waiters[channel] = asyncio.get_running_loop().create_future()
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.ensure_future(self._read())
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self.buffers.pop(channel, None)
+            if len(self.waiters) == 1 and self.reader is not None:
+                # The last socket went. Nothing is lost: a message being read stays in Redis'
+                # backup queue.
+                self.reader.cancel()
+                self.reader = None
+            raise
+        finally:
+            del self.waiters[channel]
+
+    async def _read(self) -> None:
+        try:
+            while self.waiters:
+                target, message = await self.layer.receive_single(self.real_channel)
+                for channel in target if isinstance(target, list) else [target]:
+                    self._deliver(channel, message)
+        except Exception as exc:
+            for future in self.waiters.values():
+                if not future.done():
+                    future.set_exception(exc)
+
+    def _deliver(self, channel: str, message: dict[str, Any]) -> None:
+        future = self.waiters.get(channel)
+        if future is not None and not future.done():
+            future.set_result(message)
+        else:
+            self.buffers[channel].append(message)

@@ -25,6 +25,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.loops import in_own_thread
 from tests.servers import POSTGRES_URL, free_port, postgres_admin, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,12 +223,9 @@ def publish(payload: dict[str, Any]) -> None:
     """Sends ``payload`` to its deployment's metrics group as the collector does
     (``jobs.collector.publish``), from a thread of its own: Playwright's sync API keeps an event
     loop in this one, where ``async_to_sync`` refuses to run."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from jobs.collector import publish as collector_publish
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(collector_publish, payload).result(timeout=30)
+    in_own_thread(collector_publish, payload, timeout=30)
 
 
 def shown_after_publishing(page: Page, payload: dict[str, Any], selector: str, text: str) -> None:

@@ -140,6 +140,9 @@ def test_the_placeholder_row_says_loading_then_empty_or_the_error(login, server)
     deployments yet." for an empty list, and the API's error message when the list fails. The
     browser's own interception holds or answers the list request; the page and server are real."""
     page = login("viewer")
+    # Away from the list the sign-in landed on first: its socket, opening late, would ask for
+    # the list once more, and that request would be held here instead of the new page's.
+    page.goto("about:blank")
     placeholder = page.locator("#deployments tr.placeholder")
     held: list = []
     page.route("**/api/deployments/", lambda route: held.append(route))

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -20,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import ROOT, Server, screenshot
 from tests.browser.payloads import payload
 from tests.executor.services import PrivateRedis
+from tests.loops import in_own_thread
 from tests.servers import free_port, wait_for_health
 from topology_editor import metrics_history
 from topology_editor.groups import metrics_group
@@ -41,9 +41,7 @@ class OwnLayerServer:
             )
             await layer.close_pools()
 
-        # From a thread of its own: Playwright's sync API keeps an event loop in this one.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(async_to_sync(send)).result(timeout=30)
+        in_own_thread(async_to_sync(send), timeout=30)
 
 
 @pytest.fixture

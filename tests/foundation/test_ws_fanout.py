@@ -12,10 +12,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -25,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.executor.services import PrivateRedis
+from tests.loops import run_loop
 from tests.servers import free_port, wait_for_health
 from topology_editor.fanout import frame_of
 
@@ -43,13 +42,6 @@ client = Client()
 client.force_login(viewer)
 print("SESSION=" + client.cookies["sessionid"].value)
 """
-
-
-def run_loop(coroutine: Any) -> Any:
-    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps an event loop
-    running in the main thread for the whole session, where ``asyncio.run`` refuses to start."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 @dataclass

@@ -3,7 +3,6 @@ endpoint the metrics page opens with, and reconciles as a rate and duration perc
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from jobs.collector import publish
 from tests.browser.payloads import payload
+from tests.loops import in_own_thread
 from tests.topology.conftest import EXAMPLE_NAME
 from topology_editor import metrics_history
 from topology_editor.models import ReconcileRun
@@ -85,10 +85,8 @@ def test_a_sample_keeps_what_the_charts_draw_and_an_oversized_one_is_not_kept(hi
 
 def test_publishing_a_payload_keeps_it_in_the_history(history: str) -> None:
     sample = payload(history, 1)
-    # From a thread of its own, as the collector's worker does: when the browser tests ran first,
-    # Playwright's sync API keeps an event loop in this thread, where async_to_sync refuses to run.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(publish, sample).result(timeout=30)
+    # From a thread of its own, as the collector's worker does (tests/loops.py).
+    in_own_thread(publish, sample, timeout=30)
     [kept] = metrics_history.read(history)
     assert kept["time"] == sample["time"]
     assert kept["pods"][2]["recordsInPerSec"] == sample["pods"][2]["recordsInPerSec"]
