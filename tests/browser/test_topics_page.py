@@ -1,7 +1,8 @@
 """The topics page (issue 18 item 3) in the real Chromium against the real server and broker:
 each topic with its partitions, end offsets, committed offsets and lag, updating live; a missing
 topic named; the record peek and its tail for editors (never markup, bounded), none for viewers;
-an unreachable broker shown as a message, never a 500; records/s on the editor's edges."""
+an unreachable broker shown as a message, never a 500; records/s on the editor's edges, whose
+topic names link to the peek."""
 
 from __future__ import annotations
 
@@ -176,3 +177,12 @@ def test_the_editors_edges_show_records_per_second_and_entities_their_lag_from_t
     # Each entity's lag badge: the message's lag of splitter's partitions (1, 11, ... 51) summed.
     expect(page.locator('.entity[data-name="splitter"] .lag-badge')).to_have_text("lag 156")
     expect(page.locator('.entity[data-name="totals"] .lag-badge')).to_have_count(0)
+
+    # The edge's topic name links to its records: the topics page, asked to peek at that topic.
+    words = page.evaluate("window.invokerEditor.spec.statefulEntities[0].outputTopic")
+    link = edge.locator("a.edge-topic")
+    expect(link).to_have_text(words)
+    expect(link).to_have_attribute("href", f"/deployments/topics-rates/topics/?peek={words}")
+    link.click()
+    page.wait_for_url(f"**/deployments/topics-rates/topics/?peek={words}")
+    expect(page.locator("#topics")).to_have_attribute("data-name", "topics-rates")

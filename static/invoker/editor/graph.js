@@ -5,7 +5,7 @@ import { escapeHtml } from "../common.js";
 import { autoLayout, bounds, estimatedHeight, placed } from "./geometry.js";
 import { edgeRateSvg, lagBadgeHtml, paintLagBadges, setRates } from "./edge-rates.js";
 import { edgeCurve, invalidEntities, layers, overlaps } from "./layout.js";
-import { $, CAN_CHANGE, CAN_REBALANCE, entities, state, view } from "./page.js";
+import { $, CAN_CHANGE, CAN_REBALANCE, NAME, entities, state, view } from "./page.js";
 import { POOL, unassigned } from "./spec.js";
 
 /** Above this many pods a full redraw defers the pods of the nodes out of view (fillPending). */
@@ -171,7 +171,7 @@ export function drawEdges(edges) {
   const html = edges.map(([i, j, topic]) => {
     const curve = edgeCurve(top(camera.boxes[i]), top(camera.boxes[j]));
     return `<g class="edge" data-from="${i}" data-to="${j}"><path d="${curve.d}"/>
-      <text x="${curve.x}" y="${curve.y - 4}">${escapeHtml(topic)}</text>${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12)}</g>`;
+      ${topicLinkSvg(topic, curve.x, curve.y - 4)}${edgeRateSvg(entities()[i]?.name, entities()[j]?.name, curve.x, curve.y + 12)}</g>`;
   }).join("");
   const svg = $("#edges");
   if (html !== view.edges) {
@@ -181,6 +181,14 @@ export function drawEdges(edges) {
   }
   view.edges = html;
   camera.onDraw();
+}
+
+/** An edge's topic name, a link to its records on the topics page (which opens the peek at it,
+ * or marks its row for those who may not peek). */
+function topicLinkSvg(topic, x, y) {
+  const href = `/deployments/${encodeURIComponent(NAME)}/topics/?peek=${encodeURIComponent(topic)}`;
+  return `<a class="edge-topic" href="${escapeHtml(href)}"><title>records of ${escapeHtml(topic)}</title>`
+    + `<text x="${x}" y="${y}">${escapeHtml(topic)}</text></a>`;
 }
 
 /** Sizes the world (nodes and edges, scaled by the zoom) and the scroll area around it. */

@@ -42,7 +42,7 @@ const lassoRect = (event) => ({
   right: Math.max(lasso.x, event.clientX), bottom: Math.max(lasso.y, event.clientY),
 });
 canvasEl.addEventListener("pointerdown", (event) => {
-  if (event.button !== 0 || !CAN_CHANGE || event.target.closest(".entity")) return;
+  if (event.button !== 0 || !CAN_CHANGE || event.target.closest(".entity, .edge-topic")) return;
   event.preventDefault(); // no text selection: a chip pressed inside one would drag the text
   lasso = { x: event.clientX, y: event.clientY, el: document.createElement("div") };
   lasso.el.className = "lasso";
