@@ -20,9 +20,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/", include("topology_editor.api.urls")),
-    # The browsable API's login and logout pages.
+    # The browsable API's login and logout pages: before the API, whose last route takes the rest.
     path("api/auth/", include("rest_framework.urls")),
+    path("api/", include("topology_editor.api.urls")),
     # Container logs (invoker_web/logs.py: the web layer, which may read a backend).
     path("deployments/<slug:name>/logs/", logs.page, name="logs"),
     path("deployments/<slug:name>/logs/pods/", logs.pods, name="logs-pods"),

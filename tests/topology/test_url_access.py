@@ -31,6 +31,8 @@ OPEN = {
     "rest_framework:logout",
     "pages:login",
     "pages:logout",
+    # The API's last route: a JSON 404 for what no route matched, which tells nobody anything.
+    "api:unknown",
 }
 #: The dashboard's pages (and Plotly's bundle); anonymous users go to their login.
 PAGES = {"pages:deployment-list", "pages:editor", "pages:metrics", "pages:plotly-js"}
@@ -106,7 +108,7 @@ def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[Rou
 
 ROUTES = list(_walk(get_resolver().url_patterns))
 PROTECTED = [route for route in ROUTES if route.name not in OPEN]
-API = [route for route in ROUTES if route.name.startswith("api:")]
+API = [route for route in PROTECTED if route.name.startswith("api:")]
 
 
 def concrete(route: Route, values: dict[str, str]) -> str:

@@ -29,8 +29,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import ProtectedError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -205,6 +207,31 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(body("not_found", f"no API route at {request.path}"), status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong URL is told so, not refused for its token
+def unknown_route(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The last route under ``/api/``: what no other route matched, in the API's shape whatever
+    ``DEBUG`` says (``handler404`` is not used when it is on, as in ``./dev up``). A URL that only
+    lacks its trailing slash is redirected for a read, as ``APPEND_SLASH`` would, and named for a
+    write: Django would answer a POST there with a 500 in ``DEBUG``, and a redirect would turn it
+    into a GET elsewhere."""
+    slashed = f"{request.path}/"
+    if not request.path.endswith("/") and _routed(f"{request.path_info}/"):
+        if request.method in ("GET", "HEAD"):
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(f"{slashed}?{query}" if query else slashed)
+        message = f"no API route at {request.path}: the URL needs its trailing slash, {slashed}"
+    else:
+        message = f"no API route at {request.path} (the routes are listed at /api/schema/)"
+    return JsonResponse(body("not_found", message), status=404)
+
+
+def _routed(url: str) -> bool:
+    try:
+        return resolve(url).func is not unknown_route
+    except Resolver404:
+        return False
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -2,9 +2,10 @@
 revisions are addressed by name; the literal routes (``import``, ``revisions/diff``) come
 before the named ones."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from topology_editor.api import errors
 from topology_editor.api.views.automation import AutomationViewSet
 from topology_editor.api.views.autoscale import AutoscaleViewSet
 from topology_editor.api.views.bad_revisions import BadRevisionViewSet
@@ -96,4 +97,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api_docs.html"),
         name="docs",
     ),
+    # Last: anything else under /api/ is a JSON 404 (invoker_web/urls.py puts api/auth/ first).
+    re_path(r"^(?P<path>.*)$", errors.unknown_route, name="unknown"),
 ]

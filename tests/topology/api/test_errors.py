@@ -12,6 +12,40 @@ def test_an_unrouted_api_url_is_not_found_in_the_api_shape(api, db):
     assert error(Client().get("/api/nothing-here/")) == (404, "not_found", [])
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_every_unrouted_api_url_is_a_json_404_naming_it_even_in_debug(db, settings, debug):
+    """``./dev up`` runs with DEBUG on, where Django's own HTML page would answer."""
+    settings.DEBUG = debug
+    response = Client().get("/api/nothing-here/")
+    assert error(response) == (404, "not_found", [])
+    assert response.json()["error"]["message"].startswith("no API route at /api/nothing-here/")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_a_write_to_an_api_url_without_its_slash_is_told_the_url_and_changes_nothing(
+    api, example, settings, debug
+):
+    """DEBUG's APPEND_SLASH answered such a POST with a 500 (and without DEBUG, a redirect that a
+    client follows as a GET)."""
+    settings.DEBUG = debug
+    before = AuditEntry.objects.count()
+    response = api("editor").post("/api/deployments", {"apiVersion": "x"}, format="json")
+    assert error(response)[:2] == (404, "not_found")
+    assert "needs its trailing slash, /api/deployments/" in response.json()["error"]["message"]
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_read_of_an_api_url_without_its_slash_is_redirected_with_its_query(api, example, settings):
+    settings.DEBUG = True
+    response = api("viewer").get("/api/deployments?page=1")
+    assert response.status_code == 301
+    assert response["Location"] == "/api/deployments/?page=1"
+
+
+def test_the_browsable_apis_sign_in_page_is_still_routed(db):
+    assert Client().get("/api/auth/login/").status_code == 200
+
+
 def test_urls_outside_the_api_keep_djangos_pages(db):
     response = Client().get("/nothing-here/")
     assert response.status_code == 404
