@@ -20,7 +20,7 @@ function rowHtml(d) {
     <td data-status="nextRevision">${escapeHtml(d.next_revision || "–")}</td>
     <td data-status="lastReconcile">–</td>
     <td data-field="entities">${d.entity_count}</td><td data-field="pods">${d.pod_count}</td>
-    <td><a href="/deployments/${name}/metrics/">metrics</a> · <a href="/deployments/${name}/revisions/">revisions</a></td>
+    <td><a href="/deployments/${name}/metrics/">metrics</a> · <a href="/deployments/${name}/topics/">topics</a> · <a href="/deployments/${name}/revisions/">revisions</a></td>
     <td>${remove}</td>`;
 }
 

@@ -37,6 +37,11 @@ def test_rows_appear_and_disappear_live_over_one_socket_for_the_whole_list(login
     page = login("viewer")
     sockets = _open_list(page, server)
     expect(page.locator('#deployments tr[data-name="listed-two"]')).to_be_visible()
+    links = page.locator('#deployments tr[data-name="listed-two"] a')
+    expect(links).to_have_text(["listed-two", "metrics", "topics", "revisions"])
+    assert [links.nth(i).get_attribute("href") for i in range(4)] == [
+        f"/deployments/listed-two/{page}" for page in ("", "metrics/", "topics/", "revisions/")
+    ]
 
     created = example("listed-live")  # by the owner, through the API, while the page is open
     row = page.locator('#deployments tr[data-name="listed-live"]')
