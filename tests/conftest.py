@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "db: touches the database; run again on PostgreSQL by ./dev test")
+
+
+#: Files listed by the summary of where a run's time went.
+SLOWEST_FILES = 15
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The files the run spent most time in (set-up, call and tear-down of every test): the suite's
+    budget is spent per file, where ``--durations`` shows single tests only."""
+    per_file: dict[str, float] = defaultdict(float)
+    counted: dict[str, int] = defaultdict(int)
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if isinstance(report, pytest.TestReport):
+                path = report.nodeid.split("::")[0]
+                per_file[path] += report.duration
+                counted[path] += report.when == "call"
+    if not per_file:
+        return
+    terminalreporter.write_sep("=", f"slowest {SLOWEST_FILES} files (of {len(per_file)})")
+    for path, seconds in sorted(per_file.items(), key=lambda item: -item[1])[:SLOWEST_FILES]:
+        terminalreporter.write_line(f"{seconds:8.1f}s {counted[path]:5d} tests  {path}")
 
 
 @pytest.fixture(scope="session")
