@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 RESUME_BOUND_S = 10.0
 #: Seconds from the broker's stop beginning (a controlled shutdown, itself a few seconds) until
-#: every pod has given up the transactions it had in flight; their steps' own bound is 10 s.
+#: each pod that had transactions in flight has given them up; their steps' own bound is 10 s.
 GIVE_UP_BOUND_S = 7.0
 
 
@@ -46,7 +46,7 @@ def test_processing_resumes_within_seconds_of_a_broker_restart(topology, private
             answered = private_kafka.start()
             transactional = probe.wait(timeout=120)
             resumed = watch.resumed(since=transactional, timeout=120)
-            gave_up = watch.gave_up(since=stopping, timeout=1)
+            gave_up = watch.gave_up(since=stopping)  # by now, also any pod that waited out a bound
         print(f"the pods gave up their transactions in flight after the broker began to stop (s): {gave_up}")
         print(
             f"the broker answered metadata requests {transactional - answered:.1f}s before it could commit "
@@ -60,5 +60,7 @@ def test_processing_resumes_within_seconds_of_a_broker_restart(topology, private
     assert slowest <= RESUME_BOUND_S, f"a pod resumed {slowest:.1f}s after the broker could commit again"
     # A step in flight is abandoned once the broker stops listening, not at its 10 s bound: after a
     # shorter outage the pod would otherwise still be waiting when the broker is back.
+    # The splitters commit all the time, so some pod had a transaction in flight to abandon.
+    assert gave_up, "no pod gave up a transaction in flight while the broker was away"
     assert max(gave_up.values()) <= GIVE_UP_BOUND_S, f"pods gave up their transactions late: {gave_up}"
     wait_for_exact_totals(topo)
