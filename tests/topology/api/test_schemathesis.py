@@ -13,6 +13,10 @@ is printed, and only a hang-sized bound is asserted).
 
 (schemathesis' own pytest plugin, ``schema.parametrize()``, does not run under pytest 9, so
 the operations are driven here through ``operation.as_strategy()`` and Hypothesis.)
+
+It runs on PostgreSQL only (``./dev test``'s second step): it costs about two minutes, and
+PostgreSQL is where a value the validation let through fails in the database (a string past a
+column's length, which SQLite stores as it is).
 """
 
 import time
@@ -33,6 +37,8 @@ from schemathesis.checks import not_a_server_error
 from tests.topology.conftest import EXAMPLE_NAME, example_manifest
 from topology_editor import services
 from topology_editor.models import Interface
+
+pytestmark = pytest.mark.postgresql_only
 
 EXAMPLES_PER_OPERATION = 6
 BOUNDED = settings(
