@@ -41,6 +41,36 @@ flush_run_databases() {
 
 live_guard() { "$VENV/bin/python" "$INVOKER_ROOT/scripts/dev/live_guard.py" "$@" --root "$INVOKER_ROOT" --run "$INVOKER_RUN"; }
 
+# The PostgreSQL step's own Redis databases: it runs beside the SQLite step (see run_test_suite),
+# and Celery queues, channel groups and state keys must not cross between the two runs.
+POSTGRES_STEP_DB=12
+
+# postgres_step_start DIR [PYTEST-ARGS...]: the PostgreSQL step (the database tests again, on the
+# chart's database) in the background, in settings of its own: its own directory and Redis
+# database $POSTGRES_STEP_DB, its output kept in DIR/postgres.log. Much of the SQLite step waits
+# on pods, brokers and the browser, so the two together take less wall time than one after the other.
+postgres_step_start() {
+  local dir=$1
+  mkdir -p "$dir/postgres"
+  flush_run_databases "$POSTGRES_STEP_DB"
+  (
+    suite_env "$dir/postgres" "$POSTGRES_STEP_DB"
+    cd "$INVOKER_ROOT" && DATABASE_URL="$POSTGRES_URL" exec "$VENV/bin/pytest" -m db --durations=10 "${@:2}"
+  ) >"$dir/postgres.log" 2>&1 &
+  POSTGRES_STEP_PID=$!
+}
+
+# postgres_step_finish DIR: waits for the step, shows its output whole, and counts its failure.
+postgres_step_finish() {
+  local dir=$1 status=0
+  wait "$POSTGRES_STEP_PID" || status=$?
+  log "── pytest -m db (PostgreSQL), run beside the SQLite step"
+  cat "$dir/postgres.log"
+  flush_run_databases "$POSTGRES_STEP_DB"
+  [ $status -eq 0 ] && return 0
+  warn "FAILED: pytest -m db (PostgreSQL)"; FAILED_STEPS+=("pytest -m db (PostgreSQL)")
+}
+
 run_test_suite() {
   FAILED_STEPS=()
   local dir; dir=$(mktemp -d /tmp/inv-test.XXXXXX)
@@ -52,6 +82,10 @@ run_test_suite() {
   # Emptied first too: a run that was interrupted leaves its queued test tasks behind.
   flush_run_databases 15
   local started=$SECONDS
+  postgres_step_start "$dir" "$@"
+  # An interrupted suite takes its PostgreSQL step with it.
+  # shellcheck disable=SC2064 # the pid and directory are known now
+  trap "kill '$POSTGRES_STEP_PID' 2>/dev/null; rm -rf '$dir'" EXIT
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
   run_step "import contracts" "$VENV/bin/lint-imports"
@@ -59,9 +93,10 @@ run_test_suite() {
   run_step "node --test (the editor's pure modules)" js_test
   run_step "migrations are committed" "$VENV/bin/python" manage.py makemigrations --check --dry-run
   # --durations: each run names its slowest tests, which is where the suite's budget goes.
-  # The few database tests marked postgresql_only are worth running once, on the chart's database.
+  # The few database tests marked postgresql_only are worth running once, on the chart's database
+  # (the PostgreSQL step, running meanwhile).
   run_step "pytest (SQLite)" "$VENV/bin/pytest" -m "not postgresql_only" --durations=25 "$@"
-  run_step "pytest -m db (PostgreSQL)" env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db --durations=10 "$@"
+  postgres_step_finish "$dir"
   [ -s "$dir/live-before.json" ] && run_step "live instance unchanged" live_guard check "$dir/live-before.json"
   log "test suite took $((SECONDS - started))s"
   # The run's own state goes with it: its directory and what it left in its Redis database.

@@ -96,20 +96,27 @@ def test_the_suite_runs_in_state_of_its_own_and_checks_the_live_instance(clone: 
     assert "live guard: live instance: 0 app process(s), 0 deployment(s), 1 object(s)" in done.stderr
     assert "live guard: unchanged" in done.stderr
     sqlite, postgres = sorted(clone.pytest_envs(), key=lambda env: "DATABASE_URL" in env)
-    for env in (sqlite, postgres):
+    suite_dir = Path(sqlite["INVOKER_LOCAL_STATE_DIR"]).parent
+    assert suite_dir.name.startswith("inv-test.")
+    assert not suite_dir.exists(), "the suite's directory was left behind"
+    # The PostgreSQL step runs beside the SQLite step, so it has a directory and Redis database
+    # of its own: Celery queues, channel groups and state keys never cross between the two.
+    for env, home, db in ((sqlite, suite_dir, "15"), (postgres, suite_dir / "postgres", "12")):
         state_dir = Path(env["INVOKER_LOCAL_STATE_DIR"])
-        assert state_dir.parent.name.startswith("inv-test.")
-        assert not state_dir.parent.exists(), "the suite's directory was left behind"
-        assert Path(env["INVOKER_DATA_DIR"]).parent == state_dir.parent
-        assert env["REDIS_URL"].endswith("/15")
+        assert state_dir.parent == home
+        assert Path(env["INVOKER_DATA_DIR"]).parent == home
+        assert env["REDIS_URL"].endswith(f"/{db}")
+        assert env["INVOKER_STATE_REDIS_URL"].endswith(f"/{db}")
         assert "CHANNELS_REDIS_URL" not in env
         assert env["INVOKER_PORT"] != "8000"
     assert "DATABASE_URL" not in sqlite
     assert postgres["DATABASE_URL"].startswith("postgres://")
     # Its Redis databases (control plane and state store) are emptied before and after; the live
     # instance's, 0, never.
-    flushes = ["-p 16379 -n 15 flushdb", "-p 16381 -n 15 flushdb"]
-    assert (clone.probe / "redis-cli.args").read_text().splitlines() == flushes * 2
+    flushes = ["-p 16379 -n {db} flushdb", "-p 16381 -n {db} flushdb"]
+    tests, postgres_step = [f.format(db=15) for f in flushes], [f.format(db=12) for f in flushes]
+    expected = tests + postgres_step * 2 + tests
+    assert (clone.probe / "redis-cli.args").read_text().splitlines() == expected
 
 
 def test_the_suite_fails_naming_what_a_step_wrote_into_the_live_instance(clone: Clone) -> None:
