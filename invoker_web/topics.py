@@ -13,10 +13,12 @@ and it is answered 503 with the reason, never 500.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
+import redis
 from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -25,10 +27,12 @@ from django.views.decorators.http import require_GET
 
 from jobs import topics_view
 from orchestrator import DeploymentSpec
-from topology_editor import roles
+from topology_editor import roles, topic_history
 from topology_editor.models import Deployment
 from topology_editor.spec_rows import spec_from_rows
 from topology_editor.views.pages import login_required
+
+log = logging.getLogger(__name__)
 
 #: The permission that lets a user peek at records: the one that lets them change what writes them.
 PEEK = roles.CHANGE
@@ -99,11 +103,31 @@ def page(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 async def table(request: HttpRequest, name: str) -> JsonResponse:
     """Every topic of the deployment with its partitions, offsets and lag (``jobs.topics_view``).
-    An unreachable broker is in ``brokerErrors`` and in each of its topics' ``problem``."""
+    An unreachable broker is in ``brokerErrors`` and in each of its topics' ``problem``.
+    ``?history=1`` adds the kept samples of the last minutes (``topology_editor.topic_history``):
+    the page asks once, when it opens, to draw the trend it would otherwise start without."""
     spec = await sync_to_async(_spec_or_refusal)(request, name, roles.VIEW)
     if isinstance(spec, JsonResponse):
         return spec
-    return JsonResponse(await sync_to_async(shared_table, thread_sensitive=False)(spec))
+    read = await sync_to_async(shared_table, thread_sensitive=False)(spec)
+    if request.GET.get("history") == "1":
+        read = {**read, "history": await sync_to_async(_history, thread_sensitive=False)(name, read["time"])}
+    return JsonResponse(read)
+
+
+def _history(name: str, before: float) -> list[dict[str, Any]]:
+    try:
+        return topic_history.recent(name, before)
+    except redis.RedisError as exc:  # the table is still the truth; only its trend starts flat
+        log.warning("topic history of %s not read: %s", name, exc)
+        return []
+
+
+def _keep(table: dict[str, Any]) -> None:
+    try:
+        topic_history.record(table)
+    except redis.RedisError as exc:
+        log.warning("topic history of %s not kept: %s", table["deployment"], exc)
 
 
 def shared_table(spec: DeploymentSpec) -> dict[str, Any]:
@@ -115,6 +139,7 @@ def shared_table(spec: DeploymentSpec) -> dict[str, Any]:
     if kept is not None and kept[1] == spec and now - kept[0] < SHARED_SECONDS:
         return kept[2]
     table = topics_view.read_topics(spec)
+    _keep(table)
     with _TABLES_LOCK:
         if len(_TABLES) > 1000:  # deployments come and go: never grow without bound
             _TABLES.clear()

@@ -30,7 +30,7 @@ from kafka.errors import KafkaError
 from jobs.backends import get_backend
 from orchestrator.local.backend import LocalBackend
 from orchestrator.reconciler.backend import Backend, Observed
-from topology_editor import metrics_history, partition_rates
+from topology_editor import metrics_history, partition_rates, topic_history
 from topology_editor.models import Deployment
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ def _forget_samples(name: str) -> None:
     try:
         metrics_history.clear(name)
         partition_rates.clear(name)
+        topic_history.clear(name)
     except redis.RedisError as exc:
         log.warning("metrics samples of %s not deleted (they expire on their own): %s", name, exc)
 

@@ -2,7 +2,8 @@
 // (invoker_web/topics.py): partitions against the spec, end offsets, the entity's committed
 // offsets and lag per partition. The table is read again when a metrics message arrives over the
 // deployment's websocket (at most every MIN_GAP_MS) and at least every data-refresh-seconds;
-// the page keeps the last samples of each partition for the lag's trend and the records/s.
+// the page keeps the last samples of each partition for the lag's trend and the records/s, and
+// opens with those the server kept of the last minutes (topology_editor/topic_history.py).
 // Editors and operators may peek at a partition's last records and follow it for a bounded time.
 import { api, connectMetrics, loadStatus, renderStatus, showConnection } from "./common.js";
 
@@ -14,7 +15,7 @@ const MIN_GAP_MS = 2000;
 const KEEP = 30; // samples kept per partition for the trend
 const LIMITS = CAN_PEEK ? JSON.parse(document.getElementById("peek-limits").textContent) : {};
 const $ = (id) => document.getElementById(id);
-const state = { reads: 0, busy: false, last: 0, history: {}, table: null, peek: null };
+const state = { reads: 0, busy: false, last: 0, seeded: false, history: {}, table: null, peek: null };
 window.invokerTopics = state; // for the browser tests and debugging
 
 function el(tag, attrs = {}, ...children) {
@@ -27,6 +28,16 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
+
+/** The server's kept samples (`?history=1`, asked when the page opens): the trend and the
+ * records/s start from the last minutes instead of from this visit. */
+function seed(history) {
+  for (const sample of (history || []).slice(-KEEP)) {
+    for (const [key, [end, lag]] of Object.entries(sample.partitions)) {
+      (state.history[key] ||= []).push({ time: sample.time, end, lag });
+    }
+  }
+}
 
 /** Remembers this read's end offset and lag of each partition; returns {rate, trend, lags}. */
 function remember(topic, partition, end, lag, time) {
@@ -103,6 +114,8 @@ function topicRow(topic) {
 }
 
 function render(table) {
+  if (!state.seeded) seed(table.history);
+  state.seeded = true;
   state.table = table;
   const time = table.time;
   const byEntity = {};
@@ -148,7 +161,8 @@ async function refresh() {
   state.busy = true;
   state.last = Date.now();
   try {
-    render((await api("GET", `/deployments/${NAME}/topics/data/`)).data);
+    const first = state.seeded ? "" : "?history=1";
+    render((await api("GET", `/deployments/${NAME}/topics/data/${first}`)).data);
   } catch (error) {
     showError("topics-error", `Could not read the topics: ${error.message}`);
     ROOT.dataset.reads = String(++state.reads);

@@ -107,6 +107,14 @@ def test_a_viewer_sees_each_topics_offsets_and_lag_update_live_and_a_missing_top
     )
     screenshot(page, "topics-page.png")
 
+    # Opened again, the page draws the trend from its first read: the server kept the earlier reads.
+    page.reload()
+    root = page.locator("#topics")
+    expect(root).to_have_attribute("data-reads", "1")
+    trend = partition_cell(page, topics["lines"], 1, "lag").locator(".trend")
+    seen = (trend.get_attribute("data-trend"), root.get_attribute("data-reads"))
+    assert seen == ("up", "1"), "the first read after opening shows the lag's rise"
+
 
 def test_an_editor_peeks_at_the_last_records_as_text_and_follows_new_ones(
     login, example, broker, server: Server

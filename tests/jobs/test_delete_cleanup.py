@@ -5,6 +5,7 @@ the real Redis and Kafka, with what a pod writes made by the executor's own code
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from fnmatch import fnmatch
 from pathlib import Path
@@ -30,7 +31,7 @@ from jobs.cleanup import (
 from jobs.tasks import reconcile_deployment
 from orchestrator import load_manifest_yaml
 from tests.browser.payloads import payload
-from topology_editor import metrics_history, partition_rates, services
+from topology_editor import metrics_history, partition_rates, services, topic_history
 from topology_editor.models import Interface
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "word-count.yaml"
@@ -120,11 +121,15 @@ def test_deleting_a_deployment_removes_its_state_changelogs_groups_and_pod_logs(
     assert kafka_has(bootstrap, topic, group) == (True, True)
     assert metrics_history.append(payload(name, 1))  # what the collector kept for the dashboard
     partition_rates.record(name, {"totals": {"0": [1.0, 10.0, 0.0]}}, now=1.0)
+    row = {"partition": 0, "end": 3, "lag": 1}
+    topics_read = {"deployment": name, "time": time.time(), "topics": [{"topic": "t", "rows": [row]}]}
+    assert topic_history.record(topics_read)  # what the topics page's reads kept
     try:
         delete(name)
 
         assert metrics_history.size(name) == 0, "a name created again would show the old history"
         assert partition_rates.history(name) == []
+        assert topic_history.recent(name) == []
 
         assert state_keys(state_url, name) == 0
         assert kafka_has(bootstrap, topic, group) == (False, False)

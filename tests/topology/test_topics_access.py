@@ -17,7 +17,7 @@ from jobs import topics_view
 from orchestrator import load_manifest_yaml
 from tests.kafka_topics import settles_to
 from tests.topology.conftest import EXAMPLE_PATH
-from topology_editor import services
+from topology_editor import services, topic_history
 from topology_editor.models import Interface
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,31 @@ def test_pages_open_at_once_share_one_read_of_the_broker(deployment, personas, m
     monkeypatch.setattr(web_topics, "SHARED_SECONDS", 0.0)  # past the interval: read again
     signed_in(personas, "viewer").get(url)
     assert reads == [name, name]
+
+
+def test_the_page_opens_with_the_lag_the_earlier_reads_saw(
+    deployment, personas, kafka_bootstrap: str, suffix: str, monkeypatch
+) -> None:
+    """The trend of a reload or of another user's visit starts from the reads kept server-side
+    (topology_editor.topic_history), not flat."""
+    monkeypatch.setattr(web_topics, "SHARED_SECONDS", 0.0)  # every request reads the broker
+    name = deployment()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    client = signed_in(personas, "viewer")
+    url = f"/deployments/{name}/topics/data/"
+
+    for lines in (2, 3):  # two reads, the lag growing between them
+        for i in range(lines):
+            producer.send(f"lines-{suffix}", f"line {i}".encode(), partition=2)
+        producer.flush()
+        first = client.get(url).json()
+        assert "history" not in first  # only the page's opening read asks for it
+        topic_history._redis().delete(f"invoker:topic-history:{name}:marker")  # past the sample interval
+    producer.close()
+
+    opened = client.get(url + "?history=1").json()
+
+    kept = [sample["partitions"][f"lines-{suffix}/2"] for sample in opened["history"]]
+    assert kept == [[2, 2], [5, 5]], "the two earlier reads: end offset and lag of partition 2"
+    assert all(sample["time"] < opened["time"] for sample in opened["history"])
+    assert opened["topics"][0]["rows"][2]["lag"] == 5
