@@ -11,7 +11,7 @@
 # $INVOKER_CACHE/kube/<k8s-version>/bin, so only the first run on a machine compiles (12-17 min
 # on 2 cores, measured; ~1 GB in GOMODCACHE, ~4 GB in GOCACHE); later starts take seconds.
 #
-# Interface: kube_install, kube_start, kube_stop, kube_status, kube_kubeconfig,
+# Interface: kube_install, kube_start, kube_stop, kube_status, kube_kubeconfig, kube_kubectl,
 #            kube_apiserver_stop, kube_apiserver_start, kube_reset.
 # Environment: INVOKER_KUBE_{ETCD,ETCD_PEER,APISERVER,KCM,SCHEDULER,KWOK}_PORT, INVOKER_KUBE_NODES
 # (fake nodes, default 1), INVOKER_KUBE_LOG_LEVEL (klog -v, default 0), INVOKER_KUBE_REAL_NODE
@@ -111,11 +111,13 @@ _kube_install() {
   local k8s etcd
   k8s=$(file_hash "$KUBE_SRC/go.mod" "$KUBE_SRC/go.sum" "$KUBE_SRC/tools.go")
   etcd=$(file_hash "$KUBE_SRC/etcd/go.mod" "$KUBE_SRC/etcd/go.sum" "$KUBE_SRC/etcd/main.go")
-  if _kube_stale "$k8s" kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl; then
+  # kubectl is not among them: nothing here needs it, and its own packages (kustomize, the CLI's
+  # commands) would lengthen every cold build; `./dev kubectl` builds it on first use.
+  if _kube_stale "$k8s" kubernetes kube-apiserver kube-controller-manager kube-scheduler; then
     log "building Kubernetes $KUBE_VERSION (first time on this machine: 10-20 min on 2 cores)"
     _kube_build kubernetes "$KUBE_SRC" k8s.io/kubernetes/cmd/kube-apiserver \
       k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
-      k8s.io/kubernetes/cmd/kubectl || die "building Kubernetes $KUBE_VERSION failed"
+      || die "building Kubernetes $KUBE_VERSION failed"
     echo "$k8s" >"$KUBE_BIN/.kubernetes.stamp"
   fi
   # The real node's kubelet: same module, same version flags; most of its packages are the
@@ -136,6 +138,19 @@ _kube_install() {
     _kube_build_kwok || die "building kwok $KUBE_KWOK_VERSION failed"
     echo "$KUBE_KWOK_VERSION" >"$KUBE_BIN/.kwok.stamp"
   fi
+}
+
+# kube_kubectl ARGS...: kubectl against the test cluster, for people debugging it; built on first
+# use (a few minutes, on top of the control plane's build) with the control plane's flags.
+kube_kubectl() {
+  local k8s; k8s=$(file_hash "$KUBE_SRC/go.mod" "$KUBE_SRC/go.sum" "$KUBE_SRC/tools.go")
+  mkdir -p "$KUBE_BIN"
+  if _kube_stale "$k8s" kubectl kubectl; then
+    log "building kubectl $KUBE_VERSION (first use on this machine)"
+    _kube_build kubernetes "$KUBE_SRC" k8s.io/kubernetes/cmd/kubectl || die "building kubectl $KUBE_VERSION failed"
+    echo "$k8s" >"$KUBE_BIN/.kubectl.stamp"
+  fi
+  KUBECONFIG=$KUBE_KUBECONFIG exec "$KUBE_BIN/kubectl" "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
