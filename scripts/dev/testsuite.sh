@@ -85,7 +85,7 @@ run_test_suite() {
   postgres_step_start "$dir" "$@"
   # An interrupted suite takes its PostgreSQL step with it.
   # shellcheck disable=SC2064 # the pid and directory are known now
-  trap "kill '$POSTGRES_STEP_PID' 2>/dev/null; rm -rf '$dir'" EXIT
+  trap "kill '$POSTGRES_STEP_PID' 2>/dev/null || true; rm -rf '$dir'" EXIT
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
   run_step "import contracts" "$VENV/bin/lint-imports"
