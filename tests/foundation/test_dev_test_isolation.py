@@ -56,7 +56,8 @@ class Clone:
     def run_test_suite(self, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         script = (
             # As ./dev runs it: under errexit, where a failing command in an EXIT trap fails the run.
-            "set -euo pipefail; source scripts/lib.sh; source scripts/services/redis.sh; source scripts/services/postgres.sh; "
+            "set -euo pipefail; "
+            "source scripts/lib.sh; source scripts/services/redis.sh; source scripts/services/postgres.sh; "
             "source scripts/dev/python.sh; source scripts/dev/app.sh; source scripts/dev/testsuite.sh; "
             # The JavaScript steps touch no service and no live state: stand-ins like the tools'.
             "js_lint() { :; }; js_test() { :; }; "
