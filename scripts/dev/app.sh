@@ -20,13 +20,16 @@ app_env() {
   export SECRET_KEY=${SECRET_KEY:-django-insecure-local-development-only}
 }
 
+# The sample's feeder rate, lines per second: one default for the command and its check.
+sample_rate() { echo "${INVOKER_SAMPLE_LINES_PER_SECOND:-20}"; }
+
 app_command() {
   case "$1" in
     runtime) echo "$VENV/bin/python -m orchestrator.local.runtime --state-dir $INVOKER_LOCAL_STATE_DIR" ;;
     # 20 lines/s (about 150 words/s) keeps every chart moving; measured on 2 cores, the sample's
     # pods and broker take 85% of a core at 20 lines/s against 137% at 200, which a test suite
     # run beside `./dev up` feels (the cost is per transaction more than per record: issue 17).
-    feeder) echo "$VENV/bin/python examples/feed_lines.py --bootstrap $KAFKA_BOOTSTRAP_SERVERS --topic lines --rate ${INVOKER_SAMPLE_LINES_PER_SECOND:-20}" ;;
+    feeder) echo "$VENV/bin/python examples/feed_lines.py --bootstrap $KAFKA_BOOTSTRAP_SERVERS --topic lines --rate $(sample_rate)" ;;
     web) echo "$VENV/bin/uvicorn invoker_web.asgi:application --host 127.0.0.1 --port ${INVOKER_PORT:-8000} --no-access-log" ;;
     worker) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --queues celery --concurrency 2 --hostname worker@%h" ;;
     reconciler) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --queues reconcile --concurrency 1 --hostname reconciler@%h" ;;
@@ -53,7 +56,7 @@ app_start_one() {
 app_web_ready() { curl -fsS "http://127.0.0.1:${INVOKER_PORT:-8000}/healthz" >/dev/null; }
 
 app_start() {
-  local rate=${INVOKER_SAMPLE_LINES_PER_SECOND:-20}
+  local rate; rate=$(sample_rate)
   [[ $rate =~ ^[0-9]+([.][0-9]+)?$ && ! $rate =~ ^0+([.]0+)?$ ]] \
     || die "INVOKER_SAMPLE_LINES_PER_SECOND must be a positive number of lines per second, not '$rate'"
   mkdir -p "$APP_DIR"

@@ -47,8 +47,9 @@ POSTGRES_STEP_DB=12
 
 # postgres_step_start DIR [PYTEST-ARGS...]: the PostgreSQL step (the database tests again, on the
 # chart's database) in the background, in settings of its own: its own directory and Redis
-# database $POSTGRES_STEP_DB, its output kept in DIR/postgres.log. Much of the SQLite step waits
-# on pods, brokers and the browser, so the two together take less wall time than one after the other.
+# database $POSTGRES_STEP_DB, its output kept in DIR/postgres.log. Where the SQLite step leaves a
+# core idle (it waits on pods, brokers and the browser) this takes the step's minutes off the wall
+# time; on a saturated 2-core machine it gained nothing measurable (measured, issue 10's note).
 postgres_step_start() {
   local dir=$1
   mkdir -p "$dir/postgres"

@@ -104,12 +104,15 @@ _kube_build_kwok() (
     && mv "$stage/kwok" "$KUBE_BIN/kwok"
 )
 
+# What every binary built from the wrapper module is built from: its stamps record this.
+_kube_source_hash() { file_hash "$KUBE_SRC/go.mod" "$KUBE_SRC/go.sum" "$KUBE_SRC/tools.go"; }
+
 _kube_install() {
   [ -n "$KUBE_VERSION" ] || die "cannot read the k8s.io/kubernetes version from $KUBE_SRC/go.mod"
   apt_install openssl curl
   mkdir -p "$KUBE_BIN"
   local k8s etcd
-  k8s=$(file_hash "$KUBE_SRC/go.mod" "$KUBE_SRC/go.sum" "$KUBE_SRC/tools.go")
+  k8s=$(_kube_source_hash)
   etcd=$(file_hash "$KUBE_SRC/etcd/go.mod" "$KUBE_SRC/etcd/go.sum" "$KUBE_SRC/etcd/main.go")
   # kubectl is not among them: nothing here needs it, and its own packages (kustomize, the CLI's
   # commands) would lengthen every cold build; `./dev kubectl` builds it on first use.
@@ -143,7 +146,7 @@ _kube_install() {
 # kube_kubectl ARGS...: kubectl against the test cluster, for people debugging it; built on first
 # use (a few minutes, on top of the control plane's build) with the control plane's flags.
 kube_kubectl() {
-  local k8s; k8s=$(file_hash "$KUBE_SRC/go.mod" "$KUBE_SRC/go.sum" "$KUBE_SRC/tools.go")
+  local k8s; k8s=$(_kube_source_hash)
   mkdir -p "$KUBE_BIN"
   if _kube_stale "$k8s" kubectl kubectl; then
     log "building kubectl $KUBE_VERSION (first use on this machine)"
