@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.support.stats import pct  # noqa: E402
+from invoker_web.websocket_protocol import UVICORN_WS  # noqa: E402
 from orchestrator import move_partition, to_manifest  # noqa: E402
 from orchestrator.reconciler.convert import (  # noqa: E402
     ConvertCache,
@@ -344,7 +345,8 @@ class App:
                                   "INFO", "--queues", self.queue, "--concurrency", "1", "--hostname",
                                   f"{self.queue}@%h", "--without-gossip", "--without-mingle"])  # fmt: skip
         self.spawn("web", [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host",
-                           "127.0.0.1", "--port", str(self.port), "--no-access-log"])  # fmt: skip
+                           "127.0.0.1", "--port", str(self.port), "--no-access-log",
+                           "--ws", UVICORN_WS])  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from invoker_web.websocket_protocol import UVICORN_WS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -58,7 +60,7 @@ def start_server(
     port, log = free_port(), workdir / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--port", str(port),
-         "--log-level", "warning", "--backlog", "4096"],
+         "--log-level", "warning", "--backlog", "4096", "--ws", UVICORN_WS],
         cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

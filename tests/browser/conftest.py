@@ -25,6 +25,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from invoker_web.websocket_protocol import UVICORN_WS
 from tests.loops import in_own_thread
 from tests.servers import POSTGRES_URL, free_port, postgres_admin, wait_for_health
 
@@ -123,7 +124,7 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         log = log_path.open("w")
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--ws", "websockets"],
+             "--port", str(port), "--log-level", "warning", "--ws", UVICORN_WS],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"

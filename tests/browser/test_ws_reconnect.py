@@ -16,6 +16,7 @@ from asgiref.sync import async_to_sync
 from channels_redis.core import RedisChannelLayer
 from playwright.sync_api import Browser, Page, expect
 
+from invoker_web.websocket_protocol import UVICORN_WS
 from tests.browser.conftest import ROOT, Server, screenshot
 from tests.browser.payloads import payload
 from tests.executor.services import PrivateRedis
@@ -54,7 +55,7 @@ def own_layer_server(server: Server, tmp_path) -> Iterator[OwnLayerServer]:
     port, log = free_port(), tmp_path / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "warning", "--ws", UVICORN_WS],
         cwd=ROOT, env={**server.env, "CHANNELS_REDIS_URL": redis.url}, stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )  # fmt: skip

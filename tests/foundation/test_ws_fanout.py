@@ -22,6 +22,7 @@ from channels_redis.core import RedisChannelLayer
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from invoker_web.websocket_protocol import UVICORN_WS
 from tests.executor.services import PrivateRedis
 from tests.loops import run_loop
 from tests.servers import free_port, wait_for_health
@@ -109,7 +110,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     port, log_path = free_port(), workdir / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--ws", "websockets", "--backlog", "4096"],
+         "--port", str(port), "--log-level", "warning", "--ws", UVICORN_WS, "--backlog", "4096"],
         cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

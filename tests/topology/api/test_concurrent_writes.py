@@ -26,6 +26,7 @@ import psycopg
 import pytest
 import requests
 
+from invoker_web.websocket_protocol import UVICORN_WS
 from tests.servers import POSTGRES_URL, free_port, postgres_admin, wait_for_health
 from tests.topology.conftest import EXAMPLE_NAME, EXAMPLE_PATH
 
@@ -122,7 +123,7 @@ def server(
         with log_path.open("w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "invoker_web.asgi:application", "--host", "127.0.0.1",
-                 "--port", str(port), "--log-level", "warning"],
+                 "--port", str(port), "--log-level", "warning", "--ws", UVICORN_WS],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
             try:

@@ -1,0 +1,89 @@
+"""The web server's websocket protocol compresses frames at zlib level 1 (issue 18 item 6).
+
+No server: the protocol's own state machine is fed a browser's handshake (offering
+permessage-deflate, as Chromium does) and asked to send two metrics frames; what it would write
+to the socket is compared with zlib's output at each level.
+"""
+
+import asyncio
+import json
+import zlib
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+from websockets.frames import Frame
+
+from invoker_web.websocket_protocol import MEM_LEVEL, WINDOW_BITS, WebSocketProtocol
+
+HANDSHAKE = (
+    b"GET /ws/deployments/demo/metrics/ HTTP/1.1\r\n"
+    b"Host: 127.0.0.1\r\n"
+    b"Upgrade: websocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+)
+
+#: Two collector-shaped frames: the second is compressed against the first (context takeover).
+FRAMES = [
+    json.dumps(
+        {"type": "metrics", "payload": {"pods": [{"pod": f"p-{i}", "rate": i * 7.25 + n} for i in range(40)]}}
+    ).encode()
+    for n in (1, 2)
+]
+
+
+async def _app(scope: dict, receive: object, send: object) -> None:
+    """Never called: the test drives the connection's state machine only."""
+
+
+def _protocol(per_message_deflate: bool = True) -> WebSocketProtocol:
+    config = Config(app=_app, ws_per_message_deflate=per_message_deflate)
+    config.load()
+    return WebSocketProtocol(config, ServerState(), {}, _loop=asyncio.new_event_loop())
+
+
+def _deflated(level: int) -> list[bytes]:
+    """What permessage-deflate puts on the wire for FRAMES at ``level`` (RFC 7692: the
+    trailing empty block of a sync flush is dropped)."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -WINDOW_BITS, MEM_LEVEL)
+    return [(compressor.compress(f) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4] for f in FRAMES]
+
+
+def _sent_payloads(protocol: WebSocketProtocol) -> list[Frame]:
+    conn = protocol.conn
+    conn.receive_data(HANDSHAKE)
+    request = conn.events_received()[0]
+    conn.send_response(conn.accept(request))
+    conn.data_to_send()
+    sent = []
+    for payload in FRAMES:
+        conn.send_text(payload)
+        wire = b"".join(conn.data_to_send())
+        sent.append(wire)
+    return sent
+
+
+def test_frames_are_deflated_at_level_one_with_uvicorns_window_and_memory() -> None:
+    protocol = _protocol()
+    sent = _sent_payloads(protocol)
+    assert [extension.name for extension in protocol.conn.extensions] == ["permessage-deflate"]
+    level_one, level_six = _deflated(1), _deflated(6)
+    assert level_one != level_six, "the sample frames do not tell the levels apart"
+    # A server frame of under 126 bytes has a 2-byte header, else 4 (no mask): the payload follows.
+    payloads = [wire[4:] if len(wire) - 2 > 125 else wire[2:] for wire in sent]
+    assert payloads == level_one
+
+
+def test_compression_can_still_be_turned_off() -> None:
+    sent = _sent_payloads(_protocol(per_message_deflate=False))
+    assert [wire[4:] for wire in sent] == FRAMES
+
+
+@pytest.mark.parametrize("level", [1, 6])
+def test_level_one_output_is_what_a_browser_inflates(level: int) -> None:
+    """The bytes compared above are real deflate: a client's decompressor reads them back."""
+    inflater = zlib.decompressobj(-WINDOW_BITS)
+    assert [inflater.decompress(p + b"\x00\x00\xff\xff") for p in _deflated(level)] == FRAMES
