@@ -13,6 +13,7 @@ import time
 import urllib.error
 from dataclasses import dataclass
 
+from executor.kafka_clients import broker_listening
 from tests.localpod import PodProcesses
 from tests.polling import wait_until
 
@@ -116,3 +117,39 @@ class ResumeWatch:
                 Sample(started, time.monotonic(), committed(samples), owns_everything(samples))
             )
             self._stop.wait(self.interval)
+
+
+class RefusalWatch:
+    """The moment a broker stops listening, probed every 20 ms in a thread of its own while the
+    ``with`` block stops it: a controlled shutdown stops accepting connections some seconds before
+    its process exits, and the pods can only notice the former."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.refused_at: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="refusal-watch", daemon=True)
+
+    @property
+    def at(self) -> float:
+        """When the broker first refused a connection (``time.monotonic()``)."""
+        assert self.refused_at is not None, f"{self.bootstrap} never refused a connection while stopped"
+        return self.refused_at
+
+    def __enter__(self) -> RefusalWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        # Probed once more after the block ended: by then the broker's process has exited.
+        while True:
+            if not broker_listening(self.bootstrap, timeout=0.2):
+                self.refused_at = time.monotonic()
+                return
+            if self._done.is_set():
+                return
+            time.sleep(0.02)

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.executor.harness import LineProducer, make_lines, reassign_and_wait, split, wait_for_exact_totals
-from tests.executor.outage import ResumeWatch, retried_failures
+from tests.executor.outage import RefusalWatch, ResumeWatch, retried_failures
 from tests.executor.services import TransactionProbe
 from tests.executor.test_e2e_state_loss import LINES, RATE, committed
 from tests.polling import wait_until
@@ -24,9 +24,12 @@ from tests.polling import wait_until
 pytestmark = pytest.mark.slow
 
 RESUME_BOUND_S = 10.0
-#: Seconds from the broker's stop beginning (a controlled shutdown, itself a few seconds) until
-#: each pod that had transactions in flight has given them up; their steps' own bound is 10 s.
-GIVE_UP_BOUND_S = 7.0
+#: Seconds from the broker refusing connections until each pod that had transactions in flight
+#: has given them up (their steps' own bound is 10 s; a step notices within its slice, at most
+#: 2 s, plus a probe). Counted from the refusal, not from the stop beginning: the broker's
+#: controlled shutdown took 1-2 s when the machine was quiet and up to ~7 s at load ~13 before it
+#: stopped listening, and that is the broker's time, not the pods'.
+GIVE_UP_BOUND_S = 4.0
 
 
 def test_processing_resumes_within_seconds_of_a_broker_restart(topology, private_kafka):
@@ -40,14 +43,19 @@ def test_processing_resumes_within_seconds_of_a_broker_restart(topology, private
         wait_until(lambda: committed(topo.summer) > before + 10, 60, "the sum pod committing batches")
         with ResumeWatch(topo.pods()) as watch:
             stopping = time.monotonic()
-            private_kafka.stop()  # controlled shutdown, mid-stream: transactions are in flight
+            with RefusalWatch(private_kafka.bootstrap) as refusal:
+                private_kafka.stop()  # controlled shutdown, mid-stream: transactions are in flight
+            refused = refusal.at - stopping
             probe = TransactionProbe(private_kafka.bootstrap, f"{topo.name}-probe")
             probe.start()
             answered = private_kafka.start()
             transactional = probe.wait(timeout=120)
             resumed = watch.resumed(since=transactional, timeout=120)
             gave_up = watch.gave_up(since=stopping)  # by now, also any pod that waited out a bound
-        print(f"the pods gave up their transactions in flight after the broker began to stop (s): {gave_up}")
+        print(
+            f"the broker refused connections {refused:.1f}s after it began to stop; the pods gave up "
+            f"their transactions in flight after it began to (s): {gave_up}"
+        )
         print(
             f"the broker answered metadata requests {transactional - answered:.1f}s before it could commit "
             f"a transaction; the pods resumed after that (s): {resumed}; retried failures by kind: "
@@ -62,5 +70,6 @@ def test_processing_resumes_within_seconds_of_a_broker_restart(topology, private
     # shorter outage the pod would otherwise still be waiting when the broker is back.
     # The splitters commit all the time, so some pod had a transaction in flight to abandon.
     assert gave_up, "no pod gave up a transaction in flight while the broker was away"
-    assert max(gave_up.values()) <= GIVE_UP_BOUND_S, f"pods gave up their transactions late: {gave_up}"
+    late = {pod: at for pod, at in gave_up.items() if at > refused + GIVE_UP_BOUND_S}
+    assert not late, f"pods gave up transactions over {GIVE_UP_BOUND_S}s after the broker went: {late}"
     wait_for_exact_totals(topo)
