@@ -65,11 +65,10 @@ def test_each_user_sees_who_else_has_the_deployment_open_and_who_is_editing(
     operator.click("#undo")
     expect(present(editor, "operator", editing=False)).to_be_visible()
 
-    # A closed tab leaves at once (its socket's disconnect); the expiry covers a dead server.
-    # Waited for up to 15 s: once, with the PostgreSQL step running beside (load ~16), the leave
-    # took over the default 5 s to show; anything under the 30 s expiry is still the disconnect.
+    # A closed tab leaves at once (its socket's disconnect); the expiry covers a dead server. Once,
+    # at load ~16, the leave took over Playwright's default 5 s to show, hence LEAVE_TIMEOUT_MS; an
+    # entry refreshed every third of the expiry outlives its tab by two thirds of it at least.
     operator.close()
-    # An entry refreshed every third of the expiry outlives its tab by two thirds of it at least.
     assert ttl_seconds() * 2 / 3 > LEAVE_TIMEOUT_MS / 1000, "the expiry must be what this wait cannot reach"
     expect(editor.locator('#presence [data-user="operator"]')).to_have_count(0, timeout=LEAVE_TIMEOUT_MS)
     expect(present(editor, "viewer", editing=False)).to_be_visible()

@@ -8,11 +8,11 @@ to the socket is compared with zlib's output at each level.
 import asyncio
 import json
 import zlib
+from collections.abc import Iterator
 
 import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
-from websockets.frames import Frame
 
 from invoker_web.websocket_protocol import MEM_LEVEL, WINDOW_BITS, WebSocketProtocol
 
@@ -39,10 +39,17 @@ async def _app(scope: dict, receive: object, send: object) -> None:
     """Never called: the test drives the connection's state machine only."""
 
 
-def _protocol(per_message_deflate: bool = True) -> WebSocketProtocol:
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def _protocol(loop: asyncio.AbstractEventLoop, per_message_deflate: bool = True) -> WebSocketProtocol:
     config = Config(app=_app, ws_per_message_deflate=per_message_deflate)
     config.load()
-    return WebSocketProtocol(config, ServerState(), {}, _loop=asyncio.new_event_loop())
+    return WebSocketProtocol(config, ServerState(), {}, _loop=loop)
 
 
 def _deflated(level: int) -> list[bytes]:
@@ -52,7 +59,7 @@ def _deflated(level: int) -> list[bytes]:
     return [(compressor.compress(f) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4] for f in FRAMES]
 
 
-def _sent_payloads(protocol: WebSocketProtocol) -> list[Frame]:
+def _sent_payloads(protocol: WebSocketProtocol) -> list[bytes]:
     conn = protocol.conn
     conn.receive_data(HANDSHAKE)
     request = conn.events_received()[0]
@@ -61,13 +68,12 @@ def _sent_payloads(protocol: WebSocketProtocol) -> list[Frame]:
     sent = []
     for payload in FRAMES:
         conn.send_text(payload)
-        wire = b"".join(conn.data_to_send())
-        sent.append(wire)
+        sent.append(b"".join(conn.data_to_send()))
     return sent
 
 
-def test_frames_are_deflated_at_level_one_with_uvicorns_window_and_memory() -> None:
-    protocol = _protocol()
+def test_frames_are_deflated_at_level_one_with_uvicorns_window_and_memory(loop) -> None:
+    protocol = _protocol(loop)
     sent = _sent_payloads(protocol)
     assert [extension.name for extension in protocol.conn.extensions] == ["permessage-deflate"]
     level_one, level_six = _deflated(1), _deflated(6)
@@ -77,8 +83,8 @@ def test_frames_are_deflated_at_level_one_with_uvicorns_window_and_memory() -> N
     assert payloads == level_one
 
 
-def test_compression_can_still_be_turned_off() -> None:
-    sent = _sent_payloads(_protocol(per_message_deflate=False))
+def test_compression_can_still_be_turned_off(loop) -> None:
+    sent = _sent_payloads(_protocol(loop, per_message_deflate=False))
     assert [wire[4:] for wire in sent] == FRAMES
 
 
