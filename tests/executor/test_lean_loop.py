@@ -5,7 +5,8 @@
 - An idle consumer's fetches wait IDLE_FETCH_MAX_WAIT_MS on the broker (each empty fetch wakes
   the io sidecar), a busy one or one whose partitions change its own shorter wait.
 - The lag gauges are refreshed at most every LAG_INTERVAL_SECONDS: each refresh is a round trip
-  through the Kafka client's network thread.
+  through the Kafka client's network thread. An idle pod refreshes them every
+  LAG_IDLE_INTERVAL_SECONDS, and at once when records arrive.
 - The lag is the partition's end as the broker says it now, not the highwater of the last fetch
   response, which stands still for a slow pod that has fetched records still to process.
 
@@ -111,6 +112,30 @@ def test_the_lag_is_refreshed_at_most_once_a_lag_interval(topic: str, consumer: 
     time.sleep(LAG_INTERVAL_SECONDS + 0.05)
     pipe._update_lag()
     assert counting.positions == 2, "the lag was not refreshed after its interval"
+
+
+def test_an_idle_pod_refreshes_the_lag_less_often_and_at_once_when_records_arrive(
+    topic: str, consumer: KafkaConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "IDLE_AFTER_SECONDS", 0.2)
+    counting = CountingConsumer(consumer)
+    owner = Owner(consumer=counting, active={0: object()}, main=SimpleNamespace(input_topic=topic))
+    pipe = pipeline(owner, Tuning())
+    time.sleep(0.3)  # nothing polled since it started: idle
+    pipe._update_lag()
+    assert counting.positions == 1
+    time.sleep(LAG_INTERVAL_SECONDS + 0.05)
+    pipe._update_lag()
+    assert counting.positions == 1, "an idle pod refreshed its lag at the busy interval"
+    pipe._busy_at = time.monotonic()  # records arrived (what run_once notes)
+    pipe._update_lag()
+    assert counting.positions == 2, "the lag was not refreshed when records arrived after a quiet spell"
+    pipe._update_lag()
+    assert counting.positions == 2, "a busy pod refreshed its lag on every batch"
+    time.sleep(LAG_INTERVAL_SECONDS + 0.05)
+    pipe._busy_at = time.monotonic()
+    pipe._update_lag()
+    assert counting.positions == 3, "a busy pod did not refresh its lag after the busy interval"
 
 
 def produce(bootstrap: str, topic: str, count: int) -> None:
