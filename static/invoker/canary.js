@@ -8,7 +8,7 @@ import { api, connectMetrics, escapeHtml } from "./common.js";
 const ROOT = typeof document === "undefined" ? null : document.querySelector("#canary"); // Node tests: no page
 const NAME = ROOT?.dataset.name;
 const CAN_ACT = ROOT?.dataset.canRebalance === "1";
-const state = { spec: null, version: null, payload: null };
+const state = { spec: null, version: null, payload: null, busy: false };
 if (ROOT) window.invokerCanary = state; // for the browser tests
 
 /** The canaries of ``spec`` (a manifest's spec): per entity, the image on trial and its pods. */
@@ -96,14 +96,33 @@ function say(text, kind) {
   message.className = `canary-message ${kind}`;
 }
 
+// One action at a time, and its message only once the page has re-read the deployment: the next
+// action is sent with the version that action made. (A click on Abort right after "Promoting"
+// used to carry the version from before the promote, and was refused as a conflict.) `body` is
+// sent as is when it has no `resource_version` of its own (see Abort).
 async function act(path, body, done) {
+  if (state.busy) return;
+  state.busy = true;
+  ROOT.classList.add("busy");
   const url = `/api/deployments/${encodeURIComponent(NAME)}/entities/${path}`;
   try {
-    const { data } = await api("POST", url, { ...body, resource_version: Number(state.version) });
+    const { data } = await api("POST", url, { resource_version: Number(state.version), ...body });
+    await reload();
     say(`${done(data)} (revision ${data.revision}).`, "ok");
+  } catch (error) {
+    await reload(); // a conflict: the page shows what changed, and a retry sends the new version
+    say(`Refused: ${error.message}`, "error");
+  } finally {
+    state.busy = false;
+    ROOT.classList.remove("busy");
+  }
+}
+
+async function reload() {
+  try {
     await load();
   } catch (error) {
-    say(`Refused: ${error.message}`, "error");
+    say(`Could not reload ${NAME}: ${error.message}`, "error");
   }
 }
 
@@ -123,7 +142,9 @@ function install() {
         ? `Promoting: ${d.promoted} runs the new image; the next pods follow one at a time`
         : "Promoted: the new image is the entity's"));
     } else {
-      act(`${entity}/canary/abort/`, {}, () => "Aborted: every pod is back on the current image");
+      // Sent without a version: a promotion goes on by itself, one revision per pod, so the version
+      // the page read may be behind by then, and an abort must stop it whatever step it reached.
+      act(`${entity}/canary/abort/`, { resource_version: undefined }, () => "Aborted: every pod is back on the current image");
     }
   });
   ROOT.querySelector("#canary-start")?.addEventListener("submit", (event) => {

@@ -19,6 +19,10 @@ def own_images(server: Server, name: str) -> dict[str, str | None]:
     }
 
 
+def version_of(server: Server, name: str) -> int:
+    return server.api("owner", "GET", f"/api/deployments/{name}/").json()["metadata"]["resourceVersion"]
+
+
 def open_metrics(login, server: Server, persona: str, name: str) -> Page:
     page = login(persona)
     page.goto(f"{server.url}/deployments/{name}/metrics/", wait_until="domcontentloaded", timeout=90_000)
@@ -59,7 +63,17 @@ def test_an_operator_compares_promotes_and_aborts_a_canary(login, example, serve
         "Promoting: splitter-0 runs the new image"
     )
     assert own_images(server, "canary-ui")["splitter-0"] == NEW
+    # The message comes once the page has re-read the deployment, so the next click carries the
+    # version the promote made (it used to come first, and an Abort clicked at once was refused).
+    assert page.evaluate("window.invokerCanary.version") == version_of(server, "canary-ui")
 
+    # The promotion goes on by itself, a revision per pod (here: the next step, made through the
+    # API while the page looks): Abort stops it whatever step it reached, not refused as stale.
+    step = server.api(
+        "owner", "POST", "/api/deployments/canary-ui/entities/splitter/canary/promote/", json={}
+    )
+    assert step.status_code == 200, step.text
+    assert own_images(server, "canary-ui")["splitter-2"] == NEW
     page.locator('#canary .canary-entity[data-entity="splitter"] button.canary-abort').click()
     expect(page.locator("#canary .canary-message")).to_contain_text("Aborted")
     expect(page.locator("#canary .canary-none")).to_be_visible()
@@ -71,7 +85,7 @@ def test_an_operator_compares_promotes_and_aborts_a_canary(login, example, serve
     }
     audit = server.api("owner", "GET", "/api/deployments/canary-ui/audit/").json()
     actions = [entry["action"] for entry in audit.get("results", audit)]
-    assert actions[:3] == ["canary_abort", "canary_promote", "canary"]
+    assert actions[:4] == ["canary_abort", "canary_promote", "canary_promote", "canary"]
 
 
 def test_a_viewer_sees_the_comparison_but_cannot_act(login, example, server: Server) -> None:
