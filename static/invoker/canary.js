@@ -98,12 +98,11 @@ function say(text, kind) {
 
 // One action at a time, and its message only once the page has re-read the deployment: the next
 // action is sent with the version that action made. (A click on Abort right after "Promoting"
-// used to carry the version from before the promote, and was refused as a conflict.) `body` is
-// sent as is when it has no `resource_version` of its own (see Abort).
+// used to carry the version from before the promote, and was refused as a conflict.) A `body`'s
+// own `resource_version` wins over the page's (see Abort).
 async function act(path, body, done) {
   if (state.busy) return;
   state.busy = true;
-  ROOT.classList.add("busy");
   const url = `/api/deployments/${encodeURIComponent(NAME)}/entities/${path}`;
   try {
     const { data } = await api("POST", url, { resource_version: Number(state.version), ...body });
@@ -114,7 +113,6 @@ async function act(path, body, done) {
     say(`Refused: ${error.message}`, "error");
   } finally {
     state.busy = false;
-    ROOT.classList.remove("busy");
   }
 }
 
