@@ -49,6 +49,14 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=refusal)
 
     async def disconnect(self, code: int) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Out of the metrics group and of the editor's presence; run once, whichever of the
+        disconnect or :meth:`__call__`'s end comes first."""
+        if getattr(self, "released", False):
+            return
+        self.released = True
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.presence_leave()
@@ -88,7 +96,12 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Redis lost under an open socket (a restart) ends it with 1012, "service restart",
-        which the page reconnects after, instead of a dropped connection without a close frame."""
+        which the page reconnects after, instead of a dropped connection without a close frame.
+
+        However the consumer ends, it leaves its groups and the editor's presence. A message
+        sent to a client that has just gone raises (Uvicorn's ``ClientDisconnected``) before
+        the disconnect is read, and Uvicorn swallows that: ``disconnect`` never ran, so a closed
+        tab stayed in the others' presence lists for good (its refresher still running)."""
         try:
             await super().__call__(scope, receive, send)
         except RedisError as exc:
@@ -96,6 +109,11 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
             # The client may have gone already, or the socket been closed: then there is no one to tell.
             with contextlib.suppress(OSError, RuntimeError):
                 await send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
+        finally:
+            try:
+                await self._release()
+            except RedisError as exc:  # its entries expire (presence TTL, channel layer expiry)
+                log.warning("websocket ended without leaving its groups, Redis lost: %s", exc)
 
     async def _join_metrics_group(self, group: str) -> int | None:
         """Joins ``group``; without Redis, the close code that tells the page to retry later
@@ -171,7 +189,10 @@ class DeploymentListConsumer(DeploymentMetricsConsumer):
             return CLOSE_TRY_AGAIN_LATER
         return None
 
-    async def disconnect(self, code: int) -> None:
+    async def _release(self) -> None:
+        if getattr(self, "released", False):
+            return
+        self.released = True
         for group in getattr(self, "groups_joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -65,9 +65,10 @@ def test_each_user_sees_who_else_has_the_deployment_open_and_who_is_editing(
     operator.click("#undo")
     expect(present(editor, "operator", editing=False)).to_be_visible()
 
-    # A closed tab leaves at once (its socket's disconnect); the expiry covers a dead server. Once,
-    # at load ~16, the leave took over Playwright's default 5 s to show, hence LEAVE_TIMEOUT_MS; an
-    # entry refreshed every third of the expiry outlives its tab by two thirds of it at least.
+    # A closed tab leaves at once (its socket's end); the expiry covers a dead server. An entry
+    # refreshed every third of the expiry outlives its tab by two thirds of it at least, so the
+    # wait cannot be passed by the expiry. (A tab closed while its socket was sending to it
+    # stayed listed for good until the consumer left on any end: test_presence_client_gone.py.)
     operator.close()
     assert ttl_seconds() * 2 / 3 > LEAVE_TIMEOUT_MS / 1000, "the expiry must be what this wait cannot reach"
     expect(editor.locator('#presence [data-user="operator"]')).to_have_count(0, timeout=LEAVE_TIMEOUT_MS)
