@@ -1,4 +1,5 @@
-"""The ASGI application: HTTP goes to Django, websockets to Channels consumers (session-authenticated)."""
+"""The ASGI application: HTTP goes to Django, websockets to Channels consumers (session-authenticated),
+and the server's start tunes its garbage collector (invoker_web/gc_tuning.py)."""
 
 import os
 
@@ -10,6 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from invoker_web.gc_tuning import lifespan  # noqa: E402
 from invoker_web.routing import websocket_urlpatterns  # noqa: E402
 from invoker_web.websocket_origin import SameOriginValidator  # noqa: E402
 
@@ -18,5 +20,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Same origin (scheme, host and port), not just an allowed host: invoker_web/websocket_origin.py.
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "lifespan": lifespan,
     }
 )

@@ -21,6 +21,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from invoker_web.gc_tuning import DEFAULT_THRESHOLDS, parse_thresholds
 from orchestrator.planning.placement import Placement, PlacementError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,6 +216,8 @@ CELERY_IMPORTS = ("jobs.drain", "jobs.autoscaling", "jobs.canary")
 INVOKER_AUTOSCALE_SECONDS = env.float("INVOKER_AUTOSCALE_SECONDS", default=10.0)
 # How long an editor tab counts as present without refreshing its entry (topology_editor/presence.py).
 INVOKER_PRESENCE_TTL_SECONDS = env.float("INVOKER_PRESENCE_TTL_SECONDS", default=30.0)
+#: The web server's garbage collector thresholds (invoker_web/gc_tuning.py).
+INVOKER_GC_THRESHOLDS = parse_thresholds(env.str("INVOKER_GC_THRESHOLDS", default=DEFAULT_THRESHOLDS))
 CELERY_BEAT_SCHEDULE = {
     "resync-every-deployment": {"task": "jobs.resync_all", "schedule": INVOKER_RESYNC_SECONDS},
     "collect-metrics": {"task": "jobs.collect_metrics", "schedule": INVOKER_METRICS_INTERVAL_SECONDS},

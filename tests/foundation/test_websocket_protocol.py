@@ -1,4 +1,5 @@
-"""The web server's websocket protocol compresses frames at zlib level 1 (issue 18 item 6).
+"""The web server's websocket protocol compresses frames at zlib level 1, each message on its own,
+once per process for a frame sent to many sockets (issue 18 item 6).
 
 No server: the protocol's own state machine is fed a browser's handshake (offering
 permessage-deflate, as Chromium does) and asked to send two metrics frames; what it would write
@@ -14,7 +15,15 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from invoker_web.websocket_protocol import MEM_LEVEL, WINDOW_BITS, WebSocketProtocol
+from invoker_web import websocket_protocol
+from invoker_web.websocket_protocol import (
+    MEM_LEVEL,
+    SHARED_ENTRIES,
+    SHARED_MIN_BYTES,
+    WINDOW_BITS,
+    WebSocketProtocol,
+    shared_deflate,
+)
 
 HANDSHAKE = (
     b"GET /ws/deployments/demo/metrics/ HTTP/1.1\r\n"
@@ -53,18 +62,27 @@ def _protocol(loop: asyncio.AbstractEventLoop, per_message_deflate: bool = True)
 
 
 def _deflated(level: int) -> list[bytes]:
-    """What permessage-deflate puts on the wire for FRAMES at ``level`` (RFC 7692: the
-    trailing empty block of a sync flush is dropped)."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -WINDOW_BITS, MEM_LEVEL)
-    return [(compressor.compress(f) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4] for f in FRAMES]
+    """What permessage-deflate without server context takeover puts on the wire for FRAMES at
+    ``level``: each from a fresh compressor (RFC 7692: the sync flush's empty block dropped)."""
+    out = []
+    for frame in FRAMES:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -WINDOW_BITS, MEM_LEVEL)
+        out.append((compressor.compress(frame) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4])
+    return out
 
 
-def _sent_payloads(protocol: WebSocketProtocol) -> list[bytes]:
+def _handshake(protocol: WebSocketProtocol) -> bytes:
+    """The server's answer to the browser's handshake, as written to the socket."""
     conn = protocol.conn
     conn.receive_data(HANDSHAKE)
     request = conn.events_received()[0]
     conn.send_response(conn.accept(request))
-    conn.data_to_send()
+    return b"".join(conn.data_to_send())
+
+
+def _sent_payloads(protocol: WebSocketProtocol) -> list[bytes]:
+    conn = protocol.conn
+    _handshake(protocol)
     sent = []
     for payload in FRAMES:
         conn.send_text(payload)
@@ -90,6 +108,35 @@ def test_compression_can_still_be_turned_off(loop) -> None:
 
 @pytest.mark.parametrize("level", [1, 6])
 def test_level_one_output_is_what_a_browser_inflates(level: int) -> None:
-    """The bytes compared above are real deflate: a client's decompressor reads them back."""
-    inflater = zlib.decompressobj(-WINDOW_BITS)
-    assert [inflater.decompress(p + b"\x00\x00\xff\xff") for p in _deflated(level)] == FRAMES
+    """The bytes compared above are real deflate: a client's decompressor reads them back, each
+    message with a fresh one, as it must once the server said ``server_no_context_takeover``."""
+    tail = b"\x00\x00\xff\xff"
+    inflated = [zlib.decompressobj(-WINDOW_BITS).decompress(p + tail) for p in _deflated(level)]
+    assert inflated == FRAMES
+
+
+def test_the_server_answers_without_context_takeover(loop) -> None:
+    answer = _handshake(_protocol(loop)).decode()
+    lines = answer.split("\r\n")
+    extensions = next(line for line in lines if line.lower().startswith("sec-websocket-extensions"))
+    assert "permessage-deflate" in extensions
+    assert "server_no_context_takeover" in extensions
+
+
+def test_every_socket_sends_the_same_bytes_compressed_once_per_process(loop) -> None:
+    first, second = _sent_payloads(_protocol(loop)), _sent_payloads(_protocol(loop))
+    assert first == second
+    # Equal payloads (distinct objects, as each socket encodes its own) share one compression.
+    payload = FRAMES[0]
+    assert shared_deflate(bytes(bytearray(payload)), WINDOW_BITS) is shared_deflate(
+        bytes(bytearray(payload)), WINDOW_BITS
+    )
+    # A short message is compressed per socket and kept nowhere.
+    assert len(b"{}") < SHARED_MIN_BYTES
+    assert shared_deflate(b"{}", WINDOW_BITS) is not shared_deflate(b"{}", WINDOW_BITS)
+
+
+def test_the_shared_compressions_kept_are_bounded() -> None:
+    for n in range(3 * SHARED_ENTRIES):
+        shared_deflate(FRAMES[0] + str(n).encode(), WINDOW_BITS)
+    assert len(websocket_protocol._compressed) == SHARED_ENTRIES
