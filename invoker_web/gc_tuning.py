@@ -4,7 +4,7 @@ Every open dashboard keeps a consumer, its tasks and its connection state alive,
 full collection walks every tracked object: with 1,000 sockets open that was ~325,000 objects and
 220-260 ms with the event loop stopped, so the frame being fanned out at that moment reached its
 last sockets a quarter of a second late (benchmarks/ws_fanout.py: p99 346-370 ms, against
-165-180 ms with the collector tuned; the web process's CPU per message fell from ~200 to ~145 µs).
+166-188 ms with the collector tuned; the web process's CPU per message fell from ~200 to ~155 µs).
 
 Two changes, both the interpreter's own (``gc``): the objects that exist once the application is
 loaded (Django, the modules, the URL and route tables) are frozen out of every collection, as

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from invoker_web.asgi import application
 from invoker_web.gc_tuning import DEFAULT_THRESHOLDS, parse_thresholds
+from tests.loops import run_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,8 @@ async def _lifespan() -> list[str]:
 def test_the_servers_start_freezes_the_loaded_application_and_sets_the_thresholds(interpreter_gc) -> None:
     assert gc.get_threshold() != parse_thresholds(DEFAULT_THRESHOLDS), "the test process starts untuned"
     frozen_before = gc.get_freeze_count()
-    assert asyncio.run(_lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    # In a thread of its own: the browser tests leave Playwright's event loop in this one.
+    assert run_loop(_lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert gc.get_threshold() == (20000, 20, 50)
     assert gc.get_freeze_count() > frozen_before + 10_000, "the loaded application was not frozen"
 
