@@ -18,8 +18,9 @@ with ``--baseline`` sockets (10), measured first in the same invocation. Target:
 
 The clients run in this process on the same machine, so their own scheduling is part of the
 delivery times (the load average is printed). They read only the two fields they time and keep
-this process's garbage collector off while frames are timed (see ``stamps`` and ``measure``). ``--server-root DIR`` runs the server from another
-checkout (``git archive COMMIT | tar -x -C DIR``) to measure a before/after.
+this process's garbage collector off while frames are timed (see ``stamps`` and ``measure``).
+``--server-root DIR`` runs the server from another checkout (``git archive COMMIT | tar -x -C
+DIR``) to measure a before/after.
 """
 
 from __future__ import annotations
