@@ -52,11 +52,14 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         await self._release()
 
     async def _release(self) -> None:
-        """Out of the metrics group and of the editor's presence; run once, whichever of the
-        disconnect or :meth:`__call__`'s end comes first."""
+        """Runs :meth:`_leave` once, whichever of the disconnect or :meth:`__call__`'s end comes first."""
         if getattr(self, "released", False):
             return
         self.released = True
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Out of the metrics group and of the editor's presence."""
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.presence_leave()
@@ -189,10 +192,7 @@ class DeploymentListConsumer(DeploymentMetricsConsumer):
             return CLOSE_TRY_AGAIN_LATER
         return None
 
-    async def _release(self) -> None:
-        if getattr(self, "released", False):
-            return
-        self.released = True
+    async def _leave(self) -> None:
         for group in getattr(self, "groups_joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
