@@ -293,6 +293,26 @@ def reassign_and_wait(entity: LocalEntity, assignment: dict[str, list[int]], tim
     )
 
 
+def caught_up(entity: LocalEntity, records: float) -> bool:
+    """True once every pod's consumer lag, over all its partitions, is under ``records``."""
+    try:
+        lags = [metric_sum(pod.metrics(), "invoker_consumer_lag") for pod in entity.pods.values()]
+    except OSError:  # a metrics endpoint not up yet
+        return False
+    return max(lags) < records
+
+
+def rates_caught_up(
+    entity: LocalEntity, seconds: float, records: float, timeout: float = 120
+) -> dict[str, float]:
+    """:func:`rates` once every pod has caught up to within ``records``: right after a move, a pod
+    clearing the backlog of what it gained (or one stalled for a moment by the broker) consumes at
+    its own speed, not at its share of the input, which is what the window is for."""
+    what = f"every pod's lag under {records:.0f}"
+    wait_until(lambda: caught_up(entity, records), timeout, what, interval=0.2)
+    return rates(entity, seconds)
+
+
 def rates(entity: LocalEntity, seconds: float) -> dict[str, float]:
     """Records per second each pod consumed over a window of `seconds`."""
     first = {name: (time.monotonic(), records_in(pod)) for name, pod in entity.pods.items()}

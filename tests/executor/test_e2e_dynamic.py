@@ -9,7 +9,7 @@ import pytest
 from tests.executor.harness import (
     LineProducer,
     make_lines,
-    rates,
+    rates_caught_up,
     reassign_and_wait,
     split,
     wait_for_exact_totals,
@@ -52,10 +52,10 @@ def test_moving_partitions_moves_the_load_without_restarting_anything(topology):
     producer = start(topo, seed=3)
     try:
         reassign_and_wait(topo.counter, {"splitter-0": [0, 1, 2], "splitter-1": [3, 4, 5]})
-        before = rates(topo.counter, 3)
+        before = rates_caught_up(topo.counter, 3, records=RATE)
         pids = {name: pod.pids() for name, pod in topo.counter.pods.items()}
         reassign_and_wait(topo.counter, {"splitter-0": [0, 1, 2, 3, 4], "splitter-1": [5]})
-        after = rates(topo.counter, 3)
+        after = rates_caught_up(topo.counter, 3, records=RATE)
         print(f"records/s before {before}, after {after}")
         assert 0.6 < before["splitter-0"] / before["splitter-1"] < 1.6
         assert 3.5 < after["splitter-0"] / after["splitter-1"] < 7
