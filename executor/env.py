@@ -73,6 +73,8 @@ class Tuning:
 
     batch_max_records: int = 20000  # records per batch (and per transaction) at most
     batch_max_seconds: float = 0.05  # how long a batch may gather records once the first arrived
+    batch_min_records: int = 256  # a batch smaller than this gathers on, up to batch_linger_seconds
+    batch_linger_seconds: float = 0.25  # how long a small batch may gather from its first record
     idle_poll_seconds: float = 0.2  # longest wait for records, so config changes are noticed
     handoff_grace_seconds: float = 5.0  # wait for a previous owner's release before fencing it
     udf_retries: int = 3  # retries of a record the UDF raised on, before its dead letter
@@ -83,6 +85,9 @@ class Tuning:
         return cls(
             batch_max_records=int(_number(environ, names.BATCH_MAX_RECORDS_ENV, d.batch_max_records)),
             batch_max_seconds=_number(environ, names.BATCH_MAX_MS_ENV, d.batch_max_seconds * 1000) / 1000,
+            batch_min_records=int(_number(environ, names.BATCH_MIN_RECORDS_ENV, d.batch_min_records)),
+            batch_linger_seconds=_number(environ, names.BATCH_LINGER_MS_ENV, d.batch_linger_seconds * 1000)
+            / 1000,
             idle_poll_seconds=_number(environ, names.IDLE_POLL_MS_ENV, d.idle_poll_seconds * 1000) / 1000,
             handoff_grace_seconds=_number(environ, names.HANDOFF_GRACE_MS_ENV, d.handoff_grace_seconds * 1000)
             / 1000,

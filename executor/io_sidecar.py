@@ -8,7 +8,8 @@ owner starts at once and where this pod stopped.
 
 Run: `python -m executor.io_sidecar` with POD_NAME, INVOKER_CONFIG_DIR, INVOKER_SOCKET_DIR and
 INVOKER_METRICS_PORT (tuning: INVOKER_BATCH_MAX_RECORDS, INVOKER_BATCH_MAX_MS,
-INVOKER_IDLE_POLL_MS, INVOKER_HANDOFF_GRACE_MS).
+INVOKER_BATCH_MIN_RECORDS, INVOKER_BATCH_LINGER_MS, INVOKER_IDLE_POLL_MS, INVOKER_HANDOFF_GRACE_MS;
+docs/executor.md).
 """
 
 from __future__ import annotations

@@ -194,15 +194,33 @@ class Pipeline:
                 self.own.active[p].rewind(consumer, self.own.main.input_topic)
         polled: Polled = {}
         count = self._merge(polled, self._first_records(limit))
-        # Gathering up to batch_max_seconds stays: taking only what was already fetched doubled
-        # the transactions per second without lowering the latency (A/B in executor_throughput:
-        # commits, ~60 ms a batch locally, dominate it).
-        deadline = time.monotonic() + self.tuning.batch_max_seconds
-        while count and count < limit and (remaining := deadline - time.monotonic()) > 0:
-            count += self._merge(
-                polled, consumer.poll(timeout_ms=max(1, int(remaining * 1000)), max_records=limit - count)
-            )
+        if count:
+            self._gather(polled, count, limit)
         return polled
+
+    def _gather(self, polled: Polled, count: int, limit: int) -> None:
+        """Adds to a batch that has its first records: for ``batch_max_seconds``, and while it is
+        still smaller than ``batch_min_records``, up to ``batch_linger_seconds`` from the first.
+
+        Gathering up to batch_max_seconds stays: taking only what was already fetched doubled the
+        transactions per second without lowering the latency (A/B in executor_throughput: commits,
+        ~60 ms a batch locally, dominate it). Lingering is for a trickle: a transaction costs the
+        io sidecar ~6 ms of CPU and the broker as much again whatever it carries, and at 20 lines/s
+        the sample's sum pod committed 37 transactions a second of one to three records each.
+        A batch that fills (any real load) is not held back, and a config change ends the wait.
+        """
+        tuning, consumer = self.tuning, self.own.consumer
+        started = time.monotonic()
+        full_at = started + tuning.batch_max_seconds
+        linger_at = started + max(tuning.batch_max_seconds, tuning.batch_linger_seconds)
+        enough = min(tuning.batch_min_records, limit)
+        step = float("inf") if self._wake is None else WAKE_SLICE_SECONDS
+        while count < limit and not self._woken():
+            remaining = (full_at if count >= enough else linger_at) - time.monotonic()
+            if remaining <= 0:
+                return
+            timeout_ms = max(1, int(min(remaining, step) * 1000))
+            count += self._merge(polled, consumer.poll(timeout_ms=timeout_ms, max_records=limit - count))
 
     def _wait_over(self) -> float:
         """When waiting for records must end: the idle poll, or sooner for a pending partition."""

@@ -116,6 +116,10 @@ def test_tuning_reads_milliseconds_and_rejects_nonsense():
     from executor.env import EnvError, PodEnv, Tuning
 
     assert Tuning.from_environ({"INVOKER_BATCH_MAX_MS": "20"}).batch_max_seconds == 0.02
+    lingering = Tuning.from_environ({"INVOKER_BATCH_LINGER_MS": "500", "INVOKER_BATCH_MIN_RECORDS": "0"})
+    assert (lingering.batch_linger_seconds, lingering.batch_min_records) == (0.5, 0)
+    with pytest.raises(EnvError, match="INVOKER_BATCH_LINGER_MS"):
+        Tuning.from_environ({"INVOKER_BATCH_LINGER_MS": "-1"})
     with pytest.raises(EnvError, match="INVOKER_HANDOFF_GRACE_MS"):
         Tuning.from_environ({"INVOKER_HANDOFF_GRACE_MS": "soon"})
     with pytest.raises(EnvError, match="POD_NAME"):

@@ -238,3 +238,81 @@ def test_a_pod_without_partitions_with_an_api_watch_waits_once_and_wakes_on_the_
     pipe._poll()
     assert time.monotonic() - started < PROMPTLY, "the config change did not end the wait"
     assert sleeps == [], "the wait was cut into sleeps"
+
+
+class OnFirstRecords(CountingConsumer):
+    """The real consumer; ``then`` runs once, when a poll first returns records (the batch began)."""
+
+    def __init__(self, consumer: KafkaConsumer, then: Any) -> None:
+        super().__init__(consumer)
+        self._then = then
+
+    def poll(self, *args: Any, **kwargs: Any) -> Any:
+        fetched = super().poll(*args, **kwargs)
+        if self._then is not None and any(fetched.values()):
+            self._then, then = None, self._then
+            then()
+        return fetched
+
+
+def late_record(bootstrap: str, topic: str, after: float) -> Any:
+    """A callable that produces one more record ``after`` seconds later, in a thread of its own."""
+    return lambda: threading.Timer(after, produce, (bootstrap, topic, 1)).start()
+
+
+def trickle(batch_min_records: int, batch_linger_seconds: float) -> Tuning:
+    """Tuning with a 50 ms batch window and the given linger (and a long idle poll)."""
+    return Tuning(
+        batch_max_seconds=0.05,
+        batch_min_records=batch_min_records,
+        batch_linger_seconds=batch_linger_seconds,
+        idle_poll_seconds=5,
+    )
+
+
+def batch_of(pipe: Pipeline) -> tuple[int, float]:
+    """The records of the next batch, and how long gathering it took."""
+    started = time.monotonic()
+    polled = pipe._poll()
+    return sum(len(records) for records in polled.values()), time.monotonic() - started
+
+
+def test_a_trickle_lingers_so_one_transaction_carries_what_arrives_meanwhile(
+    kafka_bootstrap: str, topic: str, consumer: KafkaConsumer
+) -> None:
+    """A batch smaller than batch_min_records gathers on up to batch_linger_seconds: a record
+    arriving after batch_max_seconds joins it instead of costing a transaction of its own."""
+    produce(kafka_bootstrap, topic, 3)
+    reader = OnFirstRecords(consumer, late_record(kafka_bootstrap, topic, after=0.3))
+    owner = Owner(consumer=reader, active={0: object()})
+    tuning = trickle(batch_min_records=256, batch_linger_seconds=3.0)
+    count, took = batch_of(pipeline(owner, tuning))
+    assert count == 4, f"the batch held {count} records: one arriving 0.3 s after its first did not join it"
+    assert took >= 3.0, f"the batch was cut after {took:.2f}s with {count} of 256 records"
+
+
+def test_a_batch_that_reaches_batch_min_records_is_not_held_back(
+    kafka_bootstrap: str, topic: str, consumer: KafkaConsumer
+) -> None:
+    produce(kafka_bootstrap, topic, 10)
+    owner = Owner(consumer=consumer, active={0: object()})
+    tuning = trickle(batch_min_records=5, batch_linger_seconds=30.0)
+    count, took = batch_of(pipeline(owner, tuning))
+    assert count >= 5
+    assert took < PROMPTLY + 0.05, f"a batch of {count} records (enough: 5) waited {took:.2f}s"
+
+
+def test_a_config_change_ends_a_lingering_batch(
+    kafka_bootstrap: str, topic: str, consumer: KafkaConsumer
+) -> None:
+    """A move must not wait for a trickle's batch to linger out: the batch commits what it has and
+    the loop applies the new config."""
+    produce(kafka_bootstrap, topic, 3)
+    wake = threading.Event()
+    reader = OnFirstRecords(consumer, lambda: threading.Timer(0.2, wake.set).start())
+    owner = Owner(consumer=reader, active={0: object()}, pending={})
+    tuning = trickle(batch_min_records=256, batch_linger_seconds=30.0)
+    pipe = Pipeline(owner, udf=None, router=None, tuning=tuning, sleep=wake.wait, wake=wake)  # type: ignore[arg-type]
+    count, took = batch_of(pipe)
+    assert count == 3
+    assert took < 0.2 + PROMPTLY, f"the config change did not end the batch's linger ({took:.2f}s)"
