@@ -138,6 +138,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's PBKDF2 (1,000,000 iterations) costs ~0.5 s of CPU per sign-in and per created user: the
+# test suite signs in and creates users hundreds of times. A test run may ask for a fast hasher; a
+# production start that asks for it is refused by name.
+if env.bool("INVOKER_TEST_PASSWORD_HASHER", default=False):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "INVOKER_TEST_PASSWORD_HASHER stores passwords unsafely (MD5): it is for tests, with DEBUG on."
+        )
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "/admin/login/"
 # Axes' backend refuses locked sign-ins before the password is checked; ModelBackend checks it.
 AUTHENTICATION_BACKENDS = [

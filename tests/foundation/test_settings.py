@@ -18,7 +18,9 @@ PRODUCTION = {
 
 
 def run_django(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # The test run's own development settings stay out: each test says what it starts with.
+    ours = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "INVOKER_TEST_PASSWORD_HASHER"}
+    base = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -73,7 +75,9 @@ def test_a_database_url_switches_the_engine() -> None:
 
 def settings_value(expression: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     code = f"import django; django.setup(); from django.conf import settings; print({expression})"
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # The test run's own development settings stay out: each test says what it starts with.
+    ours = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "INVOKER_TEST_PASSWORD_HASHER"}
+    base = {k: v for k, v in os.environ.items() if k not in ours}
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -104,7 +108,9 @@ def test_dev_turns_debug_on_with_its_own_development_key() -> None:
         'exec python -c "import django; django.setup(); from django.conf import settings; '
         'print(settings.DEBUG, settings.SECRET_KEY)"'
     )
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # The test run's own development settings stay out: each test says what it starts with.
+    ours = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "INVOKER_TEST_PASSWORD_HASHER"}
+    base = {k: v for k, v in os.environ.items() if k not in ours}
     env = {**base, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     result = subprocess.run(
         ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
@@ -160,3 +166,10 @@ def test_the_debug_page_masks_the_passwords_of_urls(settings, rf) -> None:
     assert "header-password" not in html, "the request's META is shown"
     stars = SafeExceptionReporterFilter.cleansed_substitute
     assert f"redis://:{stars}@127.0.0.1:16379/0" in html, "the rest of the URL stays readable"
+
+
+def test_the_tests_fast_password_hasher_is_refused_in_production() -> None:
+    result = run_django(["check"], PRODUCTION | {"INVOKER_TEST_PASSWORD_HASHER": "1"})
+    assert result.returncode != 0
+    assert "INVOKER_TEST_PASSWORD_HASHER stores passwords unsafely (MD5)" in result.stderr
+    assert run_django(["check"], PRODUCTION | {"INVOKER_TEST_PASSWORD_HASHER": "0"}).returncode == 0
