@@ -207,7 +207,8 @@ class Pipeline:
         ~60 ms a batch locally, dominate it). Lingering is for a trickle: a transaction costs the
         io sidecar ~6 ms of CPU and the broker as much again whatever it carries, and at 20 lines/s
         the sample's sum pod committed 37 transactions a second of one to three records each.
-        A batch that fills (any real load) is not held back, and a config change ends the wait.
+        A batch that fills (any real load) is not held back, nor one holding the first records of a
+        partition just gained (a move is timed to its first record), and a config change ends the wait.
         """
         tuning, consumer = self.tuning, self.own.consumer
         started = time.monotonic()
@@ -216,11 +217,16 @@ class Pipeline:
         enough = min(tuning.batch_min_records, limit)
         step = float("inf") if self._wake is None else WAKE_SLICE_SECONDS
         while count < limit and not self._woken():
-            remaining = (full_at if count >= enough else linger_at) - time.monotonic()
+            small = count < enough and not self._gained_in(polled)
+            remaining = (linger_at if small else full_at) - time.monotonic()
             if remaining <= 0:
                 return
             timeout_ms = max(1, int(min(remaining, step) * 1000))
             count += self._merge(polled, consumer.poll(timeout_ms=timeout_ms, max_records=limit - count))
+
+    def _gained_in(self, polled: Polled) -> bool:
+        """Whether the batch holds a gained partition's first records."""
+        return any(getattr(self.own.active.get(p), "gained_at", None) is not None for p in polled)
 
     def _wait_over(self) -> float:
         """When waiting for records must end: the idle poll, or sooner for a pending partition."""

@@ -316,3 +316,14 @@ def test_a_config_change_ends_a_lingering_batch(
     count, took = batch_of(pipe)
     assert count == 3
     assert took < 0.2 + PROMPTLY, f"the config change did not end the batch's linger ({took:.2f}s)"
+
+
+def test_a_gained_partitions_first_records_are_not_held_back(
+    kafka_bootstrap: str, topic: str, consumer: KafkaConsumer
+) -> None:
+    """A move is timed to the gained partition's first record: its first batch does not linger."""
+    produce(kafka_bootstrap, topic, 3)
+    owner = Owner(consumer=consumer, active={0: SimpleNamespace(gained_at=time.time())})
+    count, took = batch_of(pipeline(owner, trickle(batch_min_records=256, batch_linger_seconds=5.0)))
+    assert count == 3
+    assert took < PROMPTLY + 0.05, f"a gained partition's first batch lingered {took:.2f}s"
