@@ -27,10 +27,11 @@ app_command() {
   case "$1" in
     runtime) echo "$VENV/bin/python -m orchestrator.local.runtime --state-dir $INVOKER_LOCAL_STATE_DIR" ;;
     # 20 lines/s (about 150 words/s) keeps every chart moving; measured on 2 cores, the sample's
-    # pods and broker take 85% of a core at 20 lines/s against 137% at 200, which a test suite
-    # run beside `./dev up` feels (the cost is per transaction more than per record: issue 17).
+    # pods and broker took 85% of a core at 20 lines/s against 137% at 200, which a test suite
+    # run beside `./dev up` feels (the cost is per transaction more than per record: issue 17);
+    # 59-65% since small batches linger (docs/executor.md, "A trickle lingers").
     feeder) echo "$VENV/bin/python examples/feed_lines.py --bootstrap $KAFKA_BOOTSTRAP_SERVERS --topic lines --rate $(sample_rate)" ;;
-    web) echo "$VENV/bin/uvicorn invoker_web.asgi:application --host 127.0.0.1 --port ${INVOKER_PORT:-8000} --no-access-log --ws invoker_web.websocket_protocol:WebSocketProtocol" ;;
+    web) echo "$VENV/bin/uvicorn invoker_web.asgi:application --host 127.0.0.1 --port ${INVOKER_PORT:-8000} --no-access-log --timeout-graceful-shutdown 20 --ws invoker_web.websocket_protocol:WebSocketProtocol" ;;
     worker) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --queues celery --concurrency 2 --hostname worker@%h" ;;
     reconciler) echo "$VENV/bin/celery -A invoker_web worker --loglevel INFO --queues reconcile --concurrency 1 --hostname reconciler@%h" ;;
     beat) echo "$VENV/bin/celery -A invoker_web beat --loglevel INFO --schedule $APP_DIR/celerybeat-schedule" ;;

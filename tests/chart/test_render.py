@@ -165,6 +165,12 @@ def test_every_value_is_documented_in_the_readme() -> None:
 # --- the processes ---------------------------------------------------------------------------
 
 
+def docs_grace(docs: list[dict]) -> int:
+    """The web pod's termination grace period (Kubernetes' default when the chart sets none)."""
+    (web,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-web")]
+    return web["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+
+
 def test_one_image_runs_web_worker_beat_and_the_migration_hook(helm) -> None:
     docs = helm.template(None)
     containers = app_containers(docs)
@@ -173,6 +179,9 @@ def test_one_image_runs_web_worker_beat_and_the_migration_hook(helm) -> None:
 
     web = containers["web"]
     assert web["command"][:2] == ["uvicorn", "invoker_web.asgi:application"]
+    # A stop is bounded well inside the pod's grace period, not left to the SIGKILL.
+    assert "--timeout-graceful-shutdown=20" in web["command"]
+    assert docs_grace(docs) > 20
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
