@@ -59,10 +59,13 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         await self._leave()
 
     async def _leave(self) -> None:
-        """Out of the metrics group and of the editor's presence."""
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self.presence_leave()
+        """Out of the metrics group and of the editor's presence; the presence is left (its
+        refresher stopped) even when leaving the group fails."""
+        try:
+            if hasattr(self, "group"):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+        finally:
+            await self.presence_leave()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
