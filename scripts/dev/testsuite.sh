@@ -41,68 +41,83 @@ flush_run_databases() {
 
 live_guard() { "$VENV/bin/python" "$INVOKER_ROOT/scripts/dev/live_guard.py" "$@" --root "$INVOKER_ROOT" --run "$INVOKER_RUN"; }
 
-# The PostgreSQL step's own Redis databases: it runs beside the SQLite step (see run_test_suite),
-# and Celery queues, channel groups and state keys must not cross between the two runs.
+# The Redis databases of the runs beside the SQLite step (see run_test_suite): Celery queues,
+# channel groups and state keys must not cross between runs that share the two Redis servers.
 POSTGRES_STEP_DB=12
+CLUSTER_SHARD_DB=11
 
-# postgres_step_start DIR [PYTEST-ARGS...]: the PostgreSQL step (the database tests again, on the
-# chart's database) in the background, in settings of its own: its own directory and Redis
-# database $POSTGRES_STEP_DB, its output kept in DIR/postgres.log. Where the SQLite step leaves a
-# core idle (it waits on pods, brokers and the browser) this takes the step's minutes off the wall
-# time; on a saturated 2-core machine it gained nothing measurable (measured, issue 10's note).
-postgres_step_start() {
-  local dir=$1
-  mkdir -p "$dir/postgres"
-  flush_run_databases "$POSTGRES_STEP_DB"
+# side_step_start KEY DB NAME CMD...: a pytest run beside the foreground one, in the background,
+# in settings of its own (suite_env): the directory $SUITE_DIR/KEY and Redis database DB, its
+# output kept in $SUITE_DIR/KEY.log and shown whole by side_step_finish.
+declare -A SIDE_PIDS=() SIDE_DBS=() SIDE_NAMES=()
+side_step_start() {
+  local key=$1 db=$2 name=$3; shift 3
+  mkdir -p "$SUITE_DIR/$key"
+  flush_run_databases "$db"
   (
-    suite_env "$dir/postgres" "$POSTGRES_STEP_DB"
-    cd "$INVOKER_ROOT" && DATABASE_URL="$POSTGRES_URL" exec "$VENV/bin/pytest" -m db --durations=10 "${@:2}"
-  ) >"$dir/postgres.log" 2>&1 &
-  POSTGRES_STEP_PID=$!
+    suite_env "$SUITE_DIR/$key" "$db"
+    cd "$INVOKER_ROOT" && exec "$@"
+  ) >"$SUITE_DIR/$key.log" 2>&1 &
+  SIDE_PIDS[$key]=$! SIDE_DBS[$key]=$db SIDE_NAMES[$key]=$name
 }
 
-# postgres_step_finish DIR: waits for the step, shows its output whole, and counts its failure.
-postgres_step_finish() {
-  local dir=$1 status=0
-  wait "$POSTGRES_STEP_PID" || status=$?
-  log "── pytest -m db (PostgreSQL), run beside the SQLite step"
-  cat "$dir/postgres.log"
-  flush_run_databases "$POSTGRES_STEP_DB"
+# side_step_finish KEY: waits for the run, shows its output whole, and counts its failure.
+side_step_finish() {
+  local key=$1 status=0
+  wait "${SIDE_PIDS[$key]}" || status=$?
+  unset "SIDE_PIDS[$key]"
+  log "── ${SIDE_NAMES[$key]}, run beside the SQLite step"
+  cat "$SUITE_DIR/$key.log"
+  flush_run_databases "${SIDE_DBS[$key]}"
   [ $status -eq 0 ] && return 0
-  warn "FAILED: pytest -m db (PostgreSQL)"; FAILED_STEPS+=("pytest -m db (PostgreSQL)")
+  warn "FAILED: ${SIDE_NAMES[$key]}"; FAILED_STEPS+=("${SIDE_NAMES[$key]}")
+}
+
+# sqlite_step PYTEST-ARGS...: the suite on SQLite (the few database tests marked postgresql_only
+# are worth running once, on the chart's database: the PostgreSQL step). The whole suite (no
+# arguments, as CI runs it) runs as two shards side by side (tests/shards.py): the files that use
+# the test cluster, and the rest. A serial run leaves a core idle while its tests wait on pods,
+# brokers and pages (measured: README, "The test suite"). Tests picked by arguments run in one run.
+# --durations: each run names its slowest tests, which is where the suite's budget goes.
+sqlite_step() {
+  local pytest=("$VENV/bin/pytest" -m "not postgresql_only" --durations=25)
+  if [ $# -gt 0 ]; then
+    run_step "pytest (SQLite)" "${pytest[@]}" "$@"
+    return
+  fi
+  side_step_start cluster "$CLUSTER_SHARD_DB" "pytest (SQLite), shard cluster" "${pytest[@]}" --shard cluster
+  run_step "pytest (SQLite), shard rest" "${pytest[@]}" --shard rest
+  side_step_finish cluster
 }
 
 run_test_suite() {
   FAILED_STEPS=()
-  local dir; dir=$(mktemp -d /tmp/inv-test.XXXXXX)
-  # shellcheck disable=SC2064 # the directory is known now
-  trap "rm -rf '$dir'" EXIT
+  SUITE_DIR=$(mktemp -d /tmp/inv-test.XXXXXX)
+  # An interrupted suite takes the runs beside it with it. Single quotes: expanded on exit.
+  # shellcheck disable=SC2016
+  trap 'kill "${SIDE_PIDS[@]}" 2>/dev/null || true; rm -rf "$SUITE_DIR"' EXIT
   log "── live guard: recording the live instance"
-  live_guard snapshot >"$dir/live-before.json" || FAILED_STEPS+=("live guard snapshot")
-  suite_env "$dir"
+  live_guard snapshot >"$SUITE_DIR/live-before.json" || FAILED_STEPS+=("live guard snapshot")
+  suite_env "$SUITE_DIR"
   # Emptied first too: a run that was interrupted leaves its queued test tasks behind.
   flush_run_databases 15
   local started=$SECONDS
-  postgres_step_start "$dir" "$@"
-  # An interrupted suite takes its PostgreSQL step with it.
-  # shellcheck disable=SC2064 # the pid and directory are known now
-  trap "kill '$POSTGRES_STEP_PID' 2>/dev/null || true; rm -rf '$dir'" EXIT
+  # The database tests again on PostgreSQL, beside everything else.
+  side_step_start postgres "$POSTGRES_STEP_DB" "pytest -m db (PostgreSQL)" \
+    env DATABASE_URL="$POSTGRES_URL" "$VENV/bin/pytest" -m db --durations=10 "$@"
   run_step "ruff check" "$VENV/bin/ruff" check .
   run_step "ruff format --check" "$VENV/bin/ruff" format --check .
   run_step "import contracts" "$VENV/bin/lint-imports"
   run_step "eslint" js_lint
   run_step "node --test (the editor's pure modules)" js_test
   run_step "migrations are committed" "$VENV/bin/python" manage.py makemigrations --check --dry-run
-  # --durations: each run names its slowest tests, which is where the suite's budget goes.
-  # The few database tests marked postgresql_only are worth running once, on the chart's database
-  # (the PostgreSQL step, running meanwhile).
-  run_step "pytest (SQLite)" "$VENV/bin/pytest" -m "not postgresql_only" --durations=25 "$@"
-  postgres_step_finish "$dir"
-  [ -s "$dir/live-before.json" ] && run_step "live instance unchanged" live_guard check "$dir/live-before.json"
+  sqlite_step "$@"
+  side_step_finish postgres
+  [ -s "$SUITE_DIR/live-before.json" ] && run_step "live instance unchanged" live_guard check "$SUITE_DIR/live-before.json"
   log "test suite took $((SECONDS - started))s"
   # The run's own state goes with it: its directory and what it left in its Redis database.
   flush_run_databases 15
-  rm -rf "$dir"
+  rm -rf "$SUITE_DIR"
   if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
     warn "failed steps: ${FAILED_STEPS[*]}"; return 1
   fi

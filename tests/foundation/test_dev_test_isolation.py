@@ -53,7 +53,7 @@ class Clone:
         self.probe.mkdir()
         self.tools = tools
 
-    def run_test_suite(self, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    def run_test_suite(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         script = (
             # As ./dev runs it: under errexit, where a failing command in an EXIT trap fails the run.
             "set -euo pipefail; "
@@ -61,7 +61,7 @@ class Clone:
             "source scripts/dev/python.sh; source scripts/dev/app.sh; source scripts/dev/testsuite.sh; "
             # The JavaScript steps touch no service and no live state: stand-ins like the tools'.
             "js_lint() { :; }; js_test() { :; }; "
-            "run_test_suite -q"
+            f"run_test_suite {' '.join(args)}"
         )
         base = {k: v for k, v in os.environ.items() if not k.startswith(("INVOKER_", "REDIS", "DATABASE"))}
         env = {
@@ -97,28 +97,42 @@ def test_the_suite_runs_in_state_of_its_own_and_checks_the_live_instance(clone: 
     assert done.returncode == 0, done.stderr
     assert "live guard: live instance: 0 app process(s), 0 deployment(s), 1 object(s)" in done.stderr
     assert "live guard: unchanged" in done.stderr
-    sqlite, postgres = sorted(clone.pytest_envs(), key=lambda env: "DATABASE_URL" in env)
-    suite_dir = Path(sqlite["INVOKER_LOCAL_STATE_DIR"]).parent
+    envs = {env["REDIS_URL"].rsplit("/", 1)[1]: env for env in clone.pytest_envs()}
+    assert sorted(envs) == ["11", "12", "15"], "the suite is one SQLite run of two shards, and PostgreSQL's"
+    suite_dir = Path(envs["15"]["INVOKER_LOCAL_STATE_DIR"]).parent
     assert suite_dir.name.startswith("inv-test.")
     assert not suite_dir.exists(), "the suite's directory was left behind"
-    # The PostgreSQL step runs beside the SQLite step, so it has a directory and Redis database
-    # of its own: Celery queues, channel groups and state keys never cross between the two.
-    for env, home, db in ((sqlite, suite_dir, "15"), (postgres, suite_dir / "postgres", "12")):
+    # The runs beside the SQLite step (its second shard, the PostgreSQL step) have a directory and
+    # Redis database of their own: Celery queues, channel groups and state keys never cross.
+    for db, home in (("15", suite_dir), ("11", suite_dir / "cluster"), ("12", suite_dir / "postgres")):
+        env = envs[db]
         state_dir = Path(env["INVOKER_LOCAL_STATE_DIR"])
         assert state_dir.parent == home
         assert Path(env["INVOKER_DATA_DIR"]).parent == home
-        assert env["REDIS_URL"].endswith(f"/{db}")
         assert env["INVOKER_STATE_REDIS_URL"].endswith(f"/{db}")
         assert "CHANNELS_REDIS_URL" not in env
         assert env["INVOKER_PORT"] != "8000"
-    assert "DATABASE_URL" not in sqlite
-    assert postgres["DATABASE_URL"].startswith("postgres://")
+    assert "DATABASE_URL" not in envs["15"]
+    assert "DATABASE_URL" not in envs["11"]
+    assert envs["12"]["DATABASE_URL"].startswith("postgres://")
     # Its Redis databases (control plane and state store) are emptied before and after; the live
     # instance's, 0, never.
     flushes = ["-p 16379 -n {db} flushdb", "-p 16381 -n {db} flushdb"]
-    tests, postgres_step = [f.format(db=15) for f in flushes], [f.format(db=12) for f in flushes]
-    expected = tests + postgres_step * 2 + tests
-    assert (clone.probe / "redis-cli.args").read_text().splitlines() == expected
+    tests, postgres, cluster = ([f.format(db=db) for f in flushes] for db in (15, 12, 11))
+    assert (
+        clone.probe / "redis-cli.args"
+    ).read_text().splitlines() == tests + postgres + cluster * 2 + postgres + tests
+    args = (clone.probe / "pytest.args").read_text().splitlines()
+    assert sorted(line.split()[-1] for line in args) == ["--durations=10", "cluster", "rest"]
+
+
+def test_tests_picked_by_arguments_run_in_one_sqlite_run(clone: Clone) -> None:
+    done = clone.run_test_suite({}, "tests/unit", "-q")
+    assert done.returncode == 0, done.stderr
+    assert sorted(env["REDIS_URL"].rsplit("/", 1)[1] for env in clone.pytest_envs()) == ["12", "15"]
+    assert all(
+        line.endswith("tests/unit -q") for line in (clone.probe / "pytest.args").read_text().splitlines()
+    )
 
 
 def test_the_suite_fails_naming_what_a_step_wrote_into_the_live_instance(clone: Clone) -> None:
