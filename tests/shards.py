@@ -28,8 +28,12 @@ CLUSTER = (
     "tests/jobs/test_reconcile_task.py",
     "tests/orchestrator/test_kube_logs.py",
     "tests/images/",
-    # Balance: the executor's tests on the real broker (its end-to-end files are the slowest).
+    # Balance (the two shards' times measured beside the live sample, 7 Dec 2026): the executor's
+    # tests on the real broker (its end-to-end files are the slowest), the sample's down and up,
+    # the URL access matrix.
     "tests/executor/",
+    "tests/orchestrator/local/test_down_up.py",
+    "tests/topology/test_url_access.py",
 )
 SHARDS = ("cluster", "rest")
 #: The fixture of the test cluster: a test that uses it in the ``rest`` shard stops the run.

@@ -14,7 +14,7 @@ async def connect(cookie: bytes) -> tuple[bool, int | None]:
     communicator = WebsocketCommunicator(
         application, "/ws/deployments/word-count/metrics/", headers=[*HEADERS, (b"cookie", cookie)]
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)  # not 1 s: a loaded machine is slower
     closed = await communicator.receive_output(timeout=5)
     await communicator.disconnect()
     return connected, closed.get("code")

@@ -25,7 +25,7 @@ async def receive_group_message(cookie: bytes, payload: dict) -> dict:
     communicator = WebsocketCommunicator(
         application, "/ws/deployments/word-count/metrics/", headers=[*HEADERS, (b"cookie", cookie)]
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)  # not 1 s: a loaded machine is slower
     assert connected
     await get_channel_layer().group_send(
         metrics_group("word-count"), {"type": "metrics.update", "payload": payload}
@@ -38,7 +38,7 @@ async def receive_group_message(cookie: bytes, payload: dict) -> dict:
 async def connect_anonymously() -> tuple[bool, dict]:
     """Accepted, then closed with a code the browser can read (a refused handshake is 1006)."""
     communicator = WebsocketCommunicator(application, "/ws/deployments/word-count/metrics/", headers=HEADERS)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)  # not 1 s: a loaded machine is slower
     closed = await communicator.receive_output(timeout=5)
     await communicator.disconnect()
     return connected, closed
