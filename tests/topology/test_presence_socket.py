@@ -120,11 +120,17 @@ def test_a_socket_that_never_says_presence_is_neither_counted_nor_told(redis_url
     assert nothing
 
 
+#: Seconds the dead server's entry lives (the refresher prunes every 0.5 s at the test's TTL).
+GHOST_TTL = 3
+
+
 async def _ghost_expires(name: str, editor: Any) -> list[Any]:
     # A tab whose server process died: its entry is in Redis, and no disconnect will ever remove it.
-    await presence.enter(name, presence.Member("ghost-channel", "ghost", True), ttl=0.5)
+    # Its entry outlives the tab's handshake, so the tab sees it before it expires: at 0.5 s a
+    # handshake on a loaded machine took longer, the tab never saw the ghost, and the test failed.
+    await presence.enter(name, presence.Member("ghost-channel", "ghost", True), ttl=GHOST_TTL)
     tab = await _open(name, editor[1], editing=False)
-    seen = [await _next(tab), await _next(tab, timeout=5)]
+    seen = [await _next(tab), await _next(tab, timeout=GHOST_TTL + 10)]
     await tab.disconnect()
     return seen
 
