@@ -42,6 +42,8 @@ def test_the_last_lines_then_only_the_new_ones_through_the_api(api: client.ApiCl
         120,
         "the pod on the real node to print",
     )
+    # The first container may print before the kubelet reports the pod Running (seen at load 12).
+    wait_until(lambda: [p["phase"] for p in logs.pods(DEPLOYMENT)] == ["Running"], 60, "the pod Running")
     assert logs.pods(DEPLOYMENT) == [
         {"pod": "e-0", "entity": "e", "phase": "Running", "containers": ["udf", "io"]}
     ]
