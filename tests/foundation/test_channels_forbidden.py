@@ -6,6 +6,7 @@ from channels.testing import WebsocketCommunicator
 
 from invoker_web.asgi import application
 from tests.foundation.test_channels_layer import HEADERS, session_cookie
+from tests.polling import HANDSHAKE_TIMEOUT
 from topology_editor.consumers import CLOSE_FORBIDDEN
 
 
@@ -14,7 +15,7 @@ async def connect(cookie: bytes) -> tuple[bool, int | None]:
     communicator = WebsocketCommunicator(
         application, "/ws/deployments/word-count/metrics/", headers=[*HEADERS, (b"cookie", cookie)]
     )
-    connected, _ = await communicator.connect(timeout=10)  # not 1 s: a loaded machine is slower
+    connected, _ = await communicator.connect(timeout=HANDSHAKE_TIMEOUT)
     closed = await communicator.receive_output(timeout=5)
     await communicator.disconnect()
     return connected, closed.get("code")

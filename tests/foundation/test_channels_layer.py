@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from invoker_web.asgi import application
+from tests.polling import HANDSHAKE_TIMEOUT
 from topology_editor.consumers import CLOSE_UNAUTHENTICATED
 from topology_editor.groups import metrics_group
 
@@ -25,7 +26,7 @@ async def receive_group_message(cookie: bytes, payload: dict) -> dict:
     communicator = WebsocketCommunicator(
         application, "/ws/deployments/word-count/metrics/", headers=[*HEADERS, (b"cookie", cookie)]
     )
-    connected, _ = await communicator.connect(timeout=10)  # not 1 s: a loaded machine is slower
+    connected, _ = await communicator.connect(timeout=HANDSHAKE_TIMEOUT)
     assert connected
     await get_channel_layer().group_send(
         metrics_group("word-count"), {"type": "metrics.update", "payload": payload}
@@ -38,7 +39,7 @@ async def receive_group_message(cookie: bytes, payload: dict) -> dict:
 async def connect_anonymously() -> tuple[bool, dict]:
     """Accepted, then closed with a code the browser can read (a refused handshake is 1006)."""
     communicator = WebsocketCommunicator(application, "/ws/deployments/word-count/metrics/", headers=HEADERS)
-    connected, _ = await communicator.connect(timeout=10)  # not 1 s: a loaded machine is slower
+    connected, _ = await communicator.connect(timeout=HANDSHAKE_TIMEOUT)
     closed = await communicator.receive_output(timeout=5)
     await communicator.disconnect()
     return connected, closed

@@ -14,13 +14,12 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from invoker_web.asgi import application
+from tests.polling import HANDSHAKE_TIMEOUT
 from topology_editor.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from topology_editor.groups import metrics_group
 
 PATH = "/ws/deployments/word-count/metrics/"
 SAME_ORIGIN = [(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")]
-#: Seconds a handshake may take: a bound for a hung consumer, not a speed requirement.
-CONNECT_TIMEOUT = 10
 
 
 def signed_in(user) -> tuple[Client, bytes]:
@@ -43,8 +42,7 @@ def run(scenario: Callable[..., Awaitable[Any]], *args: Any) -> Any:
 async def handshake(headers: list[tuple[bytes, bytes]]) -> tuple[bool, dict | None]:
     """Connects; returns whether the handshake was accepted and the close that followed, if any."""
     communicator = WebsocketCommunicator(application, PATH, headers=headers)
-    # Not asgiref's 1 s: on a loaded machine a refusal took longer and the test failed (7 Dec 2026).
-    connected, _ = await communicator.connect(timeout=CONNECT_TIMEOUT)
+    connected, _ = await communicator.connect(timeout=HANDSHAKE_TIMEOUT)
     closed = None
     if connected and not await communicator.receive_nothing(timeout=0.5):
         closed = await communicator.receive_output(timeout=2)
@@ -124,7 +122,7 @@ def test_the_own_origin_and_trusted_origins_may(redis_url: str, viewer, settings
 
 async def send_junk_then_receive(cookie: bytes) -> list[dict]:
     communicator = WebsocketCommunicator(application, PATH, headers=[*SAME_ORIGIN, (b"cookie", cookie)])
-    assert (await communicator.connect(timeout=CONNECT_TIMEOUT))[0]
+    assert (await communicator.connect(timeout=HANDSHAKE_TIMEOUT))[0]
     replies = []
     await communicator.send_to(text_data="{not json")
     replies.append(await communicator.receive_json_from(timeout=5))
@@ -156,7 +154,7 @@ def test_invalid_json_and_binary_frames_are_answered_not_raised(redis_url: str, 
 async def stream_then(cookie: bytes, change: Callable[[], Any]) -> tuple[dict, dict]:
     """One payload received; then ``change`` happens, and the next payload is published."""
     communicator = WebsocketCommunicator(application, PATH, headers=[*SAME_ORIGIN, (b"cookie", cookie)])
-    assert (await communicator.connect(timeout=CONNECT_TIMEOUT))[0]
+    assert (await communicator.connect(timeout=HANDSHAKE_TIMEOUT))[0]
     await publish({"tick": 1})
     # Generous timeouts: each step is a session read in a database thread, which a loaded
     # machine (PostgreSQL, a new connection per read) has taken more than 5 s to give.

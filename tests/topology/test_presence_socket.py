@@ -14,6 +14,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from invoker_web.asgi import application
+from tests.polling import HANDSHAKE_TIMEOUT
 from tests.topology.conftest import example_manifest
 from topology_editor import presence, services
 from topology_editor.models import Interface
@@ -62,7 +63,7 @@ def run(scenario: Callable[..., Awaitable[Any]], *args: Any) -> Any:
 
 async def _open(name: str, headers: Any, editing: bool | None = None) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, _path(name), headers=headers)
-    connected, _ = await communicator.connect(timeout=10)  # a loaded machine: the default is 1 s
+    connected, _ = await communicator.connect(timeout=HANDSHAKE_TIMEOUT)
     assert connected
     if editing is not None:
         await communicator.send_json_to({"type": "presence", "editing": editing})
