@@ -19,17 +19,30 @@ Receiving on this process's channels goes through one reader per event loop
 tasks and an ``asyncio.wait`` on each receive, so one frame to 1,000 sockets made 2,000 tasks and
 1,000 lock hand-overs; here the reader pops each message once and hands it to the waiting
 sockets' futures (or their buffers), and a receive that finds its message waiting costs no task.
+
+A message type can also have a *shortcut* (:meth:`PooledRedisChannelLayer.add_shortcut`): the
+reader offers each such message to it with the channels whose sockets are idle (waiting, and not
+yet handed a message), and the shortcut handles as many as it can in one pass (the metrics fan-out writes
+each socket's frame directly, :mod:`topology_editor.fanout`); the channels it leaves are woken
+as usual. Only idle sockets are offered, so no message overtakes one still queued for a socket.
 """
 
 import asyncio
+import logging
 import weakref
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
+
+#: Given a message and the idle channels it goes to, handles what it can; returns the channels left.
+Shortcut = Callable[[list[str], dict[str, Any]], Awaitable[list[str]]]
+
+log = logging.getLogger(__name__)
 
 #: A stale connection fails once and is dropped; the next attempt connects afresh.
 STALE_RETRY = {
@@ -61,6 +74,14 @@ class PooledRedisChannelLayer(RedisChannelLayer):
         )
         self.max_connections = max_connections
         self.pool_timeout = pool_timeout
+        self.shortcuts: dict[str, Shortcut] = {}
+
+    def add_shortcut(self, message_type: str, shortcut: Shortcut) -> None:
+        """Offers each ``message_type`` message for this process's idle sockets to ``shortcut``
+        first (see the module's docstring); the same shortcut again is a no-op."""
+        known = self.shortcuts.setdefault(message_type, shortcut)
+        if known is not shortcut:
+            raise ValueError(f"{message_type!r} already has a shortcut: {known!r}")
 
     def create_pool(self, index: int) -> BlockingConnectionPool:
         host = dict(self.hosts[index])
@@ -104,8 +125,11 @@ class LocalReceiver:
 
     Messages for a channel nobody is waiting on are kept for its next receive (a consumer between
     two receives), as channels_redis does; a receive that is cancelled (the socket went) drops
-    its channel's messages. An error of the read (Redis lost) is raised in every waiting receive,
-    so every socket closes and reconnects. The reader stops when the last receive is cancelled.
+    its channel's messages, and what arrives for it later (it stays in its groups until its
+    consumer leaves them) is dropped too rather than kept for good. A message for a channel that
+    has never had a receive is dropped alike: a consumer starts receiving before it joins a group.
+    An error of the read (Redis lost) is raised in every waiting receive, so every socket closes
+    and reconnects. The reader stops when the last receive is cancelled.
     """
 
     def __init__(self, layer: RedisChannelLayer, real_channel: str) -> None:
@@ -113,6 +137,8 @@ class LocalReceiver:
         self.real_channel = real_channel
         self.buffers: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
         self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        #: Channels that have had a receive and no cancelled one: whose messages are kept.
+        self.listening: set[str] = set()
         self.reader: asyncio.Task[None] | None = None
 
     async def receive(self, channel: str) -> dict[str, Any]:
@@ -125,12 +151,14 @@ class LocalReceiver:
         if channel in self.waiters:
             raise RuntimeError(f"two receives at once on {channel}")
         future = self.waiters[channel] = asyncio.get_running_loop().create_future()
+        self.listening.add(channel)
         if self.reader is None or self.reader.done():
             self.reader = asyncio.ensure_future(self._read())
         try:
             return await future
         except asyncio.CancelledError:
             self.buffers.pop(channel, None)
+            self.listening.discard(channel)
             if len(self.waiters) == 1 and self.reader is not None:
                 # The last socket went. Nothing is lost: a message being read stays in Redis'
                 # backup queue.
@@ -144,16 +172,34 @@ class LocalReceiver:
         try:
             while self.waiters:
                 target, message = await self.layer.receive_single(self.real_channel)
-                for channel in target if isinstance(target, list) else [target]:
+                channels = target if isinstance(target, list) else [target]
+                shortcut = getattr(self.layer, "shortcuts", {}).get(message.get("type"))
+                if shortcut is not None:
+                    channels = await self._offer(shortcut, channels, message)
+                for channel in channels:
                     self._deliver(channel, message)
         except Exception as exc:
             for future in self.waiters.values():
                 if not future.done():
                     future.set_exception(exc)
 
+    async def _offer(self, shortcut: Shortcut, channels: list[str], message: dict[str, Any]) -> list[str]:
+        """The channels ``shortcut`` did not handle, of those ``message`` goes to."""
+        # Waiting and not yet handed a message: nothing is queued for it that this could overtake.
+        idle = [c for c in channels if (w := self.waiters.get(c)) is not None and not w.done()]
+        if not idle:
+            return channels
+        try:
+            left = set(await shortcut(idle, message))
+        except Exception:  # its own bug: it must not cost the sockets their message
+            log.exception("the %r shortcut failed; its sockets get it the usual way", message["type"])
+            return channels
+        handled = set(idle) - left
+        return [c for c in channels if c not in handled]
+
     def _deliver(self, channel: str, message: dict[str, Any]) -> None:
         future = self.waiters.get(channel)
         if future is not None and not future.done():
             future.set_result(message)
-        else:
+        elif channel in self.listening:
             self.buffers[channel].append(message)

@@ -15,6 +15,14 @@ socket, and a frame going to many sockets is compressed once per process
 (:class:`SharedDeflate`). The price is a lower ratio on a stream of similar frames, whose
 previous frame no longer serves as the dictionary.
 
+Past compression, most of what a frame cost per socket was asyncio's: a consumer task woken,
+an ``asyncio.wait`` and a new receive task, then three layers of ``send`` for one
+``transport.write``. So the protocol offers the application a synchronous send of one text
+message (the ASGI scope extension :data:`SEND_NOW`), which the metrics fan-out calls for every
+idle socket of a frame in one pass (:mod:`topology_editor.fanout`). It refuses, and the caller
+takes the ordinary ASGI path, whenever that path would not simply write: a socket closing,
+closed, or paused by flow control.
+
 Every server of the app runs it: ``uvicorn --ws invoker_web.websocket_protocol:WebSocketProtocol``
 (``scripts/dev/app.sh``, the image's command, the chart, the tests' and benchmarks' servers).
 """
@@ -25,11 +33,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 from websockets.extensions.base import Extension
 from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
 from websockets.frames import CTRL_OPCODES, Frame
+from websockets.http11 import Request
 from websockets.server import ServerProtocol
 from websockets.typing import ExtensionParameter
+
+from topology_editor.fanout import SEND_NOW
 
 #: The zlib level frames are compressed at (1: fastest; zlib's default is 6).
 COMPRESSION_LEVEL = 1
@@ -123,3 +135,32 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.conn = ServerProtocol(
                 extensions=[deflate_factory()], max_size=self.config.ws_max_size, logger=self.conn.logger
             )
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # none when the handshake was refused
+        if scope is not None:  # the application's task is created but has not run yet
+            scope["extensions"][SEND_NOW] = {"send_text": self.send_text_now}
+
+    def send_text_now(self, data: bytes) -> bool:
+        """Writes one text message at once, as an ASGI ``websocket.send`` would; False (nothing
+        sent) when that send would not simply write, so the caller sends it the ordinary way.
+
+        Synchronous, so one task can hand a frame to a thousand sockets without a thousand task
+        switches. ``data`` must be UTF-8.
+        """
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or not self.writable.is_set()  # paused: the ordinary send waits for the client
+            or self.transport.is_closing()
+        ):
+            return False
+        try:
+            self.conn.send_text(data)
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True

@@ -12,7 +12,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from topology_editor.fanout import CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER, frame_of
+from topology_editor import fanout
+from topology_editor.fanout import CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER, SEND_NOW, frame_of
 from topology_editor.groups import metrics_group
 from topology_editor.list_events import LIST_GROUP
 from topology_editor.models import Deployment
@@ -47,6 +48,21 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         await self.accept()
         if refusal:
             await self.close(code=refusal)
+        else:
+            self._take_direct_frames()
+
+    def _take_direct_frames(self) -> None:
+        """Lets the fan-out write this socket's frames directly, where the server offers it
+        (Uvicorn with our protocol; not channels' test communicator) and the layer takes it."""
+        send_now = self.scope.get("extensions", {}).get(SEND_NOW, {}).get("send_text")
+        session = self.scope.get("session")
+        add_shortcut = getattr(self.channel_layer, "add_shortcut", None)
+        if send_now is None or add_shortcut is None or session is None or session.session_key is None:
+            return
+        self.session_key: str = session.session_key
+        self.send_now = send_now
+        add_shortcut("metrics.update", fanout.deliver_metrics)
+        fanout.register(self.channel_name, self)
 
     async def disconnect(self, code: int) -> None:
         await self._release()
@@ -56,6 +72,7 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         if getattr(self, "released", False):
             return
         self.released = True
+        fanout.unregister(getattr(self, "channel_name", ""))
         await self._leave()
 
     async def _leave(self) -> None:
@@ -84,7 +101,7 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         if session is None or session.session_key is None:
             refusal = CLOSE_UNAUTHENTICATED
         else:
-            refusal = await frame.refusal(session.session_key, self._session_refusal)
+            refusal = await frame.refusal(session.session_key, self.session_refusal)
         if refusal:
             await self.close(code=refusal)
             return
@@ -132,7 +149,8 @@ class DeploymentMetricsConsumer(PresenceMixin, AsyncJsonWebsocketConsumer):
         self.group = group
         return None
 
-    async def _session_refusal(self) -> int | None:
+    async def session_refusal(self) -> int | None:
+        """The close code for the socket's user as the session store has it now, or None."""
         return await self._refusal(await self._current_user())
 
     async def _refusal(self, user: Any) -> int | None:

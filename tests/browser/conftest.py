@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from invoker_web.websocket_protocol import UVICORN_WS
 from tests.loops import in_own_thread
@@ -35,6 +35,10 @@ CHROMIUM_ARGS = [
     *("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking"),
     *("--disable-component-update", "--disable-sync"),
 ]
+#: How long a page action, and an ``expect`` without a timeout of its own, waits. Playwright's
+#: 5 s for ``expect`` was too short for Swagger UI's bundle to run on 2 cores at load 17 (a
+#: fresh-clone run beside the live sample).
+PAGE_TIMEOUT_MS = 15_000
 #: Screenshots of each browser test run, for looking at a failure. The README's screenshots are
 #: of the live word-count sample (`./dev up`), not of these synthetic payloads.
 SCREENSHOTS = Path(tempfile.gettempdir()) / "invoker-screenshots"
@@ -141,6 +145,7 @@ def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}; install it with `./dev start chromium`")
+    expect.set_options(timeout=PAGE_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
@@ -154,7 +159,7 @@ def login(browser: Browser, server: Server) -> Iterator[Callable[[str], Page]]:
 
     def sign_in(persona: str) -> Page:
         context = browser.new_context(viewport={"width": 1500, "height": 950})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{server.url}/accounts/login/")

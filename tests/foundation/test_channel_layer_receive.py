@@ -82,3 +82,91 @@ def test_the_last_receive_cancelled_stops_the_reader_and_a_later_receive_gets_wh
     left, later = run_loop(scenario())
     assert left == 1
     assert later == {"type": "m", "n": 2}
+
+
+def test_a_shortcut_takes_the_idle_channels_it_can_and_the_rest_get_the_message(redis_url: str) -> None:
+    offered: list[list[str]] = []
+
+    async def scenario() -> tuple[list[str], list[dict], list[dict]]:
+        channels_layer = layer(redis_url)
+        group, channels = await group_of(channels_layer, 4)
+        handled, left = channels[:2], channels[2:]
+
+        async def shortcut(idle: list[str], message: dict) -> list[str]:
+            offered.append(sorted(idle))
+            await asyncio.sleep(0)  # a shortcut may wait (a session read) before it writes
+            return [c for c in idle if c not in handled]
+
+        channels_layer.add_shortcut("fast", shortcut)
+        channels_layer.add_shortcut("fast", shortcut)  # the same one again changes nothing
+        skipped = [asyncio.ensure_future(channels_layer.receive(c)) for c in handled]
+        woken = [asyncio.ensure_future(channels_layer.receive(c)) for c in left]
+        await asyncio.sleep(0.2)
+        await channels_layer.group_send(group, {"type": "fast", "n": 1})
+        await channels_layer.group_send(group, {"type": "slow", "n": 2})  # no shortcut: everyone
+        got_left = await asyncio.wait_for(asyncio.gather(*woken), 10)
+        got_handled = await asyncio.wait_for(asyncio.gather(*skipped), 10)
+        await channels_layer.flush()
+        await channels_layer.close_pools()
+        return channels, got_handled, got_left
+
+    channels, got_handled, got_left = run_loop(scenario())
+    assert offered == [sorted(channels)]
+    assert got_left == [{"type": "fast", "n": 1}] * 2
+    assert got_handled == [{"type": "slow", "n": 2}] * 2  # the shortcut's message never reached them
+
+
+def test_a_shortcut_is_offered_only_waiting_sockets_and_a_failing_one_loses_nothing(redis_url: str) -> None:
+    offered: list[list[str]] = []
+
+    async def scenario() -> tuple[str, list[list[int]]]:
+        channels_layer = layer(redis_url)
+        group, [busy, waits] = await group_of(channels_layer, 2)
+
+        async def shortcut(waiting: list[str], message: dict) -> list[str]:
+            offered.append(waiting)
+            raise RuntimeError("a bug in the shortcut")
+
+        channels_layer.add_shortcut("fast", shortcut)
+        first = [asyncio.ensure_future(channels_layer.receive(c)) for c in (busy, waits)]
+        await asyncio.sleep(0.2)
+        await channels_layer.group_send(group, {"type": "slow", "n": 1})
+        got = [[m["n"]] for m in await asyncio.wait_for(asyncio.gather(*first), 10)]
+        # busy is between two receives (a consumer handling its last message); waits waits.
+        waiting = asyncio.ensure_future(channels_layer.receive(waits))
+        await asyncio.sleep(0.2)
+        await channels_layer.group_send(group, {"type": "fast", "n": 2})
+        await channels_layer.group_send(group, {"type": "slow", "n": 3})
+        got[1].append((await asyncio.wait_for(waiting, 10))["n"])  # the shortcut failed: the usual way
+        for seen, channel in ((got[0], busy), (got[1], waits)):
+            while len(seen) < 3:
+                seen.append((await asyncio.wait_for(channels_layer.receive(channel), 10))["n"])
+        await channels_layer.flush()
+        await channels_layer.close_pools()
+        return waits, got
+
+    waits, got = run_loop(scenario())
+    assert got == [[1, 2, 3], [1, 2, 3]]
+    assert offered == [[waits]]  # busy had no receive waiting: its n=2 was queued behind nothing
+
+
+def test_what_arrives_for_a_cancelled_receive_is_dropped_not_kept(redis_url: str) -> None:
+    async def scenario() -> tuple[dict, dict[str, object]]:
+        channels_layer = layer(redis_url)
+        group, [gone, stays] = await group_of(channels_layer, 2)
+        leaving = asyncio.ensure_future(channels_layer.receive(gone))
+        staying = asyncio.ensure_future(channels_layer.receive(stays))
+        await asyncio.sleep(0.2)
+        leaving.cancel()  # the socket went; it is still in the group until its consumer leaves it
+        await asyncio.sleep(0.1)
+        await channels_layer.group_send(group, {"type": "m", "n": 1})
+        got = await asyncio.wait_for(staying, 10)
+        receiver = channels_layer._receivers[asyncio.get_running_loop()]
+        buffers = dict(receiver.buffers)
+        await channels_layer.flush()
+        await channels_layer.close_pools()
+        return got, buffers
+
+    got, buffers = run_loop(scenario())
+    assert got == {"type": "m", "n": 1}
+    assert buffers == {}

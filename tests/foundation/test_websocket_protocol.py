@@ -1,19 +1,28 @@
 """The web server's websocket protocol compresses frames at zlib level 1, each message on its own,
-once per process for a frame sent to many sockets (issue 18 item 6).
+once per process for a frame sent to many sockets, and lets the application write a message at
+once (issue 18 item 6).
 
 No server: the protocol's own state machine is fed a browser's handshake (offering
 permessage-deflate, as Chromium does) and asked to send two metrics frames; what it would write
-to the socket is compared with zlib's output at each level.
+to the socket is compared with zlib's output at each level. The direct write is checked over a
+real socket pair, read by websockets' own client protocol.
 """
 
 import asyncio
 import json
+import socket
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from websockets.frames import Frame as WsFrame
+from websockets.frames import Opcode
+from websockets.uri import parse_uri
 
 from invoker_web import websocket_protocol
 from invoker_web.websocket_protocol import (
@@ -24,6 +33,7 @@ from invoker_web.websocket_protocol import (
     WebSocketProtocol,
     shared_deflate,
 )
+from topology_editor.fanout import SEND_NOW
 
 HANDSHAKE = (
     b"GET /ws/deployments/demo/metrics/ HTTP/1.1\r\n"
@@ -140,3 +150,54 @@ def test_the_shared_compressions_kept_are_bounded() -> None:
     for n in range(3 * SHARED_ENTRIES):
         shared_deflate(FRAMES[0] + str(n).encode(), WINDOW_BITS)
     assert len(websocket_protocol._compressed) == SHARED_ENTRIES
+
+
+def test_the_application_can_write_a_message_at_once_over_a_real_socket(loop) -> None:
+    """``send_text_now`` (the scope's SEND_NOW extension) puts on the wire what the ASGI send
+    would, and refuses, writing nothing, whenever that send would not simply write."""
+
+    async def scenario() -> list[object]:
+        accepted: asyncio.Future[tuple[dict, object]] = loop.create_future()
+
+        async def app(scope: dict, receive: Any, send: Any) -> None:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            accepted.set_result((scope, send))
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+
+        config = Config(app=app)
+        config.load()
+        protocol = WebSocketProtocol(config, ServerState(), {}, _loop=loop)
+        server_end, client_end = socket.socketpair()
+        client_end.setblocking(False)
+        await loop.connect_accepted_socket(lambda: protocol, sock=server_end)
+        client = ClientProtocol(
+            parse_uri("ws://127.0.0.1/ws/x/"), extensions=[ClientPerMessageDeflateFactory()]
+        )
+        client.send_request(client.connect())
+        await loop.sock_sendall(client_end, b"".join(client.data_to_send()))
+        scope, send = await asyncio.wait_for(accepted, 10)
+        send_text = scope["extensions"][SEND_NOW]["send_text"]
+        outcomes: list[object] = [send_text(FRAMES[0])]
+        await send({"type": "websocket.send", "text": FRAMES[1].decode()})
+        protocol.pause_writing()  # the client reads too slowly: the ASGI send would wait
+        outcomes.append(send_text(FRAMES[1]))
+        protocol.resume_writing()
+        outcomes.append(send_text(FRAMES[1]))
+        await send({"type": "websocket.close", "code": 4401})
+        outcomes.append(send_text(FRAMES[0]))  # closing: nothing more goes out
+        frames: list[WsFrame] = []
+        while len(frames) < 4:
+            client.receive_data(await asyncio.wait_for(loop.sock_recv(client_end, 65536), 10))
+            frames.extend(e for e in client.events_received() if isinstance(e, WsFrame))
+        client_end.close()
+        protocol.transport.close()
+        return [*outcomes, *frames]
+
+    first, paused, resumed, closing, *frames = loop.run_until_complete(scenario())
+    assert (first, paused, resumed, closing) == (True, False, True, False)
+    # What the client read, inflated: the direct write, the ASGI send, the direct write, the close.
+    assert [f.opcode for f in frames[:3]] == [Opcode.TEXT] * 3
+    assert [f.data for f in frames[:3]] == [FRAMES[0], FRAMES[1], FRAMES[1]]
+    assert (frames[3].opcode, frames[3].data[:2]) == (Opcode.CLOSE, (4401).to_bytes(2, "big"))

@@ -26,6 +26,8 @@ from invoker_web.websocket_protocol import UVICORN_WS
 from tests.executor.services import PrivateRedis
 from tests.loops import run_loop
 from tests.servers import free_port, wait_for_health
+from topology_editor import fanout
+from topology_editor.consumers import CLOSE_UNAUTHENTICATED
 from topology_editor.fanout import frame_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,11 @@ client = Client()
 client.force_login(viewer)
 print("SESSION=" + client.cookies["sessionid"].value)
 """
+SIGN_OUT = """
+from importlib import import_module
+from django.conf import settings
+import_module(settings.SESSION_ENGINE).SessionStore("{key}").delete()
+"""
 
 
 @dataclass
@@ -51,6 +58,15 @@ class Stack:
     cookie: str
     redis: PrivateRedis
     log: Path
+    env: dict[str, str]
+
+    def shell(self, code: str) -> str:
+        """Runs ``code`` in ``manage.py shell`` against the server's database; returns its output."""
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
+            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return done.stdout
 
     @property
     def socket_url(self) -> str:
@@ -60,11 +76,11 @@ class Stack:
     def list_url(self) -> str:
         return self.url.replace("http://", "ws://") + "/ws/deployments/"
 
-    def connect(self, url: str | None = None) -> connect:
+    def connect(self, url: str | None = None, cookie: str | None = None) -> connect:
         return connect(
             url or self.socket_url,
             origin=self.url,
-            additional_headers={"Cookie": f"sessionid={self.cookie}"},
+            additional_headers={"Cookie": f"sessionid={cookie or self.cookie}"},
             open_timeout=60,
             max_queue=None,
         )
@@ -116,7 +132,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_health(url, process, log_path)
-        yield Stack(url, cookie, redis, log_path)
+        yield Stack(url, cookie, redis, log_path, env)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -199,6 +215,32 @@ def test_a_redis_restart_closes_sockets_with_1012_and_they_reconnect_without_a_5
     run_loop(scenario())
 
 
+def test_a_signed_out_users_sockets_are_closed_at_the_next_frame_and_the_others_get_it(stack: Stack) -> None:
+    """Most sockets get a frame written directly by the fan-out; one whose session is gone is
+    handed the frame as a message instead and closes itself with 4401, as before."""
+    leaving = stack.shell(SESSION.replace("fanout-viewer", "fanout-leaving")).split("SESSION=", 1)[1].strip()
+
+    async def scenario() -> tuple[list[str], list[int | None]]:
+        stays, _ = await open_all(stack, 20)
+        gone = [await stack.connect(cookie=leaving) for _ in range(5)]
+        try:
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(stack.publish, {"deployment": DEPLOYMENT, "seq": 10})
+            first = await asyncio.gather(*(first_message(s, 60) for s in stays + gone))
+            assert all('"seq": 10' in r for r in first), first
+            await asyncio.to_thread(stack.shell, SIGN_OUT.format(key=leaving))
+            await asyncio.to_thread(stack.publish, {"deployment": DEPLOYMENT, "seq": 11})
+            received = await asyncio.gather(*(first_message(s, 60) for s in stays))
+            codes = await asyncio.gather(*(close_code(s, 30) for s in gone))
+            return received, codes
+        finally:
+            await asyncio.gather(*(s.close() for s in stays + gone))
+
+    received, codes = run_loop(scenario())
+    assert all('"seq": 11' in r for r in received), received
+    assert codes == [CLOSE_UNAUTHENTICATED] * 5
+
+
 def test_one_frame_is_encoded_once_and_each_session_read_once_for_all_its_sockets() -> None:
     reads: list[str] = []
 
@@ -218,3 +260,46 @@ def test_one_frame_is_encoded_once_and_each_session_read_once_for_all_its_socket
     # The next frame reads the session again: a user who signed out is cut off at the next frame.
     run_loop(forward({"deployment": DEPLOYMENT, "seq": 2}))
     assert reads == ["read", "read"]
+
+
+class StandIn:
+    """A metrics socket as :func:`deliver_metrics` sees it: its user's session and a direct write."""
+
+    def __init__(self, session_key: str, refusal: int | None, writable: bool = True) -> None:
+        self.session_key, self.refusal, self.writable = session_key, refusal, writable
+        self.written: list[bytes] = []
+        self.reads = 0
+
+    async def session_refusal(self) -> int | None:
+        self.reads += 1
+        await asyncio.sleep(0.01)
+        return self.refusal
+
+    def send_now(self, data: bytes) -> bool:
+        if self.writable:
+            self.written.append(data)
+        return self.writable
+
+
+def test_the_fan_out_writes_each_allowed_idle_socket_at_once_and_leaves_the_rest() -> None:
+    sockets = {
+        "a1": StandIn("alice", None), "a2": StandIn("alice", None),
+        "slow": StandIn("alice", None, writable=False),  # paused or closing: the usual way
+        "bob": StandIn("bob", CLOSE_UNAUTHENTICATED),  # signed out: its handler closes it
+    }  # fmt: skip
+    for channel, socket in sockets.items():
+        fanout.register(channel, socket)
+    fanout.register("gone", StandIn("carol", None))
+    fanout.unregister("gone")
+    payload = {"deployment": DEPLOYMENT, "seq": 3}
+    try:
+        left = run_loop(fanout.deliver_metrics([*sockets, "gone", "unknown"], {"payload": payload}))
+    finally:
+        for channel in sockets:
+            fanout.unregister(channel)
+    assert left == ["slow", "bob", "gone", "unknown"]
+    frame = frame_of(payload).data
+    assert [sockets[c].written for c in sockets] == [[frame], [frame], [], []]
+    # Each user's session is read once for the frame, whichever of their sockets asked.
+    assert sum(s.reads for s in sockets.values() if s.session_key == "alice") == 1
+    assert sockets["bob"].reads == 1
