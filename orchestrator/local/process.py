@@ -223,10 +223,12 @@ class Container:
     @property
     def crash_looping(self) -> bool:
         """Waiting for its restart after a crash, or restarted less than RECOVERED_SECONDS ago: a
-        crash loop whose process lives a few milliseconds must not flap to Running and back."""
+        crash loop whose process lives a few milliseconds must not flap to Running and back. That
+        includes a restarted process that has exited again before ``supervise`` noticed (a pass
+        late at load 12 showed the pod Running between two crashes)."""
         if self.alive:
             return self.crashes > 0 and self.up_for() < RECOVERED_SECONDS
-        return self.retry_at is not None
+        return self.retry_at is not None or (self.process is not None and self.crashes > 0)
 
     def signal(self, sig: signal.Signals) -> None:
         """Signals the container's whole process group (a wrapper script's children too)."""

@@ -33,6 +33,7 @@ from invoker_web.websocket_protocol import (
     WebSocketProtocol,
     shared_deflate,
 )
+from tests.loops import run_loop
 from topology_editor.fanout import SEND_NOW
 
 HANDSHAKE = (
@@ -152,11 +153,12 @@ def test_the_shared_compressions_kept_are_bounded() -> None:
     assert len(websocket_protocol._compressed) == SHARED_ENTRIES
 
 
-def test_the_application_can_write_a_message_at_once_over_a_real_socket(loop) -> None:
+def test_the_application_can_write_a_message_at_once_over_a_real_socket() -> None:
     """``send_text_now`` (the scope's SEND_NOW extension) puts on the wire what the ASGI send
     would, and refuses, writing nothing, whenever that send would not simply write."""
 
     async def scenario() -> list[object]:
+        loop = asyncio.get_running_loop()
         accepted: asyncio.Future[tuple[dict, object]] = loop.create_future()
 
         async def app(scope: dict, receive: Any, send: Any) -> None:
@@ -195,7 +197,7 @@ def test_the_application_can_write_a_message_at_once_over_a_real_socket(loop) ->
         protocol.transport.close()
         return [*outcomes, *frames]
 
-    first, paused, resumed, closing, *frames = loop.run_until_complete(scenario())
+    first, paused, resumed, closing, *frames = run_loop(scenario())  # Playwright may run a loop here
     assert (first, paused, resumed, closing) == (True, False, True, False)
     # What the client read, inflated: the direct write, the ASGI send, the direct write, the close.
     assert [f.opcode for f in frames[:3]] == [Opcode.TEXT] * 3

@@ -65,6 +65,19 @@ def test_quick_crashes_grow_the_back_off(tmp_path: Path, containers: list[Contai
     assert delays[:3] == [0.1, 0.2, 0.4]
 
 
+def test_a_restart_that_exits_again_is_crash_looping_before_the_exit_is_noticed(
+    tmp_path: Path, containers: list[Container]
+) -> None:
+    container = _container(tmp_path, "raise SystemExit(2)", containers)
+    backoff = Backoff(base=0.1, cap=5.0, stable=60)
+    container.start(backoff)
+    _supervise_until_restarts(container, backoff, 1)  # crashed once, restarted
+    assert container.process is not None
+    container.process.wait(timeout=20)  # exited again; no supervise pass has seen it yet
+    assert (container.alive, container.retry_at) == (False, None)
+    assert container.crash_looping  # not Running between two crashes
+
+
 def test_a_command_that_cannot_start_is_a_crash_with_a_message(tmp_path: Path) -> None:
     container = Container("c", ["/nonexistent/binary"], {}, tmp_path, tmp_path / "c.log")
     container.start(Backoff(base=0.1))
