@@ -132,7 +132,7 @@ class LocalReceiver:
     and reconnects. The reader stops when the last receive is cancelled.
     """
 
-    def __init__(self, layer: RedisChannelLayer, real_channel: str) -> None:
+    def __init__(self, layer: PooledRedisChannelLayer, real_channel: str) -> None:
         self.layer = layer
         self.real_channel = real_channel
         self.buffers: defaultdict[str, deque[dict[str, Any]]] = defaultdict(deque)
@@ -173,7 +173,7 @@ class LocalReceiver:
             while self.waiters:
                 target, message = await self.layer.receive_single(self.real_channel)
                 channels = target if isinstance(target, list) else [target]
-                shortcut = getattr(self.layer, "shortcuts", {}).get(message.get("type"))
+                shortcut = self.layer.shortcuts.get(message.get("type"))
                 if shortcut is not None:
                     channels = await self._offer(shortcut, channels, message)
                 for channel in channels:
